@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Build Arca's guest initramfs: arca-init as /init plus a static busybox.
+
+Writes a "newc" cpio archive directly, so no privileges are needed for the
+device nodes, and the output is reproducible: every entry has uid/gid 0,
+mtime 0 and a sequential inode number, in sorted order.
+"""
+import argparse
+import os
+import stat
+import subprocess
+import sys
+
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"
+
+
+class Cpio:
+    def __init__(self, out):
+        self.out = out
+        self.ino = 0
+        self.written = 0
+
+    def _write(self, b):
+        self.out.write(b)
+        self.written += len(b)
+
+    def _pad(self):
+        if self.written % 4:
+            self._write(b"\0" * (4 - self.written % 4))
+
+    def entry(self, name, mode, data=b"", rdev=(0, 0)):
+        self.ino += 1
+        nameb = name.encode() + b"\0"
+        fields = [self.ino, mode, 0, 0, 2 if stat.S_ISDIR(mode) else 1, 0, len(data),
+                  0, 0, rdev[0], rdev[1], len(nameb), 0]
+        self._write(b"070701" + b"".join(b"%08X" % f for f in fields))
+        self._write(nameb)
+        self._pad()
+        self._write(data)
+        self._pad()
+
+    def trailer(self):
+        self.ino = 0
+        self.entry("TRAILER!!!", 0)
+
+
+def busybox_applets(busybox):
+    out = subprocess.run([busybox, "--list-full"], check=True, capture_output=True, text=True)
+    return sorted(line.strip() for line in out.stdout.splitlines() if line.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--init", required=True)
+    ap.add_argument("--busybox", required=True)
+    ap.add_argument("--output", required=True)
+    args = ap.parse_args()
+
+    dirs = ["bin", "dev", "etc", "mnt", "proc", "root", "run", "sbin", "sys", "tmp",
+            "usr", "usr/bin", "usr/sbin", "var"]
+    files = {}
+    links = {}
+    nodes = {"dev/console": (stat.S_IFCHR | 0o600, (5, 1)),
+             "dev/null": (stat.S_IFCHR | 0o666, (1, 3))}
+    with open(args.init, "rb") as f:
+        files["init"] = (0o755, f.read())
+    files["etc/passwd"] = (0o644, PASSWD.encode())
+    files["etc/group"] = (0o644, GROUP.encode())
+    if os.path.exists(args.busybox):
+        with open(args.busybox, "rb") as f:
+            files["bin/busybox"] = (0o755, f.read())
+        for applet in busybox_applets(args.busybox):
+            if applet == "bin/busybox" or applet in files:
+                continue
+            depth = applet.count("/")
+            links[applet] = "../" * depth + "bin/busybox" if depth > 1 else "busybox"
+            if depth == 1 and not applet.startswith("bin/"):
+                links[applet] = "../bin/busybox"
+    else:
+        print(f"mkinitramfs: {args.busybox} missing: guest has no tools", file=sys.stderr)
+
+    tmp = args.output + ".tmp"
+    with open(tmp, "wb") as out:
+        c = Cpio(out)
+        names = sorted(set(dirs) | set(files) | set(links) | set(nodes))
+        for name in names:
+            if name in dirs:
+                c.entry(name, stat.S_IFDIR | (0o1777 if name == "tmp" else 0o755))
+            elif name in files:
+                mode, data = files[name]
+                c.entry(name, stat.S_IFREG | mode, data)
+            elif name in links:
+                c.entry(name, stat.S_IFLNK | 0o777, links[name].encode())
+            else:
+                mode, rdev = nodes[name]
+                c.entry(name, mode, rdev=rdev)
+        c.trailer()
+    os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `arca vm run`: boot a VM, run one command in it with its stdio wired to
+ * ours, forward signals and the terminal size, and exit with its status.
+ *
+ * Everything runs on one event loop. Output is written to our stdout/stderr
+ * as they accept it, and only then is guest credit returned, so a slow
+ * reader throttles the guest process instead of growing our memory. The
+ * command's exit is final once its output is fully written; then the VM is
+ * stopped and we exit with the command's status.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "event.h"
+#include "fd-util.h"
+#include "guest-setup.h"
+#include "log.h"
+#include "parse-util.h"
+#include "strv.h"
+#include "tty.h"
+#include "vm.h"
+#include "vsock.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct writer {
+	struct run *run;
+	int fd;
+	int which; /* 1 or 2 */
+	bool pollable;
+	bool made_nonblock;
+	bool broken;
+	struct event_source *src;
+};
+
+struct run {
+	struct event *event;
+	struct vm *vm;
+	struct guest_proc *proc;
+
+	/* options */
+	bool tty, interactive, debug, timing;
+	usec_t t_start;
+	unsigned memory_mb, cpus;
+	const char *rootfs, *workdir, *user, *kernel, *initramfs, *console_log, *hostname;
+	char **argv;
+	char **env;
+
+	struct event_source *stdin_src;
+	bool stdin_done;
+	struct writer out, err;
+	struct tty_state tty_state;
+	bool proc_started;
+	bool finishing;
+	int exit_code;
+};
+
+static void finish(struct run *run, int code);
+
+static void check_done(struct run *run)
+{
+	int status;
+	if (!run->proc || !guest_proc_exited(run->proc, &status))
+		return;
+	if (!guest_proc_output_done(run->proc, 1) || !guest_proc_output_done(run->proc, 2))
+		return;
+	if (status < 0) {
+		fprintf(stderr, "arca: lost the connection to the guest\n");
+		status = CLI_EXIT_FAILURE;
+	}
+	finish(run, status);
+}
+
+static void writer_pump(struct writer *w)
+{
+	struct run *run = w->run;
+	while (run->proc) {
+		const uint8_t *p;
+		size_t n = guest_proc_peek(run->proc, w->which, &p);
+		if (n == 0)
+			break;
+		if (w->broken) {
+			guest_proc_consume(run->proc, w->which, n);
+			continue;
+		}
+		ssize_t k = write(w->fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN && w->src) {
+			(void)event_source_set_enabled(w->src, true);
+			return;
+		}
+		if (k < 0) {
+			w->broken = true; /* EPIPE and friends: discard the rest */
+			continue;
+		}
+		guest_proc_consume(run->proc, w->which, (size_t)k);
+	}
+	if (w->src)
+		(void)event_source_set_enabled(w->src, false);
+	check_done(run);
+}
+
+static int on_writable(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)fd;
+	(void)revents;
+	writer_pump(userdata);
+	return 0;
+}
+
+static void writer_init(struct run *run, struct writer *w, int fd, int which)
+{
+	struct stat st;
+	*w = (struct writer){ .run = run, .fd = fd, .which = which };
+	if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return; /* files and terminals: plain blocking writes */
+	if (event_add_io(run->event, &w->src, fd, EPOLLOUT, on_writable, w) < 0)
+		return;
+	(void)event_source_set_enabled(w->src, false);
+	int flags = fcntl(fd, F_GETFL);
+	if (flags >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+		w->made_nonblock = true;
+	w->pollable = true;
+}
+
+static void writer_done(struct writer *w)
+{
+	w->src = event_source_free(w->src);
+	if (w->made_nonblock)
+		(void)fd_set_nonblock(w->fd, false);
+}
+
+static void stdin_update(struct run *run)
+{
+	if (run->stdin_src)
+		(void)event_source_set_enabled(run->stdin_src,
+					       run->proc && guest_proc_stdin_room(run->proc) > 0);
+}
+
+static void stdin_pump(struct run *run)
+{
+	static uint8_t chunk[PROTO_DATA_CHUNK];
+	size_t room = run->proc ? guest_proc_stdin_room(run->proc) : 0;
+	if (room == 0 || run->stdin_done) {
+		stdin_update(run);
+		return;
+	}
+	ssize_t n = read(STDIN_FILENO, chunk, MIN(room, sizeof(chunk)));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		run->stdin_done = true;
+		run->stdin_src = event_source_free(run->stdin_src);
+		(void)guest_proc_close_stdin(run->proc);
+		return;
+	}
+	if (guest_proc_write_stdin(run->proc, chunk, (size_t)n) < 0) {
+		run->stdin_done = true;
+		run->stdin_src = event_source_free(run->stdin_src);
+		return;
+	}
+	stdin_update(run);
+}
+
+static int on_stdin(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)fd;
+	(void)revents;
+	stdin_pump(userdata);
+	return 0;
+}
+
+static int on_stdin_defer(struct event_source *s, void *userdata)
+{
+	(void)s;
+	stdin_pump(userdata);
+	return 0;
+}
+
+static void stdin_setup(struct run *run)
+{
+	int r = event_add_io(run->event, &run->stdin_src, STDIN_FILENO, EPOLLIN, on_stdin, run);
+	if (r == -EPERM) /* a regular file or /dev/null: always readable */
+		r = event_add_defer(run->event, &run->stdin_src, on_stdin_defer, run);
+	if (r < 0) {
+		log_warn_errno(r, "cannot watch stdin: %m, ignoring");
+		run->stdin_done = true;
+		return;
+	}
+	stdin_update(run);
+}
+
+static void on_proc_started(struct guest_proc *p, int error, const char *message, uint32_t pid,
+			    void *userdata)
+{
+	struct run *run = userdata;
+	(void)p;
+	(void)pid;
+	run->proc_started = true;
+	if (error)
+		fprintf(stderr, "arca: %s\n", message ? message : strerror(error));
+}
+
+static void on_proc_output(struct guest_proc *p, int fd, void *userdata)
+{
+	struct run *run = userdata;
+	(void)p;
+	writer_pump(fd == 2 ? &run->err : &run->out);
+}
+
+static void on_proc_stdin_ready(struct guest_proc *p, void *userdata)
+{
+	(void)p;
+	stdin_update(userdata);
+}
+
+static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
+{
+	struct run *run = userdata;
+	(void)p;
+	(void)status;
+	run->stdin_src = event_source_free(run->stdin_src);
+	/* Flush what is buffered; check_done() finishes once it is written. */
+	writer_pump(&run->out);
+	writer_pump(&run->err);
+}
+
+static const struct guest_proc_ops proc_ops = {
+	.started = on_proc_started,
+	.output = on_proc_output,
+	.stdin_ready = on_proc_stdin_ready,
+	.exited = on_proc_exited,
+};
+
+static void spawn_command(struct run *run)
+{
+	struct guest_proc_spec spec = {
+		.argv = run->argv,
+		.env = run->env,
+		.cwd = run->workdir,
+		.user = run->user,
+		.root = run->rootfs ? GUEST_ROOT : NULL,
+		.tty = run->tty,
+		.attach_stdin = run->interactive,
+		.attach_stdout = true,
+		.attach_stderr = true,
+	};
+	if (run->tty)
+		(void)tty_get_size(&spec.rows, &spec.cols);
+	int r = guest_proc_spawn(vm_guest(run->vm), &spec, &proc_ops, run, &run->proc);
+	if (r < 0) {
+		fprintf(stderr, "arca: run the command: %s\n", strerror(-r));
+		finish(run, CLI_EXIT_FAILURE);
+		return;
+	}
+	if (run->interactive)
+		stdin_setup(run);
+}
+
+static void on_rootfs(int error, const char *message, void *userdata)
+{
+	struct run *run = userdata;
+	if (error) {
+		fprintf(stderr, "arca: set up the root filesystem: %s\n", message);
+		finish(run, CLI_EXIT_FAILURE);
+		return;
+	}
+	spawn_command(run);
+}
+
+static void on_vm_ready(struct vm *vm, void *userdata)
+{
+	struct run *run = userdata;
+	if (run->finishing)
+		return;
+	if (run->rootfs) {
+		struct guest_rootfs_spec spec = { .image_serial = "arca-root" };
+		(void)guest_setup_rootfs(vm_guest(vm), &spec, on_rootfs, run);
+		return;
+	}
+	spawn_command(run);
+}
+
+static void on_vm_exited(struct vm *vm, int error, void *userdata)
+{
+	struct run *run = userdata;
+	if (error < 0 && !run->finishing) {
+		fprintf(stderr, "arca: %s\n", vm_last_error(vm) ? vm_last_error(vm) : "VM failed");
+		run->exit_code = CLI_EXIT_FAILURE;
+	}
+	if (run->exit_code < 0)
+		run->exit_code = CLI_EXIT_FAILURE;
+	if (run->timing)
+		fprintf(stderr,
+			"arca-timing: spawn_to_first_rpc_ms=%.1f guest_kernel_to_init_ms=%.1f "
+			"total_ms=%.1f accel=%s\n",
+			(double)vm_boot_usec(vm) / 1e3, (double)vm_hello(vm)->boot_ns / 1e6,
+			(double)(now_usec(CLOCK_MONOTONIC) - run->t_start) / 1e3,
+			accel_name(vm_accel(vm)->accel));
+	event_exit(run->event, run->exit_code);
+}
+
+static const struct vm_callbacks vm_cbs = {
+	.ready = on_vm_ready,
+	.exited = on_vm_exited,
+};
+
+static void finish(struct run *run, int code)
+{
+	if (run->finishing)
+		return;
+	run->finishing = true;
+	run->exit_code = code;
+	tty_restore(&run->tty_state);
+	run->stdin_src = event_source_free(run->stdin_src);
+	vm_stop(run->vm, 3 * USEC_PER_SEC);
+}
+
+static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct run *run = userdata;
+	(void)s;
+	int sig = (int)si->ssi_signo;
+
+	if (sig == SIGWINCH) {
+		unsigned rows, cols;
+		if (run->proc && run->tty && tty_get_size(&rows, &cols) == 0)
+			(void)guest_proc_resize(run->proc, rows, cols);
+		return 0;
+	}
+	if (run->proc && run->proc_started && !guest_proc_exited(run->proc, NULL)) {
+		(void)guest_proc_signal(run->proc, sig);
+		return 0;
+	}
+	/* Nothing to forward to yet: give up on the run. */
+	finish(run, 128 + sig);
+	return 0;
+}
+
+static const char *runtime_dir(void)
+{
+	static char buf[256];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (getenv("ARCA_RUNTIME_DIR"))
+		return getenv("ARCA_RUNTIME_DIR");
+	if (geteuid() == 0)
+		return "/run/arca/vm";
+	if (xdg && xdg[0])
+		snprintf(buf, sizeof(buf), "%s/arca/vm", xdg);
+	else
+		snprintf(buf, sizeof(buf), "/tmp/arca-%u/vm", (unsigned)geteuid());
+	return buf;
+}
+
+/*
+ * Removes run directories left by `arca vm run` processes that were killed
+ * with SIGKILL (their ids end in -PID and that PID no longer exists).
+ */
+static void sweep_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *dash = strrchr(de->d_name, '-');
+		int pid;
+		if (strncmp(de->d_name, "run-", 4) != 0 || !dash || safe_atoi(dash + 1, &pid) < 0 ||
+		    pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
+		(void)rm_rf(path);
+	}
+	closedir(d);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: arca vm run [OPTIONS] -- COMMAND [ARG...]\n\n"
+		"  -m, --memory MB       guest memory (default 256)\n"
+		"      --cpus N          vCPUs (default 1)\n"
+		"      --rootfs IMG      run COMMAND in this ext4 image (changes are discarded)\n"
+		"  -t, --tty             allocate a pseudo-terminal\n"
+		"  -i, --interactive     forward stdin\n"
+		"  -e, --env K=V         set an environment variable\n"
+		"  -w, --workdir DIR     working directory\n"
+		"  -u, --user USER[:GROUP]\n"
+		"      --hostname NAME   guest hostname\n"
+		"      --kernel PATH     guest kernel (default: the cached Arca kernel)\n"
+		"      --initramfs PATH  guest initramfs (default: next to this binary)\n"
+		"      --console-log PATH  keep the guest console here\n"
+		"      --debug           arca-init debug logging on the console\n"
+		"      --timing          print boot and run timings on stderr at exit\n");
+}
+
+static int parse_args(struct run *run, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "rootfs", required_argument, NULL, 'r' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initramfs", required_argument, NULL, 'I' },
+		{ "console-log", required_argument, NULL, 'C' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "timing", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t v;
+	int c;
+
+	run->env = strv_append(NULL, DEFAULT_PATH);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+m:tie:w:u:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+		case 'c':
+			if (safe_atou32(optarg, &v) < 0 || v == 0) {
+				fprintf(stderr, "arca: invalid number `%s`\n", optarg);
+				return -EINVAL;
+			}
+			if (c == 'm')
+				run->memory_mb = v;
+			else
+				run->cpus = v;
+			break;
+		case 'r': run->rootfs = optarg; break;
+		case 't': run->tty = true; break;
+		case 'i': run->interactive = true; break;
+		case 'e':
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "arca: --env wants KEY=VALUE, got `%s`\n", optarg);
+				return -EINVAL;
+			}
+			run->env = strv_append(run->env, optarg);
+			break;
+		case 'w': run->workdir = optarg; break;
+		case 'u': run->user = optarg; break;
+		case 'H': run->hostname = optarg; break;
+		case 'k': run->kernel = optarg; break;
+		case 'I': run->initramfs = optarg; break;
+		case 'C': run->console_log = optarg; break;
+		case 'd': run->debug = true; break;
+		case 'T': run->timing = true; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	run->argv = strv_copy(argv + optind);
+	if (run->tty) {
+		bool has_term = false;
+		for (char **e = run->env; *e; e++)
+			has_term |= strncmp(*e, "TERM=", 5) == 0;
+		if (!has_term)
+			run->env = strv_append(run->env, "TERM=xterm");
+	}
+	return 0;
+}
+
+static int add_signals(struct run *run, struct event_source **srcs)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+		int r = event_add_signal(run->event, &srcs[i], sigs[i], on_signal, run);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cmd_vm_run(int argc, char **argv)
+{
+	struct run run = {
+		.exit_code = -1, .out.fd = -1, .err.fd = -1, .t_start = now_usec(CLOCK_MONOTONIC)
+	};
+	_cleanup_(event_freep) struct event *e = NULL;
+	_cleanup_free_ char *kernel = NULL, *initramfs = NULL, *id = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	struct event_source *sig_srcs[7] = { 0 };
+	uint8_t rnd[6] = { 0 };
+	int r;
+
+	r = parse_args(&run, argc, argv);
+	if (r == 1) { /* --help */
+		strv_free(run.env);
+		return 0;
+	}
+	if (r < 0)
+		goto out;
+	if (vm_find_kernel(run.kernel, &kernel, &err) < 0 ||
+	    vm_find_initramfs(run.initramfs, &initramfs, &err) < 0) {
+		fprintf(stderr, "arca: %s\n", err->msg);
+		r = -EINVAL;
+		goto out;
+	}
+	if (run.rootfs && access(run.rootfs, R_OK) < 0) {
+		fprintf(stderr, "arca: rootfs `%s`: %s\n", run.rootfs, strerror(errno));
+		r = -EINVAL;
+		goto out;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	r = event_new(&e);
+	if (r >= 0) {
+		run.event = e;
+		r = add_signals(&run, sig_srcs);
+	}
+	if (r < 0) {
+		fprintf(stderr, "arca: event loop: %s\n", strerror(-r));
+		goto out;
+	}
+
+	if (getrandom(rnd, sizeof(rnd), 0) < 0)
+		memset(rnd, 0, sizeof(rnd));
+	id = xasprintf("run-%02x%02x%02x%02x%02x%02x-%d", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		       rnd[5], (int)getpid());
+	sweep_stale(runtime_dir());
+	struct vm_config cfg = {
+		.id = id,
+		.runtime_dir = runtime_dir(),
+		.kernel = kernel,
+		.initramfs = initramfs,
+		.memory_mb = run.memory_mb,
+		.cpus = run.cpus,
+		.hostname = run.hostname,
+		.console_log = run.console_log,
+		.debug = run.debug,
+		.die_with_parent = true,
+		.use_vsock = vsock_available(),
+	};
+	if (run.rootfs) {
+		cfg.disks[0] =
+		    (struct vm_disk){ .path = run.rootfs, .serial = "arca-root", .readonly = true };
+		cfg.n_disks = 1;
+	}
+
+	writer_init(&run, &run.out, STDOUT_FILENO, 1);
+	writer_init(&run, &run.err, STDERR_FILENO, 2);
+	if (run.tty && run.interactive && isatty(STDIN_FILENO))
+		(void)tty_make_raw(&run.tty_state, STDIN_FILENO);
+
+	r = vm_start(e, &cfg, &vm_cbs, &run, &run.vm, &err);
+	if (r < 0) {
+		tty_restore(&run.tty_state);
+		fprintf(stderr, "arca: %s\n", err->msg);
+		goto out;
+	}
+	r = event_loop(e);
+
+out:
+	tty_restore(&run.tty_state);
+	run.stdin_src = event_source_free(run.stdin_src);
+	run.proc = guest_proc_free(run.proc);
+	run.vm = vm_free(run.vm);
+	if (run.out.fd >= 0)
+		writer_done(&run.out);
+	if (run.err.fd >= 0)
+		writer_done(&run.err);
+	for (size_t i = 0; i < ELEMENTSOF(sig_srcs); i++)
+		sig_srcs[i] = event_source_free(sig_srcs[i]);
+	strv_free(run.argv);
+	strv_free(run.env);
+	if (r < 0)
+		return r == -EINVAL ? 2 : CLI_EXIT_FAILURE;
+	return r;
+}

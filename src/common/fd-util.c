@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* File-descriptor and small file helpers; libc only (linked into arca-init too). */
+#include "fd-util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+
+int fd_set_nonblock(int fd, bool nonblock)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0)
+		return -errno;
+	int nflags = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	if (nflags != flags && fcntl(fd, F_SETFL, nflags) < 0)
+		return -errno;
+	return 0;
+}
+
+int fd_set_cloexec(int fd, bool cloexec)
+{
+	int flags = fcntl(fd, F_GETFD);
+	if (flags < 0)
+		return -errno;
+	int nflags = cloexec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+	if (nflags != flags && fcntl(fd, F_SETFD, nflags) < 0)
+		return -errno;
+	return 0;
+}
+
+int loop_write(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				(void)poll(&pfd, 1, -1);
+				continue;
+			}
+			return -errno;
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+ssize_t loop_read(int fd, void *p, size_t n)
+{
+	char *c = p;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = read(fd, c + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return done > 0 ? (ssize_t)done : -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+int read_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	_cleanup_free_ char *s = xmalloc(max + 1);
+	ssize_t n = loop_read(fd, s, max + 1);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > max)
+		return -EFBIG;
+	s[n] = '\0';
+	if (ret_len)
+		*ret_len = (size_t)n;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int write_file_at(int dir_fd, const char *path, const void *p, size_t n, int mode)
+{
+	_cleanup_close_ int fd =
+	    openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd < 0)
+		return -errno;
+	int r = loop_write(fd, p, n);
+	if (r < 0)
+		return r;
+	if (close(TAKE_FD(fd)) < 0)
+		return -errno;
+	return 0;
+}
+
+int mkdir_p(const char *path, int mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	size_t len = strlen(p);
+
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char c = p[i];
+		p[i] = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		p[i] = c;
+	}
+	return 0;
+}
+
+static int rm_rf_at(int parent, const char *name, int depth)
+{
+	if (depth > 256)
+		return -ELOOP;
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int k = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
+int rm_rf(const char *path)
+{
+	return rm_rf_at(AT_FDCWD, path, 0);
+}

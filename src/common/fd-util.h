@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* File-descriptor helpers. All return 0 / a count on success and -errno on failure. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+int fd_set_nonblock(int fd, bool nonblock);
+int fd_set_cloexec(int fd, bool cloexec);
+/* Write all n bytes, retrying on EINTR (and polling on EAGAIN). */
+int loop_write(int fd, const void *p, size_t n);
+/* Read up to n bytes, retrying on EINTR and short reads until EOF. Returns bytes read. */
+ssize_t loop_read(int fd, void *p, size_t n);
+/* Read a whole (small) file into a NUL-terminated string, at most max bytes. */
+int read_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* Write a string to a file (O_WRONLY|O_TRUNC|O_CLOEXEC, creating it with mode). */
+int write_file_at(int dir_fd, const char *path, const void *p, size_t n, int mode);
+/* Create a directory and its parents (like mkdir -p). */
+int mkdir_p(const char *path, int mode);
+/* Remove a directory tree (no symlinks followed); missing is not an error. */
+int rm_rf(const char *path);

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * arca-init's context: everything PID 1 owns hangs off struct guest_init
+ * (rule S1). Single-threaded; all work happens in event-loop callbacks.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "time-util.h"
+
+struct event;
+struct event_source;
+
+enum channel_kind {
+	CHANNEL_SERIAL,
+	CHANNEL_VSOCK,
+};
+
+/* One direction of one process stdio stream. */
+struct pstream {
+	struct proc *proc;
+	uint32_t id; /* 0 = not in use */
+	int fd;	     /* our end: write end for stdin, read end for stdout/stderr */
+	struct event_source *src;
+	struct proto_window win;
+	struct buf pending; /* stdin: received, not yet written to fd (<= window) */
+	bool eof;	    /* stdin: host sent CLOSE; out: we sent CLOSE */
+};
+
+enum proc_state {
+	PROC_CREATED,
+	PROC_RUNNING,
+	PROC_EXITED,
+};
+
+struct proc {
+	struct guest_init *init;
+	struct proc *next;
+	uint32_t id;
+	enum proc_state state;
+	pid_t pid;
+	int exit_status;
+	bool exit_reported;
+
+	char **argv;
+	char **env;
+	char *cwd;
+	char *user;
+	char **group_add;
+	char *root;
+	struct rlimit_spec {
+		uint32_t resource;
+		uint64_t soft, hard;
+	} * rlimits;
+	size_t n_rlimits;
+	bool tty;
+	uint16_t rows, cols;
+
+	int pty_master; /* tty mode: kept for resize */
+	struct pstream in, out, err;
+};
+
+struct guest_init {
+	struct event *event;
+	enum channel_kind channel;
+	int listen_fd; /* vsock */
+	struct proto_conn *conn;
+	struct event_source *reconnect_timer;
+	struct proc *procs;
+	nsec_t boot_ns;
+	nsec_t ready_ns;
+	bool shutting_down;
+};
+
+/* channel.c */
+int channel_open(struct guest_init *gi);
+void channel_done(struct guest_init *gi);
+int channel_send_hello(struct guest_init *gi);
+
+/* rpc.c */
+int rpc_on_frame(struct guest_init *gi, const struct proto_frame *f);
+int rpc_send_event_exit(struct guest_init *gi, const struct proc *p);
+
+/* proc.c */
+struct proc *proc_find(struct guest_init *gi, uint32_t id);
+struct proc *proc_find_pid(struct guest_init *gi, pid_t pid);
+struct proc *proc_find_stream(struct guest_init *gi, uint32_t stream, struct pstream **ret);
+struct proc *proc_free(struct proc *p);
+void proc_unlink_free(struct guest_init *gi, struct proc *p);
+int proc_start(struct proc *p, char *errbuf, size_t errlen);
+void proc_exited(struct proc *p, int status);
+void proc_check_done(struct proc *p);
+
+/* stdio.c */
+int stdio_setup(struct proc *p);
+int stdio_on_data(struct proc *p, struct pstream *s, const uint8_t *data, uint32_t n);
+int stdio_on_close(struct proc *p, struct pstream *s);
+int stdio_on_credit(struct proc *p, struct pstream *s, uint32_t n);
+void stdio_drain_after_exit(struct proc *p);
+void stdio_resume_all(struct guest_init *gi);
+void pstream_done(struct pstream *s);
+bool stdio_outputs_done(const struct proc *p);
+
+/* reaper.c */
+int reaper_setup(struct guest_init *gi);
+void reaper_reap(struct guest_init *gi);
+
+/* user.c */
+struct user_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	char *home;
+};
+int user_resolve(const char *root, const char *spec, char *const *group_add, struct user_ids *ret,
+		 char *errbuf, size_t errlen);
+void user_ids_done(struct user_ids *u);
+
+/* mount.c */
+int mount_resolve_source(const char *source, char *buf, size_t len);
+int do_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
+	     const char *options, bool mkdir_target);
+int mount_base_filesystems(void);
+void mount_teardown(void);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * arca-init: PID 1 of every Arca guest.
+ *
+ * Boot: mount the base filesystems, set the hostname from the kernel command
+ * line, take SIGCHLD through a signalfd, open the host channel and serve RPCs
+ * from the event loop forever. PID 1 never exits: a fatal setup error, or a
+ * SHUTDOWN request, ends in reboot(), which with QEMU's -no-reboot stops the VM.
+ *
+ * Kernel command line parameters read here:
+ *   arca.channel=serial|vsock   the host channel (default serial)
+ *   arca.hostname=NAME          initial hostname
+ *   arca.debug                  debug logging on the console
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "event.h"
+#include "fd-util.h"
+#include "init.h"
+#include "log.h"
+
+static _Noreturn void halt_vm(void)
+{
+	sync();
+	(void)reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+/* Finds `key=value` (or a bare `key`, giving "") on the kernel command line. */
+static int cmdline_get(const char *cmdline, const char *key, char *val, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		const char *end = p + strcspn(p, " \n");
+		if ((size_t)(end - p) >= klen && strncmp(p, key, klen) == 0 &&
+		    (p + klen == end || p[klen] == '=')) {
+			const char *v = p + klen == end ? end : p + klen + 1;
+			size_t n = (size_t)(end - v);
+			if (n >= len)
+				return -ENAMETOOLONG;
+			memcpy(val, v, n);
+			val[n] = '\0';
+			return 1;
+		}
+		p = end;
+	}
+	return 0;
+}
+
+static void setup_console(void)
+{
+	/* The kernel opened /dev/console on 0-2 if the initramfs has the node. */
+	if (fcntl(STDERR_FILENO, F_GETFD) >= 0)
+		return;
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			(void)dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static int apply_cmdline(struct guest_init *gi)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	char val[256];
+
+	int r = read_file_at(AT_FDCWD, "/proc/cmdline", 4096, &cmdline, NULL);
+	if (r < 0)
+		return log_error_errno(r, "read /proc/cmdline: %m");
+
+	if (cmdline_get(cmdline, "arca.debug", val, sizeof(val)) > 0)
+		log_setup("arca-init", LOG_LEVEL_DEBUG);
+	gi->channel = CHANNEL_SERIAL;
+	if (cmdline_get(cmdline, "arca.channel", val, sizeof(val)) > 0 && strcmp(val, "vsock") == 0)
+		gi->channel = CHANNEL_VSOCK;
+	if (cmdline_get(cmdline, "arca.hostname", val, sizeof(val)) > 0 && val[0] &&
+	    sethostname(val, strlen(val)) < 0)
+		log_warn("sethostname `%s` failed: %m, ignoring", val);
+	return 0;
+}
+
+static int on_term_signal(struct event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	(void)s;
+	(void)ud;
+	/* The host stops us over the channel; a stray signal to PID 1 is ignored. */
+	log_debug("ignoring signal %u sent to pid 1", si->ssi_signo);
+	return 0;
+}
+
+int main(void)
+{
+	struct guest_init gi = { .listen_fd = -EBADF };
+	_cleanup_(event_freep) struct event *e = NULL;
+	_cleanup_event_source_ struct event_source *sterm = NULL, *sint = NULL, *shup = NULL;
+	int r;
+
+	gi.boot_ns = now_nsec(CLOCK_BOOTTIME);
+	log_setup("arca-init", LOG_LEVEL_INFO);
+	if (getpid() != 1)
+		log_warn("not running as pid 1, ignoring");
+
+	r = mount_base_filesystems();
+	setup_console();
+	if (r < 0) {
+		log_error_errno(r, "mounting base filesystems failed: %m");
+		halt_vm();
+	}
+	if (apply_cmdline(&gi) < 0)
+		halt_vm();
+
+	r = event_new(&e);
+	if (r < 0) {
+		log_error_errno(r, "event loop: %m");
+		halt_vm();
+	}
+	gi.event = e;
+	r = reaper_setup(&gi);
+	if (r >= 0)
+		r = event_add_signal(e, &sterm, SIGTERM, on_term_signal, &gi);
+	if (r >= 0)
+		r = event_add_signal(e, &sint, SIGINT, on_term_signal, &gi);
+	if (r >= 0)
+		r = event_add_signal(e, &shup, SIGHUP, on_term_signal, &gi);
+	if (r < 0) {
+		log_error_errno(r, "signal setup: %m");
+		halt_vm();
+	}
+	r = channel_open(&gi);
+	if (r < 0) {
+		log_error_errno(r, "opening the host channel failed: %m");
+		halt_vm();
+	}
+
+	r = event_loop(e);
+	log_error("event loop ended (%d), stopping the VM", r);
+	channel_done(&gi);
+	halt_vm();
+}

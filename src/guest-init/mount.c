@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Mounts in the guest: the base filesystems PID 1 sets up, the MOUNT RPC's
+ * worker, and the unmount-everything path before the VM stops.
+ *
+ * A mount source `blkserial:NAME` names the virtio-blk disk whose serial is
+ * NAME, so the host never depends on the order in which disks probe.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd-util.h"
+#include "init.h"
+#include "log.h"
+
+struct base_mount {
+	const char *source, *target, *fstype;
+	unsigned long flags;
+	const char *options;
+	bool optional;
+};
+
+static const struct base_mount base_mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false },
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666",
+	  false },
+	{ "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false },
+	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
+	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true },
+};
+
+int mount_base_filesystems(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(base_mounts); i++) {
+		const struct base_mount *m = &base_mounts[i];
+		int r = do_mount(m->source, m->target, m->fstype, m->flags, m->options, true);
+		if (r == -EBUSY)
+			continue; /* already mounted (the kernel may have mounted devtmpfs) */
+		if (r < 0 && !m->optional)
+			return r;
+	}
+	(void)symlink("/proc/self/fd", "/dev/fd");
+	(void)symlink("/proc/self/fd/0", "/dev/stdin");
+	(void)symlink("/proc/self/fd/1", "/dev/stdout");
+	(void)symlink("/proc/self/fd/2", "/dev/stderr");
+	return 0;
+}
+
+/* Resolves `blkserial:NAME` to /dev/vdX; other sources are copied unchanged. */
+int mount_resolve_source(const char *source, char *buf, size_t len)
+{
+	static const char prefix[] = "blkserial:";
+
+	if (strncmp(source, prefix, sizeof(prefix) - 1) != 0) {
+		if ((size_t)snprintf(buf, len, "%s", source) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	const char *want = source + sizeof(prefix) - 1;
+	DIR *d = opendir("/sys/block");
+	if (!d)
+		return -errno;
+	int r = -ENXIO;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[300];
+		_cleanup_free_ char *serial = NULL;
+		snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
+		if (read_file_at(AT_FDCWD, path, 64, &serial, NULL) < 0)
+			continue;
+		serial[strcspn(serial, "\n")] = '\0';
+		if (strcmp(serial, want) != 0)
+			continue;
+		r = (size_t)snprintf(buf, len, "/dev/%s", de->d_name) >= len ? -ENAMETOOLONG : 0;
+		break;
+	}
+	closedir(d);
+	return r;
+}
+
+int do_mount(const char *source, const char *target, const char *fstype, unsigned long flags,
+	     const char *options, bool mkdir_target)
+{
+	char src[256];
+	int r = mount_resolve_source(source, src, sizeof(src));
+	if (r < 0)
+		return r;
+	if (mkdir_target) {
+		r = mkdir_p(target, 0755);
+		if (r < 0)
+			return r;
+	}
+	if (mount(src, target, fstype && fstype[0] ? fstype : NULL, flags,
+		  options && options[0] ? options : NULL) < 0)
+		return -errno;
+	/* A read-only bind needs a remount to take effect. */
+	if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
+	    mount(NULL, target, NULL, flags | MS_REMOUNT, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Unmounts everything below /run/arca, deepest first, before the VM stops. */
+void mount_teardown(void)
+{
+	_cleanup_free_ char *mounts = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/self/mounts", 1 << 20, &mounts, NULL) < 0)
+		return;
+
+	char *targets[256];
+	size_t n = 0;
+	for (char *line = strtok(mounts, "\n"); line && n < ELEMENTSOF(targets);
+	     line = strtok(NULL, "\n")) {
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		char *t = sp + 1;
+		char *end = strchr(t, ' ');
+		if (!end)
+			continue;
+		*end = '\0';
+		if (strncmp(t, "/run/arca", 9) == 0)
+			targets[n++] = t;
+	}
+	while (n > 0) {
+		const char *t = targets[--n];
+		if (umount2(t, 0) < 0)
+			(void)umount2(t, MNT_DETACH);
+	}
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The QEMU backend: command line and QMP control.
+ *
+ * Machine: `microvm` (virtio-mmio, no PCI, no ACPI) when the kernel is an
+ * ELF vmlinux with a PVH entry; `q35` with virtio-pci for a bzImage (the
+ * documented fallback with Debian's packaged kernel). A microvm with
+ * acpi=off cannot power off, so the guest reboots with reboot=t and QEMU
+ * runs with -no-reboot: a guest reboot is a VM exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "log.h"
+#include "qmp.h"
+#include "strv.h"
+#include "vm-internal.h"
+
+#define QMP_FD	3
+#define CHAN_FD 4
+
+static char **add(char **argv, const char *s)
+{
+	return strv_append(argv, s);
+}
+
+static char **addf(char **argv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char **addf(char **argv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		abort();
+	return strv_append_take(argv, s);
+}
+
+/* Rejects a comma in a value QEMU would split as an option separator. */
+static int check_opt_value(const char *what, const char *v, struct arca_error **err)
+{
+	if (strchr(v, ','))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "%s `%s` contains a comma, which QEMU cannot take", what, v);
+	return 0;
+}
+
+static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error **err)
+{
+	_cleanup_strv_free_ char **a = NULL;
+	bool kvm = vm->accel.accel == VM_ACCEL_KVM;
+	const char *dev = vm->microvm ? "device" : "pci";
+	int r;
+
+	r = check_opt_value("console log path", vm->console_log, err);
+	for (size_t i = 0; r >= 0 && i < vm->n_disks; i++)
+		r = check_opt_value("disk path", vm->disks[i].path, err);
+	if (r < 0)
+		return r;
+
+	a = add(a, vm->qemu);
+	a = addf(a, "-name");
+	a = addf(a, "arca-%s", vm->id);
+	a = add(a, "-nodefaults");
+	a = add(a, "-no-user-config");
+	a = add(a, "-nographic");
+	a = add(a, "-no-reboot");
+	a = add(a, "-M");
+	if (vm->microvm)
+		a = add(a, "microvm,acpi=off,pit=on,pic=on,rtc=on,isa-serial=on");
+	else
+		a = add(a, "q35");
+	a = add(a, "-accel");
+	a = add(a, kvm ? "kvm" : "tcg");
+	a = add(a, "-cpu");
+	a = add(a, kvm ? "host" : "max");
+	a = add(a, "-m");
+	a = addf(a, "%u", vm->memory_mb);
+	a = add(a, "-smp");
+	a = addf(a, "%u", vm->cpus);
+	a = add(a, "-kernel");
+	a = add(a, vm->kernel);
+	a = add(a, "-initrd");
+	a = add(a, vm->initramfs);
+	a = add(a, "-append");
+	a = addf(a, "console=ttyS0 quiet reboot=t panic=-1%s arca.channel=%s%s%s%s",
+		 vm->microvm ? " pci=off" : "", vm->use_vsock ? "vsock" : "serial",
+		 vm->hostname ? " arca.hostname=" : "", vm->hostname ? vm->hostname : "",
+		 vm->debug ? " arca.debug" : "");
+	a = add(a, "-serial");
+	a = addf(a, "file:%s", vm->console_log);
+
+	a = add(a, "-chardev");
+	a = addf(a, "socket,id=qmp,fd=%d,server=on,wait=off", QMP_FD);
+	a = add(a, "-mon");
+	a = add(a, "chardev=qmp,mode=control");
+
+	if (vm->use_vsock) {
+		a = add(a, "-device");
+		a = addf(a, "vhost-vsock-%s,guest-cid=%u", dev, vm->vsock_cid);
+	} else {
+		a = add(a, "-device");
+		a = addf(a, "virtio-serial-%s,max_ports=2", dev);
+		a = add(a, "-chardev");
+		a = addf(a, "socket,id=chan,fd=%d,server=on,wait=off", CHAN_FD);
+		a = add(a, "-device");
+		a = addf(a, "virtserialport,chardev=chan,name=%s", PROTO_SERIAL_PORT_NAME);
+	}
+	a = add(a, "-object");
+	a = add(a, "rng-random,id=rng0,filename=/dev/urandom");
+	a = add(a, "-device");
+	a = addf(a, "virtio-rng-%s,rng=rng0", dev);
+
+	for (size_t i = 0; i < vm->n_disks; i++) {
+		const struct vm_disk *d = &vm->disks[i];
+		a = add(a, "-drive");
+		a = addf(a, "if=none,id=disk%zu,file=%s,format=raw,readonly=%s,cache=unsafe", i,
+			 d->path, d->readonly ? "on" : "off");
+		a = add(a, "-device");
+		a = addf(a, "virtio-blk-%s,drive=disk%zu,serial=%s", dev, i, d->serial);
+	}
+	*ret_argv = TAKE_PTR(a);
+	return 0;
+}
+
+static void on_qmp_event(struct qmp *q, const char *name, json_t *data, void *userdata)
+{
+	struct vm *vm = userdata;
+	(void)q;
+	(void)data;
+	log_debug("vm %s: qmp event %s", vm->id, name);
+}
+
+static int attach(struct vm *vm, int control_fd)
+{
+	struct qmp *q;
+	int r = qmp_new(vm->event, control_fd, on_qmp_event, NULL, vm, &q);
+	if (r < 0)
+		return r;
+	vm->driver_data = q;
+	return 0;
+}
+
+static void detach(struct vm *vm)
+{
+	vm->driver_data = qmp_free(vm->driver_data);
+}
+
+struct done_ctx {
+	struct vm *vm;
+	vm_done_fn cb;
+	void *userdata;
+};
+
+static void on_done(struct qmp *q, int error, const char *message, json_t *ret, void *userdata)
+{
+	struct done_ctx *d = userdata;
+	(void)q;
+	(void)ret;
+	if (d->cb && error != -ECANCELED)
+		d->cb(d->vm, error, message, d->userdata);
+	free(d);
+}
+
+static int execute(struct vm *vm, const char *cmd, vm_done_fn cb, void *userdata)
+{
+	if (!vm->driver_data)
+		return -ENOTCONN;
+	struct done_ctx *d = xnew0(struct done_ctx, 1);
+	*d = (struct done_ctx){ vm, cb, userdata };
+	int r = qmp_execute(vm->driver_data, cmd, NULL, on_done, d);
+	if (r < 0)
+		free(d);
+	return r;
+}
+
+static int pause_vm(struct vm *vm, vm_done_fn cb, void *userdata)
+{
+	return execute(vm, "stop", cb, userdata);
+}
+
+static int resume_vm(struct vm *vm, vm_done_fn cb, void *userdata)
+{
+	return execute(vm, "cont", cb, userdata);
+}
+
+static int quit_vm(struct vm *vm)
+{
+	return execute(vm, "quit", NULL, NULL);
+}
+
+const struct vm_driver_ops vm_driver_qemu = {
+	.name = "qemu",
+	.build_argv = build_argv,
+	.attach = attach,
+	.detach = detach,
+	.pause = pause_vm,
+	.resume = resume_vm,
+	.quit = quit_vm,
+};

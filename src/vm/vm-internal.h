@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What vm.c shares with its VMM backends (rule N3): struct vm and the
+ * driver ops table. A backend is one file exporting one const table.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "vm.h"
+
+struct vm_driver_ops {
+	const char *name;
+	/*
+	 * Builds the VMM argv. The VMM receives the listening QMP socket as fd 3
+	 * and, for virtio-serial, the listening channel socket as fd 4.
+	 */
+	int (*build_argv)(const struct vm *vm, char ***ret_argv, struct arca_error **err);
+	/* Called after spawn with our connected control socket; takes ownership. */
+	int (*attach)(struct vm *vm, int control_fd);
+	void (*detach)(struct vm *vm);
+	int (*pause)(struct vm *vm, vm_done_fn cb, void *userdata);
+	int (*resume)(struct vm *vm, vm_done_fn cb, void *userdata);
+	/* Ask the VMM to exit now (the guest gets no say). */
+	int (*quit)(struct vm *vm);
+};
+
+extern const struct vm_driver_ops vm_driver_qemu;
+
+struct vm {
+	struct event *event;
+	const struct vm_driver_ops *driver;
+	void *driver_data;
+
+	/* owned copies of the configuration */
+	char *id;
+	char *dir;
+	char *qemu;
+	char *kernel;
+	char *initramfs;
+	char *hostname;
+	char *console_log;
+	char *qemu_log;
+	char *qmp_path;
+	char *chan_path;
+	struct vm_disk disks[VM_MAX_DISKS];
+	size_t n_disks;
+	unsigned memory_mb;
+	unsigned cpus;
+	bool debug;
+	bool die_with_parent;
+	bool use_vsock;
+	bool microvm;
+	uint32_t vsock_cid;
+	usec_t boot_timeout;
+	struct accel_choice accel;
+
+	enum vm_state state;
+	pid_t pid;
+	int pidfd;
+	struct event_source *pid_src;
+	struct event_source *timer;
+	int stop_stage;
+	struct guest_client *guest;
+	struct vsock_dialer *dialer;
+	struct guest_hello hello;
+	usec_t t_spawn;
+	usec_t t_ready;
+	char *last_error;
+	bool user_console_log;
+
+	const struct vm_callbacks *cb;
+	void *userdata;
+};

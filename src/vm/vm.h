@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libarca-vm: one lightweight VM, from spawn to a clean stop.
+ *
+ * vm_start() creates the VM's run directory (QMP and channel sockets,
+ * console log), spawns the VMM in its own session, watches it through a
+ * pidfd, and connects the guest channel. ready() fires when arca-init says
+ * HELLO; exited() fires exactly once when the VMM process is gone and the
+ * run directory has been removed.
+ *
+ * Stopping escalates: RPC shutdown, then QMP quit, then SIGKILL.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "accel.h"
+#include "error.h"
+#include "guest-client.h"
+#include "time-util.h"
+
+struct event;
+struct vm;
+struct qmp;
+
+struct vm_disk {
+	const char *path;
+	const char *serial; /* the guest finds it as blkserial:<serial> */
+	bool readonly;
+};
+
+#define VM_MAX_DISKS 8
+
+struct vm_config {
+	const char *id;		 /* unique, [A-Za-z0-9_.-], at most 64 chars */
+	const char *runtime_dir; /* the run directory is <runtime_dir>/<id> */
+	const char *qemu;	 /* NULL: qemu-system-x86_64 from PATH */
+	const char *kernel;
+	const char *initramfs;
+	unsigned memory_mb;
+	unsigned cpus;
+	struct vm_disk disks[VM_MAX_DISKS];
+	size_t n_disks;
+	const char *hostname;
+	const char *console_log; /* NULL: <run dir>/console.log, removed with it */
+	enum vm_accel accel;	 /* VM_ACCEL_AUTO: detect */
+	bool use_vsock;		 /* the caller decides, typically vsock_available() */
+	bool debug;		 /* arca.debug on the kernel command line */
+	bool die_with_parent;	 /* PR_SET_PDEATHSIG: the VM dies with its owner */
+	usec_t boot_timeout;	 /* 0: 120 s */
+};
+
+struct vm_callbacks {
+	void (*ready)(struct vm *vm, void *userdata);
+	/* error < 0 when the VM ended unexpectedly (message in vm_last_error()). */
+	void (*exited)(struct vm *vm, int error, void *userdata);
+};
+
+enum vm_state {
+	VM_STARTING,
+	VM_RUNNING,
+	VM_STOPPING,
+	VM_STOPPED,
+};
+
+int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callbacks *cb,
+	     void *userdata, struct vm **ret, struct arca_error **err);
+/* Graceful stop: shutdown RPC, after `grace` QMP quit, 2 s later SIGKILL. */
+void vm_stop(struct vm *vm, usec_t grace);
+/* Pause/resume the whole VM (QMP stop/cont). cb may be NULL. */
+typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *userdata);
+int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata);
+int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
+/* Kills the VMM if still running, waits for it, removes the run directory. NULL-safe. */
+struct vm *vm_free(struct vm *vm);
+
+enum vm_state vm_get_state(const struct vm *vm);
+struct guest_client *vm_guest(struct vm *vm);
+const struct guest_hello *vm_hello(const struct vm *vm);
+const struct accel_choice *vm_accel(const struct vm *vm);
+pid_t vm_pid(const struct vm *vm);
+const char *vm_run_dir(const struct vm *vm);
+const char *vm_last_error(const struct vm *vm);
+/* Microseconds from spawn to the guest's HELLO (0 before). */
+usec_t vm_boot_usec(const struct vm *vm);
+
+/* Locating guest assets: explicit path, $ARCA_KERNEL / $ARCA_INITRAMFS, then defaults. */
+int vm_find_kernel(const char *explicit_path, char **ret, struct arca_error **err);
+int vm_find_initramfs(const char *explicit_path, char **ret, struct arca_error **err);
