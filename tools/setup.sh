@@ -30,6 +30,7 @@ else
 	echo "setup: not root: using $arca from the build tree"
 fi
 
+# shellcheck disable=SC2016 # $(uname -r) expands in the guest
 out=$("$arca" vm run -- /bin/sh -c 'echo "arca: guest up on $(uname -r)"')
 echo "$out"
 echo "setup: done. Try:  $arca vm run -t -i -- /bin/sh"

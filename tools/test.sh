@@ -10,7 +10,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 fuzz_seconds="${ARCA_FUZZ_SECONDS:-60}"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
