@@ -26,7 +26,7 @@ void buf_commit(struct buf *b, size_t n);
 void buf_consume(struct buf *b, size_t n);
 static inline const uint8_t *buf_peek(const struct buf *b)
 {
-	return b->data + b->head;
+	return b->data ? b->data + b->head : NULL; /* NULL + 0 is undefined in C */
 }
 static inline size_t buf_len(const struct buf *b)
 {
