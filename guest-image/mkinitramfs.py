@@ -50,11 +50,44 @@ def busybox_applets(busybox):
     return sorted(line.strip() for line in out.stdout.splitlines() if line.strip())
 
 
+def module_load_order(modules_dir, names):
+    """Module files for names and their dependencies, dependencies first (modules.dep)."""
+    deps = {}
+    with open(os.path.join(modules_dir, "modules.dep")) as f:
+        for line in f:
+            mod, _, rest = line.partition(":")
+            deps[mod] = rest.split()
+
+    def key(path):
+        return os.path.basename(path).split(".ko")[0].replace("-", "_")
+
+    by_name = {key(m): m for m in deps}
+    order, seen = [], set()
+
+    def visit(mod):
+        if mod in seen:
+            return
+        seen.add(mod)
+        for d in deps.get(mod, []):
+            visit(d)
+        order.append(mod)
+
+    for name in names:
+        mod = by_name.get(name.replace("-", "_"))
+        if mod is None:
+            sys.exit(f"mkinitramfs: module {name} not in {modules_dir}/modules.dep")
+        visit(mod)
+    return order
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--init", required=True)
     ap.add_argument("--busybox", required=True)
     ap.add_argument("--output", required=True)
+    ap.add_argument("--modules-dir", help="lib/modules/VERSION of a modular kernel")
+    ap.add_argument("--module", action="append", default=[],
+                    help="a module arca-init loads at boot (with its dependencies)")
     args = ap.parse_args()
 
     dirs = ["bin", "dev", "etc", "mnt", "proc", "root", "run", "sbin", "sys", "tmp",
@@ -79,6 +112,16 @@ def main():
                 links[applet] = "../bin/busybox"
     else:
         print(f"mkinitramfs: {args.busybox} missing: guest has no tools", file=sys.stderr)
+
+    if args.module:
+        dirs += ["lib", "lib/modules"]
+        load = []
+        for mod in module_load_order(args.modules_dir, args.module):
+            name = "lib/modules/" + os.path.basename(mod)
+            with open(os.path.join(args.modules_dir, mod), "rb") as f:
+                files[name] = (0o644, f.read())
+            load.append("/" + name)
+        files["etc/arca-modules"] = (0o644, ("\n".join(load) + "\n").encode())
 
     tmp = args.output + ".tmp"
     with open(tmp, "wb") as out:

@@ -206,6 +206,9 @@ int channel_open(struct guest_init *gi)
 	if (gi->channel == CHANNEL_VSOCK)
 		return open_vsock(gi);
 	int r = try_serial(gi);
+	/* No port yet (a modular kernel may still be probing it): keep trying. */
+	if (r == -ENODEV || r == -ENOENT)
+		r = 0;
 	if (r < 0)
 		return r;
 	if (r == 0)

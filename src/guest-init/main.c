@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -95,6 +96,24 @@ static int apply_cmdline(struct guest_init *gi)
 	return 0;
 }
 
+/*
+ * Loads the kernel modules listed in /etc/arca-modules, in order (the
+ * initramfs builder puts dependencies first). Only a modular kernel, such as
+ * Debian's fallback, ships that list; Arca's own kernel has everything built in.
+ */
+static void load_modules(void)
+{
+	_cleanup_free_ char *list = NULL;
+	if (read_file_at(AT_FDCWD, "/etc/arca-modules", 64 * 1024, &list, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *path = strtok_r(list, "\n", &save); path; path = strtok_r(NULL, "\n", &save)) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+			log_warn("load module `%s`: %m, ignoring", path);
+	}
+}
+
 static int on_term_signal(struct event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
 	(void)s;
@@ -124,6 +143,7 @@ int main(void)
 	}
 	if (apply_cmdline(&gi) < 0)
 		halt_vm();
+	load_modules();
 
 	r = event_new(&e);
 	if (r < 0) {

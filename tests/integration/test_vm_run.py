@@ -195,3 +195,17 @@ def test_twenty_vms_four_at_once_leave_nothing(arca):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "fds_before=" in r.stdout
+
+
+def test_debian_kernel_fallback(arca, tmp_path):
+    """Debian's packaged (modular) kernel boots on q35 with arca-init loading its modules."""
+    script = os.path.join(os.path.dirname(__file__), "../../guest-image/debian-kernel.sh")
+    r = subprocess.run([script, arca.build], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        pytest.skip(f"Debian kernel package unavailable: {r.stderr.strip()[-200:]}")
+    kernel, initramfs = r.stdout.split()
+    res = arca.run("--kernel", kernel, "--initramfs", initramfs, "--",
+                   "/bin/sh", "-c", "uname -r; echo err >&2; exit 4", timeout=300)
+    assert res.returncode == 4, res.stderr
+    assert res.stdout.decode().strip().endswith("-cloud-amd64")
+    assert res.stderr == b"err\n"
