@@ -56,6 +56,9 @@ struct run {
 	usec_t t_start;
 	unsigned memory_mb, cpus;
 	const char *rootfs, *workdir, *user, *kernel, *initramfs, *console_log, *hostname;
+	const char *image, *root;
+	char *image_disk;
+	json_t *image_config;
 	char **argv;
 	char **env;
 
@@ -397,6 +400,8 @@ static void usage(FILE *f)
 		"  -m, --memory MB       guest memory (default 256)\n"
 		"      --cpus N          vCPUs (default 1)\n"
 		"      --rootfs IMG      run COMMAND in this ext4 image (changes are discarded)\n"
+		"      --image NAME      run in an image from the store (its disk, env, cmd...)\n"
+		"      --root DIR        the image store (default /var/lib/arca, or $ARCA_ROOT)\n"
 		"  -t, --tty             allocate a pseudo-terminal\n"
 		"  -i, --interactive     forward stdin\n"
 		"  -e, --env K=V         set an environment variable\n"
@@ -416,6 +421,8 @@ static int parse_args(struct run *run, int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "rootfs", required_argument, NULL, 'r' },
+		{ "image", required_argument, NULL, 'G' },
+		{ "root", required_argument, NULL, 'R' },
 		{ "tty", no_argument, NULL, 't' },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "env", required_argument, NULL, 'e' },
@@ -433,7 +440,7 @@ static int parse_args(struct run *run, int argc, char **argv)
 	uint32_t v;
 	int c;
 
-	run->env = strv_append(NULL, DEFAULT_PATH);
+	run->env = strv_copy(NULL);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+m:tie:w:u:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -449,6 +456,8 @@ static int parse_args(struct run *run, int argc, char **argv)
 				run->cpus = v;
 			break;
 		case 'r': run->rootfs = optarg; break;
+		case 'G': run->image = optarg; break;
+		case 'R': run->root = optarg; break;
 		case 't': run->tty = true; break;
 		case 'i': run->interactive = true; break;
 		case 'e':
@@ -470,11 +479,83 @@ static int parse_args(struct run *run, int argc, char **argv)
 		default: usage(stderr); return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !run->image) {
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (run->image && run->rootfs) {
+		fprintf(stderr, "arca: --image and --rootfs exclude each other\n");
+		return -EINVAL;
+	}
 	run->argv = strv_copy(argv + optind);
+	return 0;
+}
+
+static bool env_has(char *const *env, const char *key, size_t klen)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * Docker's rules for a container made from an image: the command is the
+ * entrypoint plus our arguments (or the image's Cmd); the environment is
+ * the image's with ours on top; working directory and user default to the
+ * image's.
+ */
+static int apply_image(struct run *run)
+{
+	json_t *cfg = NULL;
+	if (cli_image_root_disk(run->root, run->image, &run->image_disk, &cfg) < 0)
+		return -ENOENT;
+	run->rootfs = run->image_disk;
+
+	char **env = strv_copy(NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(cfg, "Env"), i, v)
+	{
+		const char *e = json_string_value(v);
+		if (e && strchr(e, '=') && !env_has(run->env, e, strcspn(e, "=")))
+			env = strv_append(env, e);
+	}
+	for (char **e = run->env; *e; e++)
+		env = strv_append(env, *e);
+	strv_free(run->env);
+	run->env = env;
+
+	char **argv = strv_copy(NULL);
+	json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v) if (json_string_value(v))
+	    argv = strv_append(argv, json_string_value(v));
+	if (run->argv[0])
+		for (char **a = run->argv; *a; a++)
+			argv = strv_append(argv, *a);
+	else
+		json_array_foreach(json_object_get(cfg, "Cmd"), i, v) if (json_string_value(v))
+		    argv = strv_append(argv, json_string_value(v));
+	strv_free(run->argv);
+	run->argv = argv;
+
+	const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+	const char *user = json_string_value(json_object_get(cfg, "User"));
+	if (!run->workdir && wd && wd[0])
+		run->workdir = wd; /* cfg lives as long as the run: kept below */
+	if (!run->user && user && user[0])
+		run->user = user;
+	run->image_config = cfg;
+	if (!run->argv[0]) {
+		fprintf(stderr, "arca: no command specified, and the image has none\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void finish_env(struct run *run)
+{
+	if (!env_has(run->env, "PATH", 4))
+		run->env = strv_append(run->env, DEFAULT_PATH);
 	if (run->tty) {
 		bool has_term = false;
 		for (char **e = run->env; *e; e++)
@@ -482,7 +563,6 @@ static int parse_args(struct run *run, int argc, char **argv)
 		if (!has_term)
 			run->env = strv_append(run->env, "TERM=xterm");
 	}
-	return 0;
 }
 
 static int add_signals(struct run *run, struct event_source **srcs)
@@ -521,6 +601,11 @@ int cmd_vm_run(int argc, char **argv)
 		r = -EINVAL;
 		goto out;
 	}
+	if (run.image && apply_image(&run) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	finish_env(&run);
 	if (run.rootfs && access(run.rootfs, R_OK) < 0) {
 		fprintf(stderr, "arca: rootfs `%s`: %s\n", run.rootfs, strerror(errno));
 		r = -EINVAL;
@@ -587,6 +672,8 @@ out:
 		sig_srcs[i] = event_source_free(sig_srcs[i]);
 	strv_free(run.argv);
 	strv_free(run.env);
+	free(run.image_disk);
+	json_decref(run.image_config);
 	if (r < 0)
 		return r == -EINVAL ? 2 : CLI_EXIT_FAILURE;
 	return r;

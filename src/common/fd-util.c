@@ -124,7 +124,7 @@ int mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-static int rm_rf_at(int parent, const char *name, int depth)
+static int rm_rf_depth(int parent, const char *name, int depth)
 {
 	if (depth > 256)
 		return -ELOOP;
@@ -147,7 +147,7 @@ static int rm_rf_at(int parent, const char *name, int depth)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		int k = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+		int k = rm_rf_depth(dirfd(d), de->d_name, depth + 1);
 		if (k < 0 && r == 0)
 			r = k;
 	}
@@ -157,7 +157,12 @@ static int rm_rf_at(int parent, const char *name, int depth)
 	return r;
 }
 
+int rm_rf_at(int dir_fd, const char *name)
+{
+	return rm_rf_depth(dir_fd, name, 0);
+}
+
 int rm_rf(const char *path)
 {
-	return rm_rf_at(AT_FDCWD, path, 0);
+	return rm_rf_depth(AT_FDCWD, path, 0);
 }

@@ -20,3 +20,5 @@ int write_file_at(int dir_fd, const char *path, const void *p, size_t n, int mod
 int mkdir_p(const char *path, int mode);
 /* Remove a directory tree (no symlinks followed); missing is not an error. */
 int rm_rf(const char *path);
+/* The same for the entry `name` of dir_fd; never follows a symlink. */
+int rm_rf_at(int dir_fd, const char *name);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A string-keyed hash map (open addressing, linear probing, FNV-1a). The map
+ * owns copies of its keys; values are borrowed pointers the caller manages.
+ * Not thread-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hashmap;
+
+struct hashmap *hashmap_new(void);
+struct hashmap *hashmap_free(struct hashmap *m);
+static inline void hashmap_freep(struct hashmap **m)
+{
+	if (*m)
+		*m = hashmap_free(*m);
+}
+/* Inserts or replaces; returns the previous value (or NULL). */
+void *hashmap_put(struct hashmap *m, const char *key, void *value);
+void *hashmap_get(const struct hashmap *m, const char *key);
+bool hashmap_contains(const struct hashmap *m, const char *key);
+/* Removes key; returns its value (or NULL). */
+void *hashmap_remove(struct hashmap *m, const char *key);
+size_t hashmap_size(const struct hashmap *m);
+/* Iteration: *iter starts at 0; returns false at the end. */
+bool hashmap_iter(const struct hashmap *m, size_t *iter, const char **ret_key, void **ret_value);

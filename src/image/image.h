@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libarca-image: the image store. Operations as library calls, with
+ * Docker's semantics and Docker's JSON shapes, so the API daemon and the CLI
+ * are thin layers over it. No HTTP server knowledge, no logging: errors come
+ * back as struct arca_error with a kind the API maps to a status.
+ *
+ * Layout of a store root:
+ *   arca.db             SQLite (WAL): images, layers, references, manifests
+ *   blobs/sha256/<hex>  content-addressed blobs (manifests, configs, layers)
+ *   disks/<hex>.ext4    one read-only ext4 image per layer chain ID
+ *   tmp/                partial downloads (resumable) and ingest files
+ *   staging/            unpack trees while a disk is being built
+ *
+ * Calls block; the daemon runs them off its event loop. A store handle is
+ * used by one thread at a time; several handles (threads or processes) may
+ * share a root.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "registry.h"
+
+struct image_store;
+
+/* A Docker JSON progress message ({"status", "id", "progressDetail", ...}); borrowed. */
+typedef void (*image_progress_fn)(json_t *msg, void *userdata);
+
+int image_store_open(const char *root, struct image_store **ret, struct arca_error **err);
+struct image_store *image_store_close(struct image_store *s);
+static inline void image_store_closep(struct image_store **s)
+{
+	if (*s)
+		*s = image_store_close(*s);
+}
+struct db *image_store_db(struct image_store *s);
+
+struct image_remote_opts {
+	const char *platform; /* NULL: the host's */
+	struct registry_auth auth;
+	char *const *insecure;
+	image_progress_fn progress;
+	void *userdata;
+};
+
+/* Pulls ref (tag or digest) and builds its disk. *ret_id: the image ID. */
+int image_pull(struct image_store *s, const char *ref, const struct image_remote_opts *o,
+	       char **ret_id, struct arca_error **err);
+int image_push(struct image_store *s, const char *ref, const struct image_remote_opts *o,
+	       struct arca_error **err);
+
+/* Docker's name resolution: full or short ID, name[:tag], name@digest. 404 otherwise. */
+int image_resolve(struct image_store *s, const char *name, char **ret_id, struct arca_error **err);
+/* The ImageInspect object. */
+int image_inspect(struct image_store *s, const char *name, json_t **ret, struct arca_error **err);
+
+struct image_list_opts {
+	bool all;	 /* (intermediate images: Arca keeps none) */
+	bool digests;	 /* always included in the JSON; for the CLI */
+	json_t *filters; /* Docker filters: {"dangling":["true"], "reference":[...], ...} */
+};
+/* An array of ImageSummary objects, newest first. */
+int image_list(struct image_store *s, const struct image_list_opts *o, json_t **ret,
+	       struct arca_error **err);
+/* An array of HistoryResponseItem objects, newest first. */
+int image_history(struct image_store *s, const char *name, json_t **ret, struct arca_error **err);
+int image_tag(struct image_store *s, const char *source, const char *target,
+	      struct arca_error **err);
+
+/* Tells whether containers use an image (the daemon's answer; NULL: none do). */
+struct image_users {
+	/* Returns the name of a container using id, or NULL; sets *running. Caller frees. */
+	char *(*find)(const char *id, bool *running, void *userdata);
+	void *userdata;
+};
+
+/* `docker rmi`: an array of {"Untagged": ...} / {"Deleted": ...} objects. */
+int image_remove(struct image_store *s, const char *name, bool force, bool noprune,
+		 const struct image_users *users, json_t **ret, struct arca_error **err);
+/* {"ImagesDeleted": [...], "SpaceReclaimed": N}; dangling only unless all. */
+int image_prune(struct image_store *s, bool all, json_t *filters, const struct image_users *users,
+		json_t **ret, struct arca_error **err);
+
+/* docker save: a tar (OCI layout + manifest.json + repositories) of the named images. */
+int image_save(struct image_store *s, char *const *names, int out_fd, struct arca_error **err);
+/* docker load: images from a docker-archive or OCI layout tar. *ret: array of messages. */
+int image_load(struct image_store *s, int in_fd, image_progress_fn progress, void *userdata,
+	       json_t **ret, struct arca_error **err);
+/* docker import: a rootfs tarball (plain or compressed) as a one-layer image. */
+int image_import(struct image_store *s, int in_fd, const char *ref, const char *message,
+		 json_t *config_changes, char **ret_id, struct arca_error **err);
+
+/* The image's read-only ext4 disk (built if missing). */
+int image_disk(struct image_store *s, const char *id, char **ret_path, struct arca_error **err);
+/* The image's config object ("config" of the image config JSON); new reference. */
+int image_config(struct image_store *s, const char *id, json_t **ret, struct arca_error **err);
+
+/* Removes blobs and disks nothing refers to (skipped while other handles are open). */
+int image_gc(struct image_store *s, uint64_t *ret_reclaimed, struct arca_error **err);
+/*
+ * Checks the store: every blob hashes to its name, every image's blobs and
+ * disk exist, no temporary file is left. Problems are appended to *ret (an
+ * array of strings; empty when clean).
+ */
+int image_fsck(struct image_store *s, json_t **ret, struct arca_error **err);
