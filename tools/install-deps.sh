@@ -10,8 +10,8 @@ libjansson-dev libsqlite3-dev libcurl4-openssl-dev libarchive-dev libext2fs-dev
 libzstd-dev zlib1g-dev
 qemu-system-x86 qemu-utils e2fsprogs
 linux-source-6.1 flex bison libelf-dev bc libssl-dev cpio xz-utils
-busybox-static kmod
-python3 python3-pytest python3-docker python3-requests
+busybox-static kmod mmdebstrap uidmap
+python3 python3-pytest python3-docker python3-requests python3-cryptography
 docker-registry skopeo apache2-utils
 shellcheck tmux socat iproute2 procps psmisc curl jq
 "
