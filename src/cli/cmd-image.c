@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "changes.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "image.h"
@@ -24,6 +25,7 @@ struct image_opts {
 	const char *platform;
 	const char *username, *password, *identity_token;
 	char **insecure;
+	char **changes; /* import --change */
 	const char *output, *input, *format, *message;
 	bool quiet, force, all, no_prune, digests, no_trunc;
 	json_t *filters;
@@ -81,6 +83,7 @@ static int parse_opts(int argc, char **argv, struct image_opts *o, bool f_is_for
 		{ "input", required_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "message", required_argument, NULL, 'm' },
+		{ "change", required_argument, NULL, 'c' },
 		{ "filter", required_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, 'x' },
@@ -95,8 +98,8 @@ static int parse_opts(int argc, char **argv, struct image_opts *o, bool f_is_for
 	o->root = default_root();
 	o->filters = json_object();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, f_is_force ? "u:p:o:i:m:fqa" : "u:p:o:i:m:f:qa", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, f_is_force ? "u:p:o:i:m:c:fqa" : "u:p:o:i:m:c:f:qa",
+				opts, NULL)) != -1) {
 		switch (c) {
 		case 'R': o->root = optarg; break;
 		case 'P': o->platform = optarg; break;
@@ -116,6 +119,7 @@ static int parse_opts(int argc, char **argv, struct image_opts *o, bool f_is_for
 		case 'i': o->input = optarg; break;
 		case 'F': o->format = optarg; break;
 		case 'm': o->message = optarg; break;
+		case 'c': o->changes = strv_append(o->changes, optarg); break;
 		case 'f':
 			if (f_is_force) {
 				o->force = true;
@@ -148,6 +152,7 @@ static int parse(int argc, char **argv, struct image_opts *o)
 static void opts_done(struct image_opts *o)
 {
 	strv_free(o->insecure);
+	strv_free(o->changes);
 	json_decref(o->filters);
 }
 
@@ -599,10 +604,12 @@ static int cmd_import(int argc, char **argv)
 	_cleanup_(image_store_closep) struct image_store *s = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *id = NULL, *msg = NULL;
+	json_t *config = NULL;
 	int i = parse(argc, argv, &o);
 	int rc = 2;
 	if (i < 0 || i >= argc || i + 2 < argc) {
-		fprintf(stderr, "usage: arca image import [-m MESSAGE] FILE|- [REF]\n");
+		fprintf(stderr,
+			"usage: arca image import [-m MESSAGE] [-c CHANGE]... FILE|- [REF]\n");
 		goto out;
 	}
 	rc = 1;
@@ -616,13 +623,16 @@ static int cmd_import(int argc, char **argv)
 		goto out;
 	msg = o.message ? xstrdup(o.message) : xasprintf("Imported from %s", argv[i]);
 	struct arca_error *err = NULL;
-	if (image_import(s, fd, i + 1 < argc ? argv[i + 1] : NULL, msg, NULL, &id, &err) < 0) {
+	config = json_object();
+	if (image_changes_apply(config, o.changes, &err) < 0 ||
+	    image_import(s, fd, i + 1 < argc ? argv[i + 1] : NULL, msg, config, &id, &err) < 0) {
 		rc = fail(err);
 		goto out;
 	}
 	printf("%s\n", id);
 	rc = 0;
 out:
+	json_decref(config);
 	opts_done(&o);
 	return rc;
 }

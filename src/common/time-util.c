@@ -2,6 +2,13 @@
 /* Clock helpers. */
 #include "time-util.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
 usec_t timespec_to_usec(const struct timespec *ts)
 {
 	return (usec_t)ts->tv_sec * USEC_PER_SEC + (usec_t)ts->tv_nsec / NSEC_PER_USEC;
@@ -26,4 +33,68 @@ nsec_t now_nsec(clockid_t clock)
 	struct timespec ts;
 	clock_gettime(clock, &ts);
 	return (nsec_t)ts.tv_sec * NSEC_PER_SEC + (nsec_t)ts.tv_nsec;
+}
+
+char *time_format_rfc3339(nsec_t ns)
+{
+	time_t t = (time_t)(ns / NSEC_PER_SEC);
+	struct tm tm;
+	char buf[64];
+	gmtime_r(&t, &tm);
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09lluZ", (unsigned long long)(ns % NSEC_PER_SEC));
+	return xstrdup(buf);
+}
+
+int64_t time_parse_rfc3339(const char *s)
+{
+	struct tm tm = { 0 };
+	if (!s)
+		return 0;
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return 0;
+	int64_t t = (int64_t)timegm(&tm);
+	int64_t frac = 0;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (digits++ < 9)
+				frac = frac * 10 + (*p - '0');
+		while (digits++ < 9)
+			frac *= 10;
+	}
+	if (*p == '+' || *p == '-') {
+		int hh = 0, mm = 0;
+		if (sscanf(p + 1, "%d:%d", &hh, &mm) == 2)
+			t -= (*p == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
+	}
+	return t * 1000000000LL + frac;
+}
+
+void time_human_duration(long s, char *out, size_t len)
+{
+	long m = s / 60, h = (s + 1800) / 3600, d = h / 24;
+	if (s < 1)
+		snprintf(out, len, "Less than a second");
+	else if (s == 1)
+		snprintf(out, len, "1 second");
+	else if (s < 60)
+		snprintf(out, len, "%ld seconds", s);
+	else if (m == 1)
+		snprintf(out, len, "About a minute");
+	else if (m < 60)
+		snprintf(out, len, "%ld minutes", m);
+	else if (h == 1)
+		snprintf(out, len, "About an hour");
+	else if (h < 48)
+		snprintf(out, len, "%ld hours", h);
+	else if (h < 24 * 7 * 2)
+		snprintf(out, len, "%ld days", d);
+	else if (h < 24 * 30 * 2)
+		snprintf(out, len, "%ld weeks", d / 7);
+	else if (h < 24 * 365 * 2)
+		snprintf(out, len, "%ld months", d / 30);
+	else
+		snprintf(out, len, "%ld years", d / 365);
 }

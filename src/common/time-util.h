@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stddef.h>
 #include <time.h>
 
 typedef uint64_t usec_t;
@@ -18,3 +19,10 @@ usec_t now_usec(clockid_t clock);
 nsec_t now_nsec(clockid_t clock);
 usec_t timespec_to_usec(const struct timespec *ts);
 struct timespec *usec_to_timespec(struct timespec *ts, usec_t u);
+
+/* RFC 3339 with nanoseconds in UTC ("2024-01-02T03:04:05.123456789Z"). Caller frees. */
+char *time_format_rfc3339(nsec_t ns);
+/* Parses RFC 3339 (fraction and offset optional) to nanoseconds since the epoch; 0 if invalid. */
+int64_t time_parse_rfc3339(const char *s);
+/* Docker's units.HumanDuration: "Less than a second", "5 minutes", "About an hour", ... */
+void time_human_duration(long seconds, char *out, size_t len);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "cleanup.h"
 #include "fd-util.h"
 #include "init.h"
@@ -99,9 +100,27 @@ int do_mount(const char *source, const char *target, const char *fstype, unsigne
 	if (r < 0)
 		return r;
 	if (mkdir_target) {
-		r = mkdir_p(target, 0755);
-		if (r < 0)
-			return r;
+		struct stat st;
+		bool file_bind = (flags & MS_BIND) && stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
+		if (file_bind) {
+			/* A file bind needs a file to land on; create it only if missing. */
+			_cleanup_free_ char *dir = xstrdup(target);
+			char *slash = strrchr(dir, '/');
+			if (slash && slash != dir) {
+				*slash = '\0';
+				(void)mkdir_p(dir, 0755);
+			}
+			if (lstat(target, &st) < 0) {
+				int fd =
+				    open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+				if (fd >= 0)
+					close(fd);
+			}
+		} else {
+			r = mkdir_p(target, 0755);
+			if (r < 0)
+				return r;
+		}
 	}
 	if (mount(src, target, fstype && fstype[0] ? fstype : NULL, flags,
 		  options && options[0] ? options : NULL) < 0)

@@ -268,13 +268,15 @@ int image_pull(struct image_store *s, const char *ref, const struct image_remote
 	struct registry_opts ropts = { .insecure = o ? o->insecure : NULL };
 	if (o)
 		ropts.auth = o->auth;
-	from = xasprintf("Pulling from %s", p.ref.path);
-	emit(&p, progress_msg(from, p.ref.tag ? p.ref.tag : p.ref.digest));
 	r = registry_open(&p.ref, &ropts, &p.reg, err);
 	if (r >= 0)
 		r = fetch_manifest(&p, err);
-	if (r >= 0)
+	if (r >= 0) {
+		/* As dockerd: nothing is said before the manifest is known to exist. */
+		from = xasprintf("Pulling from %s", p.ref.path);
+		emit(&p, progress_msg(from, p.ref.tag ? p.ref.tag : p.ref.digest));
 		r = fetch_config(&p, err);
+	}
 	if (r < 0)
 		goto out;
 

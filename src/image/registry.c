@@ -300,8 +300,8 @@ static int fetch_token(struct registry *r, const char *scope, struct arca_error 
 		rv = perform(r, &q, err);
 	} else {
 		q.method = "GET";
-		q.url = xasprintf("%s%sservice=%s&scope=%s", r->realm,
-				  strchr(r->realm, '?') ? "&" : "?", svc, sc);
+		q.url = xasprintf("%s%sservice=%s%s%s", r->realm, strchr(r->realm, '?') ? "&" : "?",
+				  svc, scope[0] ? "&scope=" : "", sc);
 		rv = perform(r, &q, err);
 	}
 	r->auth = saved;
@@ -368,7 +368,9 @@ static int authenticate(struct registry *r, const char *challenge, struct arca_e
 	r->service = challenge_param(challenge, "service");
 	_cleanup_free_ char *scope = challenge_param(challenge, "scope");
 	if (!scope)
-		scope = xasprintf("repository:%s:%s", r->path, r->push ? "pull,push" : "pull");
+		scope = r->path[0]
+			    ? xasprintf("repository:%s:%s", r->path, r->push ? "pull,push" : "pull")
+			    : xstrdup(""); /* a login: no repository */
 	return fetch_token(r, scope, err);
 }
 
@@ -774,5 +776,39 @@ int registry_put_manifest(struct registry *r, const char *tag, const char *media
 	if (rv >= 0 && q.status != 201 && q.status != 200)
 		rv = status_error(r, &q, "push manifest to", err);
 	req_done(&q);
+	return rv;
+}
+
+int registry_login(const char *server, const struct registry_auth *auth, char *const *insecure,
+		   struct arca_error **err)
+{
+	/* "https://index.docker.io/v1/", "registry:5000", "http://host/" -> a host. */
+	const char *h = server && server[0] ? server : "docker.io";
+	if (strncmp(h, "https://", 8) == 0)
+		h += 8;
+	else if (strncmp(h, "http://", 7) == 0)
+		h += 7;
+	_cleanup_free_ char *host = xstrndup(h, strcspn(h, "/"));
+	if (strcmp(host, "index.docker.io") == 0 || strcmp(host, "docker.io") == 0) {
+		free(host);
+		host = xstrdup("registry-1.docker.io");
+	}
+	struct image_ref ref = { .domain = host, .path = (char *)"" };
+	struct registry_opts opts = { .auth = *auth, .insecure = insecure };
+	struct registry *r = NULL;
+	int rv = registry_open(&ref, &opts, &r, err);
+	if (rv < 0)
+		return rv;
+	if (r->auth == AUTH_BASIC || r->auth == AUTH_NONE) {
+		/* Basic auth is only checked by an authenticated request. */
+		struct req q = { .method = "GET", .upload_fd = -1 };
+		q.url = xasprintf("%s/v2/", r->base);
+		rv = perform(r, &q, err);
+		if (rv >= 0 && q.status == 401)
+			rv = arca_error_set(err, EACCES, ARCA_ERR_UNAUTHORIZED,
+					    "unauthorized: incorrect username or password");
+		req_done(&q);
+	}
+	registry_free(r);
 	return rv;
 }

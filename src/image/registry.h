@@ -86,5 +86,8 @@ int registry_blob_exists(struct registry *r, const char *digest, bool *ret,
 /* Uploads a blob from the store (monolithic POST + PUT). */
 int registry_push_blob(struct registry *r, struct blobstore *bs, const char *digest,
 		       struct arca_error **err);
+/* Checks credentials against a registry (docker login): 0, or an UNAUTHORIZED error. */
+int registry_login(const char *server, const struct registry_auth *auth, char *const *insecure,
+		   struct arca_error **err);
 int registry_put_manifest(struct registry *r, const char *tag, const char *media_type,
 			  const char *body, size_t len, struct arca_error **err);

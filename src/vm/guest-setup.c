@@ -19,10 +19,11 @@
 #include "cleanup.h"
 #include "guest-client.h"
 
-struct batch {
+struct guest_batch {
+	struct guest_client *gc;
 	guest_done_fn cb;
 	void *userdata;
-	unsigned pending;
+	unsigned pending; /* replies outstanding, plus one until guest_batch_end */
 	int error;
 	char *message;
 };
@@ -30,7 +31,7 @@ struct batch {
 static void batch_reply(struct guest_client *gc, int error, const char *message,
 			const struct proto_reader *body, void *userdata)
 {
-	struct batch *b = userdata;
+	struct guest_batch *b = userdata;
 	(void)gc;
 	(void)body;
 	if (error && !b->error) {
@@ -44,17 +45,38 @@ static void batch_reply(struct guest_client *gc, int error, const char *message,
 	free(b);
 }
 
-static int batch_send(struct guest_client *gc, struct batch *b, struct guest_request *rq)
+struct guest_batch *guest_batch_new(struct guest_client *gc, guest_done_fn cb, void *userdata)
 {
-	int64_t r = guest_client_call(gc, rq, batch_reply, b);
-	if (r < 0)
-		return (int)r;
-	b->pending++;
-	return 0;
+	struct guest_batch *b = xnew0(struct guest_batch, 1);
+	b->gc = gc;
+	b->cb = cb;
+	b->userdata = userdata;
+	b->pending = 1;
+	return b;
 }
 
-static void req_mount(struct guest_request *rq, const char *source, const char *target,
-		      const char *fstype, unsigned long flags, const char *options)
+void guest_batch_add(struct guest_batch *b, struct guest_request *rq)
+{
+	if (b->error) {
+		guest_request_done(rq);
+		return;
+	}
+	int64_t r = guest_client_call(b->gc, rq, batch_reply, b);
+	if (r < 0) {
+		b->error = (int)-r;
+		b->message = xstrdup("the guest channel is gone");
+		return;
+	}
+	b->pending++;
+}
+
+void guest_batch_end(struct guest_batch *b)
+{
+	batch_reply(b->gc, 0, NULL, NULL, b);
+}
+
+void guest_req_mount(struct guest_request *rq, const char *source, const char *target,
+		     const char *fstype, unsigned long flags, const char *options)
 {
 	guest_request_init(rq, PROTO_OP_MOUNT);
 	proto_put_str(&rq->w, PROTO_T_SOURCE, source);
@@ -66,55 +88,61 @@ static void req_mount(struct guest_request *rq, const char *source, const char *
 	proto_put_u32(&rq->w, PROTO_T_PARENTS, 1);
 }
 
-static void req_mkdir(struct guest_request *rq, const char *path)
+void guest_req_mkdir(struct guest_request *rq, const char *path, unsigned mode)
 {
 	guest_request_init(rq, PROTO_OP_MKDIR);
 	proto_put_str(&rq->w, PROTO_T_PATH, path);
-	proto_put_u32(&rq->w, PROTO_T_MODE, 0755);
+	proto_put_u32(&rq->w, PROTO_T_MODE, mode);
+	proto_put_u32(&rq->w, PROTO_T_PARENTS, 1);
+}
+
+void guest_req_write_file(struct guest_request *rq, const char *path, const void *data, size_t len,
+			  unsigned mode)
+{
+	guest_request_init(rq, PROTO_OP_WRITE_FILE);
+	proto_put_str(&rq->w, PROTO_T_PATH, path);
+	proto_put_bytes(&rq->w, PROTO_T_DATA, data, len);
+	proto_put_u32(&rq->w, PROTO_T_MODE, mode);
 	proto_put_u32(&rq->w, PROTO_T_PARENTS, 1);
 }
 
 int guest_setup_rootfs(struct guest_client *gc, const struct guest_rootfs_spec *spec,
 		       guest_done_fn cb, void *userdata)
 {
-	struct batch *b = xnew0(struct batch, 1);
-	struct guest_request rq[10];
-	size_t n = 0;
+	struct guest_batch *b = guest_batch_new(gc, cb, userdata);
+	guest_batch_add_rootfs(b, spec);
+	guest_batch_end(b);
+	return 0;
+}
+
+void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec)
+{
+	struct guest_request rq;
 	_cleanup_free_ char *lower = xasprintf("blkserial:%s", spec->image_serial);
 	_cleanup_free_ char *rw =
 	    spec->rw_serial ? xasprintf("blkserial:%s", spec->rw_serial) : NULL;
 
-	b->cb = cb;
-	b->userdata = userdata;
-	req_mount(&rq[n++], lower, "/run/arca/lower", "ext4", MS_RDONLY, NULL);
+	guest_req_mount(&rq, lower, "/run/arca/lower", "ext4", MS_RDONLY, NULL);
+	guest_batch_add(b, &rq);
 	if (rw)
-		req_mount(&rq[n++], rw, "/run/arca/rw", "ext4", 0, NULL);
+		guest_req_mount(&rq, rw, "/run/arca/rw", "ext4", 0, NULL);
 	else
-		req_mount(&rq[n++], "tmpfs", "/run/arca/rw", "tmpfs", 0, "mode=0755");
-	req_mkdir(&rq[n++], "/run/arca/rw/upper");
-	req_mkdir(&rq[n++], "/run/arca/rw/work");
-	req_mount(&rq[n++], "overlay", GUEST_ROOT, "overlay", spec->readonly ? MS_RDONLY : 0,
-		  "lowerdir=/run/arca/lower,upperdir=/run/arca/rw/upper,workdir=/run/arca/rw/work");
-	req_mount(&rq[n++], "proc", GUEST_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL);
-	req_mount(&rq[n++], "sysfs", GUEST_ROOT "/sys", "sysfs",
-		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	req_mount(&rq[n++], "/dev", GUEST_ROOT "/dev", "", MS_BIND | MS_REC, NULL);
-
-	/* Hold one reference while sending, so an early reply cannot finish the batch. */
-	b->pending = 1;
-	int r = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (r < 0) {
-			guest_request_done(&rq[i]);
-			continue;
-		}
-		r = batch_send(gc, b, &rq[i]);
-	}
-	if (r < 0 && !b->error) {
-		b->error = -r;
-		b->message = xstrdup("guest channel lost while setting up the root filesystem");
-	}
-	batch_reply(gc, 0, NULL, NULL, b);
-	return 0;
+		guest_req_mount(&rq, "tmpfs", "/run/arca/rw", "tmpfs", 0, "mode=0755");
+	guest_batch_add(b, &rq);
+	guest_req_mkdir(&rq, "/run/arca/rw/upper", 0755);
+	guest_batch_add(b, &rq);
+	guest_req_mkdir(&rq, "/run/arca/rw/work", 0755);
+	guest_batch_add(b, &rq);
+	guest_req_mount(&rq, "overlay", GUEST_ROOT, "overlay", spec->readonly ? MS_RDONLY : 0,
+			"lowerdir=/run/arca/lower,upperdir=/run/arca/rw/upper,"
+			"workdir=/run/arca/rw/work");
+	guest_batch_add(b, &rq);
+	guest_req_mount(&rq, "proc", GUEST_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			NULL);
+	guest_batch_add(b, &rq);
+	guest_req_mount(&rq, "sysfs", GUEST_ROOT "/sys", "sysfs",
+			MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	guest_batch_add(b, &rq);
+	guest_req_mount(&rq, "/dev", GUEST_ROOT "/dev", "", MS_BIND | MS_REC, NULL);
+	guest_batch_add(b, &rq);
 }

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct guest_request;
 
 struct guest_client;
 
@@ -20,6 +23,26 @@ struct guest_rootfs_spec {
 };
 
 typedef void (*guest_done_fn)(int error, const char *message, void *userdata);
+
+/*
+ * A batch of pipelined requests: cb(first error or 0) runs once every reply
+ * is in. Requests are sent as they are added.
+ */
+struct guest_batch;
+struct guest_batch *guest_batch_new(struct guest_client *gc, guest_done_fn cb, void *userdata);
+/* Sends rq (and releases it). */
+void guest_batch_add(struct guest_batch *b, struct guest_request *rq);
+/* No more requests: cb runs when the last reply arrives (maybe now). */
+void guest_batch_end(struct guest_batch *b);
+
+/* Adds the requests of guest_setup_rootfs() to a batch. */
+void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec);
+
+void guest_req_mount(struct guest_request *rq, const char *source, const char *target,
+		     const char *fstype, unsigned long flags, const char *options);
+void guest_req_mkdir(struct guest_request *rq, const char *path, unsigned mode);
+void guest_req_write_file(struct guest_request *rq, const char *path, const void *data, size_t len,
+			  unsigned mode);
 
 /*
  * Stacks the image and the writable layer with overlayfs at GUEST_ROOT and
