@@ -58,7 +58,7 @@ PY
 # Fuzz targets, clang + libFuzzer, bounded time each.
 [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 if ninja -C build-fuzz >/dev/null; then
-	for target in proto guest-client reference manifest tar http changes; do
+	for target in proto guest-client reference manifest tar http api-json changes; do
 		work=$(mktemp -d)
 		if ./build-fuzz/tests/fuzz/fuzz-$target -max_total_time="$fuzz_seconds" \
 			-artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" >"$work/log" 2>&1; then

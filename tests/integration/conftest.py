@@ -97,3 +97,16 @@ def arca(build_dir, kernel, tmp_path):
     shutil.rmtree(rundir, ignore_errors=True)
     assert not left, f"VM processes left behind: {left}"
     assert not leftovers, f"run directories left behind: {leftovers}"
+
+
+@pytest.fixture
+def arcad(build_dir, kernel):
+    """A running arcad with the busybox test image loaded as busybox:latest."""
+    from daemon import Daemon
+    d = Daemon(build_dir, kernel).start()
+    try:
+        d.busybox_id = d.load_busybox()
+        yield d
+    finally:
+        left = d.stop()
+        assert not left, f"VM processes left behind by arcad: {left}"

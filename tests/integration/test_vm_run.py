@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import qemu_pids_under
+from terminal import Terminal
 
 
 def test_streams_and_exit_code(arca):
@@ -122,37 +123,18 @@ def test_stdin_stream_is_byte_identical_and_memory_bounded(arca):
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_tty_interactive_with_resize(arca, tmp_path):
-    sock = str(tmp_path / "tmux.sock")
     env = " ".join(f"{k}={v}" for k, v in arca.env.items() if k.startswith("ARCA_"))
     cmd = f"env {env} {' '.join(arca.cmd('-t', '-i', '--', '/bin/sh'))}; echo EXIT=$?; sleep 60"
-    tmux = ["tmux", "-S", sock]
-    subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", cmd],
-                   check=True)
-
-    def screen():
-        return subprocess.run(tmux + ["capture-pane", "-t", "t", "-p"], capture_output=True,
-                              text=True).stdout
-
-    def wait_for(text, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if text in screen():
-                return True
-            time.sleep(0.2)
-        return False
-
-    try:
-        assert wait_for("/ #"), screen()
-        subprocess.run(tmux + ["send-keys", "-t", "t", "stty size", "Enter"], check=True)
-        assert wait_for("30 100"), screen()
-        subprocess.run(tmux + ["resize-window", "-t", "t", "-x", "120", "-y", "40"], check=True)
+    with Terminal(str(tmp_path / "tmux.sock"), cmd) as t:
+        assert t.wait_for("/ #"), t.screen()
+        t.type("stty size")
+        assert t.wait_for("30 100"), t.screen()
+        t.resize(120, 40)
         time.sleep(1)
-        subprocess.run(tmux + ["send-keys", "-t", "t", "stty size", "Enter"], check=True)
-        assert wait_for("40 120"), screen()
-        subprocess.run(tmux + ["send-keys", "-t", "t", "exit 7", "Enter"], check=True)
-        assert wait_for("EXIT=7"), screen()
-    finally:
-        subprocess.run(tmux + ["kill-server"], capture_output=True)
+        t.type("stty size")
+        assert t.wait_for("40 120"), t.screen()
+        t.type("exit 7")
+        assert t.wait_for("EXIT=7"), t.screen()
 
 
 def test_rootfs_image(arca, tmp_path):

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Engine API layer: one handler per operationId, named after it
+ * (ContainerCreate -> api_container_create). Handlers are thin: they parse
+ * and validate the request, call the domain code (container*.c, exec.c,
+ * libarca-image), and render the reply in Docker's shape.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "http-server.h"
+
+struct daemon;
+
+#define API_VERSION_MAX_MINOR 51
+#define API_VERSION_MIN_MINOR 24
+
+struct api_ctx {
+	struct daemon *d;
+	struct http_conn *conn;
+	struct http_request *req;
+	int api_minor;	/* from /v1.xx, or the maximum */
+	char *param;	/* {id} or {name} */
+	const char *op; /* the operationId */
+};
+
+typedef void (*api_handler)(struct api_ctx *ctx);
+
+/* The request body as a JSON object (NULL body gives {}); on error the reply is sent. */
+json_t *api_body_json(struct api_ctx *ctx, bool required);
+/* Docker's filters query parameter, validated as {key: [values]}; NULL (and replied) on error. */
+json_t *api_filters(struct api_ctx *ctx);
+void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
+/* The h and w query parameters of a resize; false (and 400 replied) when invalid. */
+bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols);
+
+/* system.c */
+void api_system_ping(struct api_ctx *ctx);
+void api_system_ping_head(struct api_ctx *ctx);
+void api_system_version(struct api_ctx *ctx);
+void api_system_info(struct api_ctx *ctx);
+void api_system_auth(struct api_ctx *ctx);
+/* containers.c */
+void api_container_list(struct api_ctx *ctx);
+void api_container_create(struct api_ctx *ctx);
+void api_container_inspect(struct api_ctx *ctx);
+void api_container_delete(struct api_ctx *ctx);
+void api_container_rename(struct api_ctx *ctx);
+void api_container_prune(struct api_ctx *ctx);
+/* containers-lifecycle.c */
+void api_container_start(struct api_ctx *ctx);
+void api_container_stop(struct api_ctx *ctx);
+void api_container_restart(struct api_ctx *ctx);
+void api_container_kill(struct api_ctx *ctx);
+void api_container_pause(struct api_ctx *ctx);
+void api_container_unpause(struct api_ctx *ctx);
+void api_container_wait(struct api_ctx *ctx);
+/* containers-io.c */
+void api_container_attach(struct api_ctx *ctx);
+void api_container_logs(struct api_ctx *ctx);
+void api_container_resize(struct api_ctx *ctx);
+/* exec.c */
+void api_container_exec(struct api_ctx *ctx);
+void api_exec_start(struct api_ctx *ctx);
+void api_exec_resize(struct api_ctx *ctx);
+void api_exec_inspect(struct api_ctx *ctx);
+/* images.c */
+void api_image_list(struct api_ctx *ctx);
+void api_image_inspect(struct api_ctx *ctx);
+void api_image_history(struct api_ctx *ctx);
+void api_image_tag(struct api_ctx *ctx);
+void api_image_delete(struct api_ctx *ctx);
+void api_image_prune(struct api_ctx *ctx);
+/* images-transfer.c */
+void api_image_create(struct api_ctx *ctx);
+void api_image_push(struct api_ctx *ctx);
+void api_image_get(struct api_ctx *ctx);
+void api_image_get_all(struct api_ctx *ctx);
+void api_image_load(struct api_ctx *ctx);
+bool api_image_load_streams(const struct http_request *r);
+/* networks.c */
+void api_network_list(struct api_ctx *ctx);
+void api_network_inspect(struct api_ctx *ctx);
+/* unsupported.c */
+void api_unsupported(struct api_ctx *ctx);
+void api_swarm_unsupported(struct api_ctx *ctx);
+
+/* routes.c */
+void api_dispatch(struct http_conn *c, struct http_request *r, void *userdata);
+bool api_wants_stream(struct http_conn *c, const struct http_request *r, void *userdata);

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ContainerAttach, ContainerLogs, ContainerResize. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "container.h"
+#include "daemon.h"
+#include "parse-util.h"
+
+static struct container *find_or_reply(struct api_ctx *ctx)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
+	if (!c)
+		api_reply_error(ctx, err);
+	return c;
+}
+
+void api_container_attach(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	struct attach_opts o = {
+		.in = http_query_bool(ctx->req, "stdin", false),
+		.out = http_query_bool(ctx->req, "stdout", false),
+		.err = http_query_bool(ctx->req, "stderr", false),
+		.stream = http_query_bool(ctx->req, "stream", false),
+		.logs = http_query_bool(ctx->req, "logs", false),
+		.detach_keys = http_query_get(ctx->req, "detachKeys"),
+	};
+	if (!o.stream && !o.logs) {
+		http_reply_errorf(ctx->conn, 400,
+				  "Bad parameters: you must choose at least one stream");
+	} else if (c->state == CONTAINER_PAUSED) {
+		http_reply_errorf(ctx->conn, 409,
+				  "You cannot attach to a paused container, unpause it first");
+	} else {
+		container_attach(c, ctx->conn, &o);
+	}
+	free(o.detach_keys);
+}
+
+/* Docker's time values: RFC 3339 or seconds[.nanoseconds] since the epoch. */
+static bool parse_time(const char *s, int64_t *ret_ns)
+{
+	*ret_ns = 0;
+	if (!s || !s[0] || strcmp(s, "0") == 0)
+		return true;
+	int64_t t = time_parse_rfc3339(s);
+	if (t) {
+		*ret_ns = t;
+		return true;
+	}
+	char *end;
+	errno = 0;
+	long long sec = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	long long frac = 0;
+	if (*end == '.') {
+		char *fe;
+		frac = strtoll(end + 1, &fe, 10);
+		int digits = (int)(fe - end - 1);
+		while (digits++ < 9)
+			frac *= 10;
+		end = fe;
+	}
+	if (*end)
+		return false;
+	*ret_ns = sec * 1000000000LL + frac;
+	return true;
+}
+
+void api_container_logs(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	struct logs_opts o = {
+		.out = http_query_bool(ctx->req, "stdout", false),
+		.err = http_query_bool(ctx->req, "stderr", false),
+		.follow = http_query_bool(ctx->req, "follow", false),
+		.timestamps = http_query_bool(ctx->req, "timestamps", false),
+		.tail = -1,
+	};
+	if (!o.out && !o.err) {
+		http_reply_errorf(ctx->conn, 400,
+				  "Bad parameters: you must choose at least one stream");
+		return;
+	}
+	_cleanup_free_ char *since = http_query_get(ctx->req, "since");
+	_cleanup_free_ char *until = http_query_get(ctx->req, "until");
+	_cleanup_free_ char *tail = http_query_get(ctx->req, "tail");
+	if (!parse_time(since, &o.since_ns) || !parse_time(until, &o.until_ns)) {
+		http_reply_errorf(ctx->conn, 400, "invalid value for since/until");
+		return;
+	}
+	if (tail && tail[0] && strcmp(tail, "all") != 0) {
+		int n;
+		if (safe_atoi(tail, &n) < 0) {
+			http_reply_errorf(ctx->conn, 400, "invalid value for tail: %s", tail);
+			return;
+		}
+		o.tail = n < 0 ? -1 : n;
+	}
+	container_logs(c, ctx->conn, &o);
+}
+
+void api_container_resize(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	unsigned rows, cols;
+	if (!api_resize_params(ctx, &rows, &cols))
+		return;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (container_resize(c, rows, cols, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply(ctx->conn, 200, "text/plain", NULL, 0);
+}

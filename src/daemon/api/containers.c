@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ContainerList, ContainerCreate, ContainerInspect, ContainerDelete, ContainerRename,
+ * ContainerPrune. */
+#include "api.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "container.h"
+#include "daemon.h"
+#include "hashmap.h"
+#include "image.h"
+#include "parse-util.h"
+#include "strv.h"
+
+static struct container *find_or_reply(struct api_ctx *ctx)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
+	if (!c)
+		api_reply_error(ctx, err);
+	return c;
+}
+
+static bool label_match(struct container *c, const char *want)
+{
+	json_t *labels = json_object_get(c->config, "Labels");
+	_cleanup_free_ char *k = xstrndup(want, strcspn(want, "="));
+	const char *eq = strchr(want, '=');
+	const char *v = json_string_value(json_object_get(labels, k));
+	return v && (!eq || strcmp(v, eq + 1) == 0);
+}
+
+static bool ancestor_match(struct api_ctx *ctx, struct container *c, const char *want)
+{
+	_cleanup_free_ char *id = NULL;
+	if (strcmp(c->image, want) == 0)
+		return true;
+	if (image_resolve(ctx->d->images, want, &id, NULL) < 0)
+		return false;
+	return strcmp(id, c->image_id) == 0;
+}
+
+static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filters)
+{
+	const char *k;
+	json_t *vals;
+	json_object_foreach(filters, k, vals)
+	{
+		bool any = false;
+		size_t i;
+		json_t *v;
+		json_array_foreach(vals, i, v)
+		{
+			const char *s = json_string_value(v);
+			if (!s)
+				continue;
+			if (strcmp(k, "id") == 0)
+				any |= strncmp(c->id, s, strlen(s)) == 0;
+			else if (strcmp(k, "name") == 0) {
+				/* Docker matches names as regular expressions. */
+				regex_t re;
+				if (regcomp(&re, s[0] == '/' ? s + 1 : s,
+					    REG_EXTENDED | REG_NOSUB) == 0) {
+					any |= regexec(&re, c->name, 0, NULL, 0) == 0;
+					regfree(&re);
+				}
+			} else if (strcmp(k, "label") == 0)
+				any |= label_match(c, s);
+			else if (strcmp(k, "status") == 0)
+				any |= strcmp(container_state_name(c->state), s) == 0;
+			else if (strcmp(k, "ancestor") == 0)
+				any |= ancestor_match(ctx, c, s);
+			else if (strcmp(k, "exited") == 0) {
+				int code;
+				any |= c->state == CONTAINER_EXITED && safe_atoi(s, &code) == 0 &&
+				       code == c->exit_code;
+			}
+		}
+		/* label filters are ANDed, others ORed within their key. */
+		if (strcmp(k, "label") == 0) {
+			json_array_foreach(vals, i, v) if (!label_match(c, json_string_value(v)
+									       ?: "")) return false;
+			continue;
+		}
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const struct container *x = *(struct container *const *)a;
+	const struct container *y = *(struct container *const *)b;
+	return strcmp(y->created, x->created);
+}
+
+void api_container_list(struct api_ctx *ctx)
+{
+	json_t *filters = api_filters(ctx);
+	if (!filters)
+		return;
+	static const char *const known[] = {
+		"id", "name", "label", "status", "ancestor", "exited"
+	};
+	const char *k;
+	json_t *v;
+	json_object_foreach(filters, k, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; i < ELEMENTSOF(known); i++)
+			ok |= strcmp(k, known[i]) == 0;
+		if (!ok) {
+			json_decref(filters);
+			http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", k);
+			return;
+		}
+		if (strcmp(k, "status") == 0) {
+			size_t i;
+			json_t *s;
+			json_array_foreach(v, i, s)
+			{
+				const char *st = json_string_value(s);
+				bool valid = false;
+				for (int j = 0; j < _CONTAINER_STATE_MAX; j++)
+					valid |= st && strcmp(st, container_state_name(j)) == 0;
+				if (!valid) {
+					json_decref(filters);
+					http_reply_errorf(ctx->conn, 400,
+							  "invalid filter 'status=%s'",
+							  st ? st : "");
+					return;
+				}
+			}
+		}
+	}
+	bool all = http_query_bool(ctx->req, "all", false);
+	bool size = http_query_bool(ctx->req, "size", false);
+	_cleanup_free_ char *limit_s = http_query_get(ctx->req, "limit");
+	int limit = -1;
+	if (limit_s && limit_s[0] && safe_atoi(limit_s, &limit) < 0) {
+		json_decref(filters);
+		http_reply_errorf(ctx->conn, 400, "invalid limit `%s`", limit_s);
+		return;
+	}
+	size_t n = hashmap_size(ctx->d->containers), k2 = 0;
+	struct container **list = xnew0(struct container *, n ? n : 1);
+	size_t it = 0;
+	void *cv;
+	while (hashmap_iter(ctx->d->containers, &it, NULL, &cv))
+		list[k2++] = cv;
+	qsort(list, k2, sizeof(*list), by_created_desc);
+	json_t *out = json_array();
+	/* A limit shows the latest containers, stopped ones included. */
+	bool show_all = all || limit > 0;
+	for (size_t i = 0; i < k2; i++) {
+		struct container *c = list[i];
+		bool has_status = json_object_get(filters, "status") != NULL;
+		if (!show_all && !has_status && !container_is_running(c))
+			continue;
+		if (!filters_match(ctx, c, filters))
+			continue;
+		if (limit > 0 && json_array_size(out) >= (size_t)limit)
+			break;
+		json_array_append_new(out, container_summary(c, size));
+	}
+	free(list);
+	json_decref(filters);
+	http_reply_json(ctx->conn, 200, out);
+}
+
+void api_container_create(struct api_ctx *ctx)
+{
+	_cleanup_free_ char *name = http_query_get(ctx->req, "name");
+	json_t *body = api_body_json(ctx, true);
+	if (!body)
+		return;
+	json_t *hc = json_object_get(body, "HostConfig");
+	json_t *config = json_deep_copy(body);
+	json_object_del(config, "HostConfig");
+	json_object_del(config, "NetworkingConfig");
+	struct container *c = NULL;
+	json_t *warnings = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (container_create(ctx->d, name, config, hc, &c, &warnings, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply_json(ctx->conn, 201,
+				json_pack("{s:s, s:o}", "Id", c->id, "Warnings", warnings));
+	json_decref(config);
+	json_decref(body);
+}
+
+void api_container_inspect(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	json_t *j = container_inspect(c);
+	if (http_query_bool(ctx->req, "size", false)) {
+		json_t *s = container_summary(c, true);
+		json_object_set(j, "SizeRw", json_object_get(s, "SizeRw"));
+		json_object_set(j, "SizeRootFs", json_object_get(s, "SizeRootFs"));
+		json_decref(s);
+	}
+	http_reply_json(ctx->conn, 200, j);
+}
+
+static void on_removed(struct container *c, const struct arca_error *err, void *userdata)
+{
+	struct http_conn *conn = userdata;
+	(void)c;
+	if (err)
+		http_reply_error(conn, err);
+	else
+		http_reply_empty(conn, 204);
+	http_conn_unref(conn);
+}
+
+void api_container_delete(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	bool force = http_query_bool(ctx->req, "force", false);
+	if (http_query_bool(ctx->req, "link", false)) {
+		http_reply_errorf(ctx->conn, 400, "legacy links are not supported");
+		return;
+	}
+	container_remove(c, force, on_removed, http_conn_ref(ctx->conn));
+}
+
+void api_container_rename(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	_cleanup_free_ char *name = http_query_get(ctx->req, "name");
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (!name || !name[0])
+		http_reply_errorf(ctx->conn, 400, "Neither old nor new names may be empty");
+	else if (container_rename(c, name, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply_empty(ctx->conn, 204);
+}
+
+void api_container_prune(struct api_ctx *ctx)
+{
+	json_t *filters = api_filters(ctx);
+	if (!filters)
+		return;
+	const char *k;
+	json_t *v;
+	json_object_foreach(filters, k,
+			    v) if (strcmp(k, "until") && strcmp(k, "label") && strcmp(k, "label!"))
+	{
+		json_decref(filters);
+		http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", k);
+		return;
+	}
+	int64_t until = 0;
+	const char *u = json_string_value(json_array_get(json_object_get(filters, "until"), 0));
+	if (u) {
+		until = time_parse_rfc3339(u) / 1000000000LL;
+		if (!until)
+			until = strtoll(u, NULL, 10);
+	}
+	json_t *deleted = json_array();
+	size_t n = hashmap_size(ctx->d->containers), m = 0;
+	struct container **list = xnew0(struct container *, n ? n : 1);
+	size_t it = 0;
+	void *cv;
+	while (hashmap_iter(ctx->d->containers, &it, NULL, &cv))
+		list[m++] = cv;
+	for (size_t i = 0; i < m; i++) {
+		struct container *c = list[i];
+		if (container_is_running(c) || c->starting || c->vm)
+			continue;
+		if (until && time_parse_rfc3339(c->created) / 1000000000LL >= until)
+			continue;
+		bool ok = true;
+		size_t j;
+		json_t *l;
+		json_array_foreach(json_object_get(filters, "label"), j, l) ok &=
+		    label_match(c, json_string_value(l) ?: "");
+		json_array_foreach(json_object_get(filters, "label!"), j, l) ok &=
+		    !label_match(c, json_string_value(l) ?: "");
+		if (!ok)
+			continue;
+		char id[65];
+		memcpy(id, c->id, sizeof(id));
+		container_remove(c, false, NULL, NULL); /* stopped: completes at once */
+		if (!hashmap_contains(ctx->d->containers, id))
+			json_array_append_new(deleted, json_string(id));
+	}
+	free(list);
+	json_decref(filters);
+	http_reply_json(ctx->conn, 200,
+			json_pack("{s:o, s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
+}

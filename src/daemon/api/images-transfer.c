@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ImageCreate (pull, import), ImagePush, ImageGet, ImageGetAll, ImageLoad:
+ * the slow image operations, each run on a worker thread with its own store
+ * handle (rule P1). The worker writes its output (Docker's JSON progress
+ * lines, or the tar of a save) into a pipe; the loop copies the pipe to the
+ * client as a chunked stream, reading only while the client keeps up, so a
+ * slow client slows the worker instead of filling memory. Request bodies
+ * (load, import) flow the other way through a second pipe.
+ *
+ * The HTTP status is decided by the first output: an operation that fails
+ * before producing any (bad reference, unknown tag, refused credentials)
+ * gets its error status, as with dockerd; after that, errors are reported
+ * in the stream as {"errorDetail": ...}.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "changes.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "event.h"
+#include "fd-util.h"
+#include "image.h"
+#include "log.h"
+#include "strv.h"
+#include "worker.h"
+
+struct xfer;
+typedef int (*xfer_fn)(struct xfer *x, struct image_store *s, struct arca_error **err);
+
+struct xfer {
+	struct daemon *d;
+	struct http_conn *conn;
+	xfer_fn fn;
+	const char *content_type;
+	bool raw; /* tar bytes, not JSON lines */
+	char *root;
+	int out_r, out_w;
+	int in_r; /* request body, for load and import */
+	struct event_source *src;
+	bool started, eof, done, body_pending;
+	int result;
+	struct arca_error *err;
+
+	/* parameters */
+	char *ref;
+	char **names;
+	char *platform;
+	char *message;
+	json_t *config; /* import: the --change instructions applied */
+	char *user, *pass, *token, *regtoken;
+	char **insecure;
+};
+
+static void xfer_free(struct xfer *x)
+{
+	x->src = event_source_free(x->src);
+	safe_close(x->out_r);
+	safe_close(x->out_w);
+	safe_close(x->in_r);
+	http_conn_unref(x->conn);
+	arca_error_free(x->err);
+	free(x->root);
+	free(x->ref);
+	strv_free(x->names);
+	free(x->platform);
+	free(x->message);
+	json_decref(x->config);
+	free(x->user);
+	free(x->pass);
+	free(x->token);
+	free(x->regtoken);
+	free(x);
+}
+
+/* --- worker side --- */
+
+static void write_line(struct xfer *x, json_t *msg)
+{
+	_cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT);
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	s[len] = '\n';
+	(void)loop_write(x->out_w, s, len + 1);
+}
+
+static void on_progress(json_t *msg, void *userdata)
+{
+	write_line(userdata, msg);
+}
+
+static void remote_opts(struct xfer *x, struct image_remote_opts *o)
+{
+	*o = (struct image_remote_opts){
+		.platform = x->platform,
+		.auth = { .username = x->user,
+			  .password = x->pass,
+			  .identity_token = x->token,
+			  .registry_token = x->regtoken },
+		.insecure = x->insecure,
+		.progress = on_progress,
+		.userdata = x,
+	};
+}
+
+static int run(void *arg)
+{
+	struct xfer *x = arg;
+	struct image_store *s = NULL;
+	int r = image_store_open(x->root, &s, &x->err);
+	if (r >= 0)
+		r = x->fn(x, s, &x->err);
+	image_store_close(s);
+	/* EOF for the loop: the result is set before the pipe closes. */
+	x->result = r;
+	x->out_w = safe_close(x->out_w);
+	x->in_r = safe_close(x->in_r);
+	return r;
+}
+
+static int do_pull(struct xfer *x, struct image_store *s, struct arca_error **err)
+{
+	struct image_remote_opts o;
+	remote_opts(x, &o);
+	_cleanup_free_ char *id = NULL;
+	return image_pull(s, x->ref, &o, &id, err);
+}
+
+static int do_push(struct xfer *x, struct image_store *s, struct arca_error **err)
+{
+	struct image_remote_opts o;
+	remote_opts(x, &o);
+	return image_push(s, x->ref, &o, err);
+}
+
+static int do_save(struct xfer *x, struct image_store *s, struct arca_error **err)
+{
+	return image_save(s, x->names, x->out_w, err);
+}
+
+static int do_load(struct xfer *x, struct image_store *s, struct arca_error **err)
+{
+	json_t *out = NULL;
+	int r = image_load(s, x->in_r, on_progress, x, &out, err);
+	json_decref(out);
+	return r;
+}
+
+static int do_import(struct xfer *x, struct image_store *s, struct arca_error **err)
+{
+	_cleanup_free_ char *id = NULL;
+	int r = image_import(s, x->in_r, x->ref, x->message, x->config, &id, err);
+	if (r >= 0) {
+		json_t *m = json_pack("{s:s}", "status", id);
+		write_line(x, m);
+		json_decref(m);
+	}
+	return r;
+}
+
+/* --- loop side --- */
+
+static void maybe_finish(struct xfer *x)
+{
+	if (!x->eof || !x->done || x->body_pending)
+		return;
+	if (!http_conn_is_closed(x->conn)) {
+		if (!x->started) {
+			if (x->result < 0)
+				http_reply_error(x->conn, x->err);
+			else
+				http_reply(x->conn, 200, x->content_type, NULL, 0);
+		} else {
+			if (x->result < 0 && !x->raw) {
+				const char *m = x->err ? x->err->msg : "failed";
+				http_stream_json(x->conn, json_pack("{s:{s:s}, s:s}", "errorDetail",
+								    "message", m, "error", m));
+			}
+			if (x->result < 0 && x->raw)
+				http_conn_close(x->conn); /* a truncated tar must not look whole */
+			else
+				http_stream_end(x->conn);
+		}
+	}
+	xfer_free(x);
+}
+
+static int on_output(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct xfer *x = userdata;
+	char buf[65536];
+	(void)s;
+	(void)revents;
+	for (;;) {
+		if (!http_conn_is_closed(x->conn) &&
+		    http_conn_queued(x->conn) >= HTTP_STREAM_HIGH) {
+			(void)event_source_set_enabled(x->src, false); /* resumed on drain */
+			return 0;
+		}
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			x->eof = true;
+			x->src = event_source_free(x->src);
+			maybe_finish(x);
+			return 0;
+		}
+		if (http_conn_is_closed(x->conn))
+			continue; /* drain and drop: the worker must not block */
+		if (!x->started) {
+			x->started = true;
+			http_stream_begin(x->conn, 200, x->content_type, NULL);
+		}
+		(void)http_stream_write(x->conn, buf, (size_t)n);
+	}
+}
+
+static void on_drain(struct http_conn *c, void *userdata)
+{
+	struct xfer *x = userdata;
+	(void)c;
+	if (x->src)
+		(void)event_source_set_enabled(x->src, true);
+}
+
+static void on_conn_closed(struct http_conn *c, void *userdata)
+{
+	struct xfer *x = userdata;
+	(void)c;
+	/* Keep draining the pipe so the worker finishes; nothing is sent any more. */
+	if (x->src)
+		(void)event_source_set_enabled(x->src, true);
+}
+
+static void on_done(void *arg, int result)
+{
+	struct xfer *x = arg;
+	(void)result;
+	x->done = true;
+	maybe_finish(x);
+}
+
+static void on_body_done(struct http_conn *c, int error, void *userdata)
+{
+	struct xfer *x = userdata;
+	(void)c;
+	if (error < 0)
+		log_debug_errno(error, "request body ended early: %m");
+	x->body_pending = false;
+	maybe_finish(x);
+}
+
+/* Base64 or base64url JSON of X-Registry-Auth into the transfer's credentials. */
+static void parse_auth(struct xfer *x, const char *header)
+{
+	if (!header || !header[0])
+		return;
+	size_t n = strlen(header);
+	_cleanup_free_ char *std = xmalloc(n + 4);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		std[k++] = header[i] == '-' ? '+' : header[i] == '_' ? '/' : header[i];
+	while (k % 4)
+		std[k++] = '=';
+	std[k] = '\0';
+	_cleanup_free_ unsigned char *out = xmalloc(k / 4 * 3 + 1);
+	int len = EVP_DecodeBlock(out, (const unsigned char *)std, (int)k);
+	if (len < 0)
+		return;
+	while (len > 0 && out[len - 1] == '\0')
+		len--; /* the padding decodes to NULs */
+	json_error_t jerr;
+	json_t *j = json_loadb((const char *)out, (size_t)len, 0, &jerr);
+	const char *u = json_string_value(json_object_get(j, "username"));
+	const char *p = json_string_value(json_object_get(j, "password"));
+	const char *t = json_string_value(json_object_get(j, "identitytoken"));
+	const char *rt = json_string_value(json_object_get(j, "registrytoken"));
+	x->user = u && u[0] ? xstrdup(u) : NULL;
+	x->pass = p && p[0] ? xstrdup(p) : NULL;
+	x->token = t && t[0] ? xstrdup(t) : NULL;
+	x->regtoken = rt && rt[0] ? xstrdup(rt) : NULL;
+	json_decref(j);
+}
+
+static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *content_type)
+{
+	struct xfer *x = xnew0(struct xfer, 1);
+	int p[2];
+	x->d = ctx->d;
+	x->fn = fn;
+	x->content_type = content_type;
+	x->root = xstrdup(ctx->d->cfg.root);
+	x->insecure = ctx->d->cfg.insecure_registries;
+	x->out_r = x->out_w = x->in_r = -EBADF;
+	x->conn = http_conn_ref(ctx->conn);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		xfer_free(x);
+		return NULL;
+	}
+	x->out_r = p[0];
+	x->out_w = p[1];
+	(void)fd_set_nonblock(x->out_r, true);
+	parse_auth(x, http_request_header(ctx->req, "X-Registry-Auth"));
+	return x;
+}
+
+/* Starts the worker; on failure replies and frees x. */
+static void xfer_go(struct api_ctx *ctx, struct xfer *x)
+{
+	if (event_add_io(ctx->d->event, &x->src, x->out_r, EPOLLIN, on_output, x) < 0 ||
+	    workers_submit(ctx->d->workers, run, on_done, x) < 0) {
+		http_reply_errorf(ctx->conn, 500, "cannot start the image operation");
+		xfer_free(x);
+		return;
+	}
+	http_conn_on_drain(ctx->conn, on_drain, x);
+	http_conn_on_close(ctx->conn, on_conn_closed, x);
+}
+
+bool api_image_load_streams(const struct http_request *r)
+{
+	const char *p = r->path;
+	if (p[0] == '/' && p[1] == 'v')
+		p = strchr(p + 1, '/') ?: p;
+	if (strcmp(r->method, "POST") != 0)
+		return false;
+	if (strcmp(p, "/images/load") == 0)
+		return true;
+	if (strcmp(p, "/images/create") == 0) {
+		_cleanup_free_ char *src = http_query_get(r, "fromSrc");
+		return src && strcmp(src, "-") == 0;
+	}
+	return false;
+}
+
+/* fromImage plus tag, as dockerd combines them. */
+static char *pull_reference(const char *image, const char *tag)
+{
+	if (!tag || !tag[0])
+		return xstrdup(image);
+	const char *slash = strrchr(image, '/');
+	const char *colon = strrchr(slash ? slash : image, ':');
+	const char *at = strchr(image, '@');
+	size_t base = at ? (size_t)(at - image) : colon ? (size_t)(colon - image) : strlen(image);
+	return xasprintf("%.*s%s%s", (int)base, image, strncmp(tag, "sha256:", 7) == 0 ? "@" : ":",
+			 tag);
+}
+
+void api_image_create(struct api_ctx *ctx)
+{
+	_cleanup_free_ char *from_image = http_query_get(ctx->req, "fromImage");
+	_cleanup_free_ char *from_src = http_query_get(ctx->req, "fromSrc");
+	_cleanup_free_ char *tag = http_query_get(ctx->req, "tag");
+	if (from_src && from_src[0]) {
+		if (strcmp(from_src, "-") != 0) {
+			http_reply_errorf(ctx->conn, 501,
+					  "importing from a URL is not supported by Arca; use -");
+			return;
+		}
+		_cleanup_free_ char *repo = http_query_get(ctx->req, "repo");
+		_cleanup_strv_free_ char **changes = http_query_get_all(ctx->req, "changes");
+		json_t *config = json_object();
+		struct arca_error *err = NULL;
+		if (image_changes_apply(config, changes, &err) < 0) {
+			json_decref(config);
+			http_reply_errorf(ctx->conn, 400, "%s", err->msg);
+			arca_error_free(err);
+			return;
+		}
+		struct xfer *x = xfer_new(ctx, do_import, "application/json");
+		if (x)
+			x->config = config;
+		else
+			json_decref(config);
+		int p[2];
+		if (!x || pipe2(p, O_CLOEXEC) < 0) {
+			http_reply_errorf(ctx->conn, 500, "cannot import: %m");
+			if (x)
+				xfer_free(x);
+			return;
+		}
+		x->in_r = p[0];
+		x->ref = repo && repo[0] ? pull_reference(repo, tag) : NULL;
+		_cleanup_free_ char *msg = http_query_get(ctx->req, "message");
+		x->message = msg && msg[0] ? xstrdup(msg) : xstrdup("Imported from -");
+		x->body_pending = true;
+		http_body_to_fd(ctx->conn, p[1], on_body_done, x);
+		xfer_go(ctx, x);
+		return;
+	}
+	if (!from_image || !from_image[0]) {
+		http_reply_errorf(ctx->conn, 400, "fromImage or fromSrc is required");
+		return;
+	}
+	struct xfer *x = xfer_new(ctx, do_pull, "application/json");
+	if (!x) {
+		http_reply_errorf(ctx->conn, 500, "cannot pull: %m");
+		return;
+	}
+	x->ref = pull_reference(from_image, tag);
+	_cleanup_free_ char *platform = http_query_get(ctx->req, "platform");
+	x->platform = platform && platform[0] ? xstrdup(platform) : NULL;
+	xfer_go(ctx, x);
+}
+
+void api_image_push(struct api_ctx *ctx)
+{
+	_cleanup_free_ char *tag = http_query_get(ctx->req, "tag");
+	struct xfer *x = xfer_new(ctx, do_push, "application/json");
+	if (!x) {
+		http_reply_errorf(ctx->conn, 500, "cannot push: %m");
+		return;
+	}
+	x->ref = pull_reference(ctx->param, tag && tag[0] ? tag : NULL);
+	if (!x->user && !x->token && !x->regtoken &&
+	    !http_request_header(ctx->req, "X-Registry-Auth")) {
+		/* dockerd requires the header (it may be empty JSON): so do we. */
+		http_reply_errorf(ctx->conn, 400,
+				  "Bad parameters and missing X-Registry-Auth: "
+				  "invalid X-Registry-Auth header: EOF");
+		xfer_free(x);
+		return;
+	}
+	xfer_go(ctx, x);
+}
+
+static void save(struct api_ctx *ctx, char **names)
+{
+	struct xfer *x = xfer_new(ctx, do_save, "application/x-tar");
+	if (!x) {
+		strv_free(names);
+		http_reply_errorf(ctx->conn, 500, "cannot save: %m");
+		return;
+	}
+	/* Unknown names are refused before any byte of tar goes out. */
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *id = NULL;
+		_cleanup_error_ struct arca_error *err = NULL;
+		if (image_resolve(ctx->d->images, *n, &id, &err) < 0) {
+			api_reply_error(ctx, err);
+			strv_free(names);
+			xfer_free(x);
+			return;
+		}
+	}
+	x->names = names;
+	x->raw = true;
+	xfer_go(ctx, x);
+}
+
+void api_image_get(struct api_ctx *ctx)
+{
+	save(ctx, strv_append(NULL, ctx->param));
+}
+
+void api_image_get_all(struct api_ctx *ctx)
+{
+	char **names = http_query_get_all(ctx->req, "names");
+	if (!names[0]) {
+		strv_free(names);
+		http_reply_errorf(ctx->conn, 400, "at least one image name is required");
+		return;
+	}
+	save(ctx, names);
+}
+
+void api_image_load(struct api_ctx *ctx)
+{
+	struct xfer *x = xfer_new(ctx, do_load, "application/json");
+	int p[2];
+	if (!x || pipe2(p, O_CLOEXEC) < 0) {
+		http_reply_errorf(ctx->conn, 500, "cannot load: %m");
+		if (x)
+			xfer_free(x);
+		return;
+	}
+	x->in_r = p[0];
+	x->body_pending = true;
+	http_body_to_fd(ctx->conn, p[1], on_body_done, x);
+	xfer_go(ctx, x);
+}

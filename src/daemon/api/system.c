@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "container.h"
+#include "daemon.h"
+#include "hashmap.h"
+#include "image.h"
+#include "registry.h"
+#include "worker.h"
+
+#define ENGINE_VERSION "28.0.0-arca"
+
+static const char ping_headers[] = "Builder-Version: 1\r\nCache-Control: no-cache, no-store, "
+				   "must-revalidate\r\nPragma: no-cache\r\n";
+
+void api_system_ping(struct api_ctx *ctx)
+{
+	http_reply_headers(ctx->conn, 200, "text/plain; charset=utf-8", ping_headers, "OK", 2);
+}
+
+void api_system_ping_head(struct api_ctx *ctx)
+{
+	http_reply_headers(ctx->conn, 200, "text/plain; charset=utf-8", ping_headers, "OK", 2);
+}
+
+void api_system_version(struct api_ctx *ctx)
+{
+	struct utsname u;
+	uname(&u);
+	json_t *v = json_pack(
+	    "{s:{s:s}, s:[{s:s, s:s, s:{s:s, s:s, s:s, s:s}}], s:s, s:s, s:s, s:s, s:s, s:s,"
+	    " s:s, s:s, s:s}",
+	    "Platform", "Name", "Arca (a VM per container)", "Components", "Name", "Engine",
+	    "Version", ENGINE_VERSION, "Details", "ApiVersion", "1.51", "MinAPIVersion", "1.24",
+	    "Os", "linux", "Arch", "amd64", "Version", ENGINE_VERSION, "ApiVersion", "1.51",
+	    "MinAPIVersion", "1.24", "GitCommit", "arca-" ARCA_VERSION, "GoVersion", "none (C)",
+	    "Os", "linux", "Arch", strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64",
+	    "KernelVersion", u.release, "BuildTime", "");
+	http_reply_json(ctx->conn, 200, v);
+}
+
+void api_system_info(struct api_ctx *ctx)
+{
+	struct daemon *d = ctx->d;
+	struct utsname u;
+	uname(&u);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	unsigned running = 0, paused = 0, stopped = 0;
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *c = v;
+		if (c->state == CONTAINER_PAUSED)
+			paused++;
+		else if (container_is_running(c))
+			running++;
+		else
+			stopped++;
+	}
+	json_t *images = NULL;
+	size_t n_images = 0;
+	if (image_list(d->images, NULL, &images, NULL) >= 0)
+		n_images = json_array_size(images);
+	json_decref(images);
+	bool kvm = d->accel.accel == VM_ACCEL_KVM;
+	_cleanup_free_ char *isolation =
+	    xasprintf("a virtual machine per container (QEMU %s)", kvm ? "KVM" : "TCG");
+	_cleanup_free_ char *now = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	json_t *warnings = json_array();
+	if (!kvm)
+		json_array_append_new(
+		    warnings, json_sprintf("WARNING: containers run under software emulation: %s",
+					   d->accel.reason));
+	json_t *info = json_pack(
+	    "{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:[[s,s],[s,s],[s,s]], s:{s:[], s:[s,s,s],"
+	    " s:[], s:[s]}, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s,"
+	    " s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:[s], s:{}, s:[]}, s:i,"
+	    " s:I, s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:{s:{s:s}}, s:s,"
+	    " s:{s:s, s:s, s:s, s:b, s:i, s:i}, s:b, s:s, s:o}",
+	    "ID", "arca", "Containers", (int)(running + paused + stopped), "ContainersRunning",
+	    running, "ContainersPaused", paused, "ContainersStopped", stopped, "Images",
+	    (int)n_images, "Driver", "arca-ext4", "DriverStatus", "Isolation", isolation,
+	    "Accelerator", d->accel.reason, "Guest kernel", d->kernel, "Plugins", "Volume",
+	    "Network", "bridge", "host", "none", "Authorization", "Log", "json-file", "MemoryLimit",
+	    1, "SwapLimit", 0, "CpuCfsPeriod", 0, "CpuCfsQuota", 0, "CPUShares", 0, "CPUSet", 0,
+	    "PidsLimit", 0, "OomKillDisable", 0, "IPv4Forwarding", 0, "BridgeNfIptables", 0, "NFd",
+	    0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver",
+	    "none", "CgroupVersion", "2", "NEventsListener", 0, "KernelVersion", u.release,
+	    "OperatingSystem", "Arca (Linux host)", "OSVersion", "", "OSType", "linux",
+	    "Architecture", u.machine, "IndexServerAddress", "https://index.docker.io/v1/",
+	    "RegistryConfig", "InsecureRegistryCIDRs", "127.0.0.0/8", "IndexConfigs", "Mirrors",
+	    "NCPU", (int)d->ncpu, "MemTotal", (json_int_t)d->mem_total, "DockerRootDir",
+	    d->cfg.root, "HttpProxy", "", "HttpsProxy", "", "NoProxy", "", "Name", host, "Labels",
+	    "ExperimentalBuild", 0, "ServerVersion", ENGINE_VERSION, "Runtimes", "arca-vm", "path",
+	    "qemu-system-x86_64", "DefaultRuntime", "arca-vm", "Swarm", "NodeID", "", "NodeAddr",
+	    "", "LocalNodeState", "inactive", "ControlAvailable", 0, "Nodes", 0, "Managers", 0,
+	    "LiveRestoreEnabled", 0, "Isolation", "", "Warnings", warnings);
+	http_reply_json(ctx->conn, 200, info);
+}
+
+struct auth_task {
+	struct http_conn *conn;
+	char *user, *pass, *server, *token;
+	char **insecure;
+	struct arca_error *err;
+};
+
+static int auth_run(void *arg)
+{
+	struct auth_task *t = arg;
+	struct registry_auth a = { .username = t->user,
+				   .password = t->pass,
+				   .identity_token = t->token };
+	return registry_login(t->server, &a, t->insecure, &t->err);
+}
+
+static void auth_done(void *arg, int result)
+{
+	struct auth_task *t = arg;
+	if (result < 0)
+		http_reply_error(t->conn, t->err);
+	else
+		http_reply_json(
+		    t->conn, 200,
+		    json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
+	http_conn_unref(t->conn);
+	arca_error_free(t->err);
+	free(t->user);
+	free(t->pass);
+	free(t->server);
+	free(t->token);
+	free(t);
+}
+
+void api_system_auth(struct api_ctx *ctx)
+{
+	json_t *body = api_body_json(ctx, true);
+	if (!body)
+		return;
+	struct auth_task *t = xnew0(struct auth_task, 1);
+	const char *u = json_string_value(json_object_get(body, "username"));
+	const char *p = json_string_value(json_object_get(body, "password"));
+	const char *s = json_string_value(json_object_get(body, "serveraddress"));
+	const char *tok = json_string_value(json_object_get(body, "identitytoken"));
+	t->user = u ? xstrdup(u) : NULL;
+	t->pass = p ? xstrdup(p) : NULL;
+	t->server = xstrdup(s ? s : "");
+	t->token = tok && tok[0] ? xstrdup(tok) : NULL;
+	t->insecure = ctx->d->cfg.insecure_registries;
+	t->conn = http_conn_ref(ctx->conn);
+	json_decref(body);
+	if (workers_submit(ctx->d->workers, auth_run, auth_done, t) < 0) {
+		http_reply_errorf(ctx->conn, 500, "cannot start the login check");
+		http_conn_unref(t->conn);
+		free(t->user), free(t->pass), free(t->server), free(t->token), free(t);
+	}
+}

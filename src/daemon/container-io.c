@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container's stdio on the host: the json-file log writer, attached
+ * clients (hijacked connections, stdcopy framing without a TTY), and log
+ * readers (docker logs, with follow).
+ *
+ * Flow control: output is taken from the guest only when every attached
+ * client has room (a slow attach client slows the container, as with
+ * dockerd); log followers read the log file, never the live stream, so a
+ * slow `docker logs -f` costs the container nothing and memory stays bounded.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "fd-util.h"
+#include "guest-client.h"
+#include "http-server.h"
+#include "log.h"
+#include "stdcopy.h"
+
+#define LOG_LINE_MAX (16 * 1024) /* as Docker: longer lines are split */
+
+struct log_follower;
+
+struct log_writer {
+	int fd;
+	struct buf partial[3]; /* per stream, bytes after the last newline */
+	struct log_follower *followers;
+	bool closed;
+};
+
+struct attach {
+	struct attach *next;
+	struct container *c;
+	struct http_conn *conn;
+	bool in, out, err;
+	bool tty;
+	uint8_t detach[8];
+	size_t detach_len;
+	size_t detach_match;
+	struct buf pending_in; /* stdin waiting for guest credit */
+	bool client_eof;
+};
+
+struct log_follower {
+	struct log_follower *next;
+	struct container *c; /* NULL once the container is gone */
+	struct http_conn *conn;
+	int fd;
+	off_t off;
+	struct logs_opts opts;
+	bool tty;
+	bool follow;
+	bool ended; /* the container stopped: finish at EOF */
+	struct buf line;
+};
+
+/* --- the log file --- */
+
+int log_writer_open(struct container *c, struct arca_error **err)
+{
+	if (c->log)
+		return 0;
+	int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return arca_error_errno(err, errno, "open log `%s`", c->log_path);
+	c->log = xnew0(struct log_writer, 1);
+	c->log->fd = fd;
+	return 0;
+}
+
+static void followers_poke(struct container *c);
+
+void log_writer_close(struct container *c)
+{
+	struct log_writer *w = c->log;
+	if (!w)
+		return;
+	/* A partial last line is written as it is. */
+	for (int s = 1; s <= 2; s++)
+		buf_done(&w->partial[s]);
+	safe_close(w->fd);
+	/* Followers keep reading to the end, then finish. */
+	for (struct log_follower *f = w->followers; f; f = f->next)
+		f->ended = true;
+	w->closed = true;
+	followers_poke(c);
+	struct log_follower *list = w->followers;
+	w->followers = NULL;
+	/* They no longer point at the writer; they own themselves until done. */
+	for (struct log_follower *f = list, *n; f; f = n) {
+		n = f->next;
+		f->next = NULL;
+		f->c = NULL;
+	}
+	free(w);
+	c->log = NULL;
+}
+
+static void log_entry(struct log_writer *w, int stream, const char *p, size_t n)
+{
+	_cleanup_free_ char *ts = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	json_t *j = json_pack("{s:s%, s:s, s:s}", "log", p, n, "stream",
+			      stream == 2 ? "stderr" : "stdout", "time", ts);
+	_cleanup_free_ char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (!line)
+		return;
+	size_t len = strlen(line);
+	line[len] = '\n';
+	if (loop_write(w->fd, line, len + 1) < 0)
+		log_debug("log write failed: %m");
+}
+
+/* Appends output to the log as json-file entries, one per line. */
+static void log_append(struct container *c, int stream, const uint8_t *p, size_t n)
+{
+	struct log_writer *w = c->log;
+	if (!w || w->closed)
+		return;
+	struct buf *part = &w->partial[stream];
+	while (n > 0) {
+		const uint8_t *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) + 1 : n;
+		if (buf_len(part) + take > LOG_LINE_MAX && !nl)
+			take = LOG_LINE_MAX - buf_len(part);
+		buf_append(part, p, take);
+		p += take;
+		n -= take;
+		if (nl || buf_len(part) >= LOG_LINE_MAX) {
+			log_entry(w, stream, (const char *)buf_peek(part), buf_len(part));
+			buf_consume(part, buf_len(part));
+		}
+	}
+	followers_poke(c);
+}
+
+/* --- attach --- */
+
+static void attach_free(struct attach *a)
+{
+	http_conn_unref(a->conn);
+	buf_done(&a->pending_in);
+	free(a);
+}
+
+static void attach_unlink(struct attach *a)
+{
+	struct container *c = a->c;
+	if (!c)
+		return;
+	for (struct attach **pa = &c->attaches; *pa; pa = &(*pa)->next)
+		if (*pa == a) {
+			*pa = a->next;
+			break;
+		}
+	a->c = NULL;
+}
+
+static void send_framed(struct attach *a, int stream, const uint8_t *p, size_t n)
+{
+	if (a->tty) {
+		(void)http_raw_write(a->conn, p, n);
+		return;
+	}
+	uint8_t hdr[8];
+	stdcopy_header(hdr, stream, (uint32_t)n);
+	(void)http_raw_write(a->conn, hdr, 8);
+	(void)http_raw_write(a->conn, p, n);
+}
+
+static bool attaches_have_room(struct container *c)
+{
+	for (struct attach *a = c->attaches; a; a = a->next)
+		if (!http_conn_is_closed(a->conn) && http_conn_queued(a->conn) >= HTTP_STREAM_HIGH)
+			return false;
+	return true;
+}
+
+void container_io_output(struct container *c, int fd)
+{
+	if (!c->proc)
+		return;
+	int streams[] = { fd };
+	for (size_t k = 0; k < ELEMENTSOF(streams); k++) {
+		int s = streams[k];
+		for (;;) {
+			if (!attaches_have_room(c))
+				return; /* resumed from the attach's drain callback */
+			const uint8_t *p;
+			size_t n = guest_proc_peek(c->proc, s, &p);
+			if (n == 0)
+				break;
+			log_append(c, s, p, n);
+			for (struct attach *a = c->attaches; a; a = a->next)
+				if ((s == 1 && a->out) || (s == 2 && a->err))
+					send_framed(a, s, p, n);
+			guest_proc_consume(c->proc, s, n);
+		}
+	}
+}
+
+static void attach_drained(struct http_conn *conn, void *ud)
+{
+	struct attach *a = ud;
+	(void)conn;
+	if (a->c && a->c->proc) {
+		container_io_output(a->c, 1);
+		container_io_output(a->c, 2);
+	}
+}
+
+/* Pushes buffered stdin to the guest as credit allows. */
+static void attach_push_stdin(struct attach *a)
+{
+	struct container *c = a->c;
+	while (c && c->proc && !buf_empty(&a->pending_in)) {
+		size_t room = guest_proc_stdin_room(c->proc);
+		if (room == 0)
+			break;
+		size_t n = MIN(room, buf_len(&a->pending_in));
+		if (guest_proc_write_stdin(c->proc, buf_peek(&a->pending_in), n) < 0) {
+			buf_done(&a->pending_in);
+			break;
+		}
+		buf_consume(&a->pending_in, n);
+	}
+	http_conn_pause_read(a->conn, buf_len(&a->pending_in) > 64 * 1024);
+	if (c && c->proc && a->client_eof && buf_empty(&a->pending_in) &&
+	    json_is_true(json_object_get(c->config, "StdinOnce")) && !c->stdin_closed) {
+		c->stdin_closed = true;
+		(void)guest_proc_close_stdin(c->proc);
+	}
+}
+
+void container_io_stdin_ready(struct container *c)
+{
+	for (struct attach *a = c->attaches; a; a = a->next)
+		if (a->in)
+			attach_push_stdin(a);
+}
+
+static void attach_data(struct http_conn *conn, const uint8_t *p, size_t n, void *ud)
+{
+	struct attach *a = ud;
+	(void)conn;
+	if (!a->in || !a->c)
+		return; /* stdin not attached: drop */
+	for (size_t i = 0; i < n; i++) {
+		/* The detach sequence (ctrl-p ctrl-q by default) ends the attach, unforwarded. */
+		if (a->detach_len && p[i] == a->detach[a->detach_match]) {
+			if (++a->detach_match == a->detach_len) {
+				attach_unlink(a);
+				http_conn_close(a->conn);
+				return;
+			}
+			continue;
+		}
+		if (a->detach_match) {
+			buf_append(&a->pending_in, a->detach, a->detach_match);
+			a->detach_match = 0;
+		}
+		buf_append(&a->pending_in, p + i, 1);
+	}
+	attach_push_stdin(a);
+}
+
+static void attach_eof(struct http_conn *conn, void *ud)
+{
+	struct attach *a = ud;
+	(void)conn;
+	a->client_eof = true;
+	if (a->in && a->c)
+		attach_push_stdin(a);
+}
+
+static const struct http_hijack_ops attach_ops = {
+	.data = attach_data,
+	.eof = attach_eof,
+};
+
+static void attach_closed(struct http_conn *conn, void *ud)
+{
+	struct attach *a = ud;
+	(void)conn;
+	struct container *c = a->c;
+	attach_unlink(a);
+	attach_free(a);
+	/* A gone client no longer holds the output back. */
+	if (c && c->proc) {
+		container_io_output(c, 1);
+		container_io_output(c, 2);
+	}
+}
+
+/* "ctrl-p,ctrl-q" -> bytes; false if invalid. */
+static bool parse_detach_keys(const char *spec, uint8_t *out, size_t *len)
+{
+	*len = 0;
+	if (!spec || !spec[0])
+		return true;
+	_cleanup_free_ char *copy = xstrdup(spec);
+	char *save = NULL;
+	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		if (*len >= 8)
+			return false;
+		if (strncasecmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
+			char ch = k[5];
+			if (ch >= 'a' && ch <= 'z')
+				out[(*len)++] = (uint8_t)(ch - 'a' + 1);
+			else if (ch == '@')
+				out[(*len)++] = 0;
+			else if (ch >= '[' && ch <= '_')
+				out[(*len)++] = (uint8_t)(ch - '[' + 27);
+			else
+				return false;
+		} else if (strlen(k) == 1) {
+			out[(*len)++] = (uint8_t)k[0];
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void send_logs_then(struct container *c, struct http_conn *conn, bool out, bool err,
+			   bool tty);
+
+void container_attach(struct container *c, struct http_conn *conn, const struct attach_opts *o)
+{
+	bool tty = json_is_true(json_object_get(c->config, "Tty"));
+	struct attach *a = xnew0(struct attach, 1);
+	const char *keys = o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q";
+	if (!parse_detach_keys(keys, a->detach, &a->detach_len)) {
+		free(a);
+		http_reply_errorf(conn, 400, "Invalid detach keys (%s) provided", keys);
+		return;
+	}
+	a->c = c;
+	a->conn = http_conn_ref(conn);
+	a->in = o->in && json_is_true(json_object_get(c->config, "OpenStdin"));
+	a->out = o->out;
+	a->err = o->err;
+	a->tty = tty;
+	const struct http_request *r = http_conn_request(conn);
+	(void)r;
+	http_hijack(conn,
+		    tty ? "application/vnd.docker.raw-stream"
+			: "application/vnd.docker.multiplexed-stream",
+		    &attach_ops, a);
+	http_conn_on_close(conn, attach_closed, a);
+	http_conn_on_drain(conn, attach_drained, a);
+	if (o->logs)
+		send_logs_then(c, conn, o->out, o->err, tty);
+	if (!o->stream ||
+	    (!container_is_running(c) && !c->starting && c->state != CONTAINER_CREATED)) {
+		/* Nothing more will come: end the stream. */
+		http_raw_shutdown_write(conn);
+		attach_unlink(a);
+		return;
+	}
+	a->next = c->attaches;
+	c->attaches = a;
+	if (a->in)
+		attach_push_stdin(a);
+}
+
+void container_io_ended(struct container *c)
+{
+	/* Deliver what is buffered, whatever the clients' queues: it is bounded by the windows. */
+	if (c->proc) {
+		for (int s = 1; s <= 2; s++) {
+			const uint8_t *p;
+			size_t n;
+			while ((n = guest_proc_peek(c->proc, s, &p)) > 0) {
+				log_append(c, s, p, n);
+				for (struct attach *a = c->attaches; a; a = a->next)
+					if ((s == 1 && a->out) || (s == 2 && a->err))
+						send_framed(a, s, p, n);
+				guest_proc_consume(c->proc, s, n);
+			}
+		}
+	}
+	if (c->log) {
+		struct log_writer *w = c->log;
+		for (int s = 1; s <= 2; s++)
+			if (!buf_empty(&w->partial[s])) {
+				log_entry(w, s, (const char *)buf_peek(&w->partial[s]),
+					  buf_len(&w->partial[s]));
+				buf_consume(&w->partial[s], buf_len(&w->partial[s]));
+			}
+	}
+	while (c->attaches) {
+		struct attach *a = c->attaches;
+		c->attaches = a->next;
+		a->c = NULL;
+		http_raw_shutdown_write(a->conn);
+	}
+	if (c->log)
+		log_writer_close(c);
+}
+
+/* --- reading logs --- */
+
+static void follower_free(struct log_follower *f)
+{
+	safe_close(f->fd);
+	buf_done(&f->line);
+	http_conn_unref(f->conn);
+	free(f);
+}
+
+static void follower_unlink(struct log_follower *f)
+{
+	if (!f->c || !f->c->log)
+		return;
+	for (struct log_follower **pf = &f->c->log->followers; *pf; pf = &(*pf)->next)
+		if (*pf == f) {
+			*pf = f->next;
+			break;
+		}
+	f->c = NULL;
+}
+
+/* Emits one json-file line if it passes the filters. */
+static void emit_line(struct log_follower *f, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(line, len, 0, &jerr);
+	const char *text = json_string_value(json_object_get(j, "log"));
+	size_t tlen = json_string_length(json_object_get(j, "log"));
+	const char *stream = json_string_value(json_object_get(j, "stream"));
+	const char *ts = json_string_value(json_object_get(j, "time"));
+	if (!text || !stream || !ts) {
+		json_decref(j);
+		return;
+	}
+	int s = strcmp(stream, "stderr") == 0 ? 2 : 1;
+	int64_t t = time_parse_rfc3339(ts);
+	bool pass = (s == 1 ? f->opts.out : f->opts.err) &&
+		    (!f->opts.since_ns || t >= f->opts.since_ns) &&
+		    (!f->opts.until_ns || t <= f->opts.until_ns);
+	if (pass) {
+		_cleanup_free_ char *payload = f->opts.timestamps
+						   ? xasprintf("%s %.*s", ts, (int)tlen, text)
+						   : xmemdup(text, tlen);
+		size_t plen = f->opts.timestamps ? strlen(payload) : tlen;
+		if (f->tty) {
+			(void)http_stream_write(f->conn, payload, plen);
+		} else {
+			uint8_t *framed = xmalloc(plen + 8);
+			stdcopy_header(framed, s, (uint32_t)plen);
+			memcpy(framed + 8, payload, plen);
+			(void)http_stream_write(f->conn, framed, plen + 8);
+			free(framed);
+		}
+	}
+	json_decref(j);
+}
+
+/* Reads and sends what the log has, as long as the client keeps up. */
+static void follower_pump(struct log_follower *f)
+{
+	char chunk[65536];
+	while (!http_conn_is_closed(f->conn) && http_conn_queued(f->conn) < HTTP_STREAM_HIGH) {
+		ssize_t n = pread(f->fd, chunk, sizeof(chunk), f->off);
+		if (n <= 0)
+			break;
+		f->off += n;
+		buf_append(&f->line, chunk, (size_t)n);
+		for (;;) {
+			const char *start = (const char *)buf_peek(&f->line);
+			const char *nl = memchr(start, '\n', buf_len(&f->line));
+			if (!nl)
+				break;
+			emit_line(f, start, (size_t)(nl - start));
+			buf_consume(&f->line, (size_t)(nl - start) + 1);
+		}
+	}
+	if (http_conn_is_closed(f->conn))
+		return;
+	if (http_conn_queued(f->conn) >= HTTP_STREAM_HIGH)
+		return; /* the drain callback resumes */
+	/* At the end of the file. */
+	if (!f->follow || f->ended) {
+		follower_unlink(f);
+		http_conn_on_close(f->conn, NULL, NULL);
+		http_conn_on_drain(f->conn, NULL, NULL);
+		http_stream_end(f->conn);
+		follower_free(f);
+	}
+}
+
+static void followers_poke(struct container *c)
+{
+	if (!c->log)
+		return;
+	for (struct log_follower *f = c->log->followers, *n; f; f = n) {
+		n = f->next;
+		follower_pump(f);
+	}
+}
+
+static void follower_drained(struct http_conn *conn, void *ud)
+{
+	(void)conn;
+	follower_pump(ud);
+}
+
+static void follower_closed(struct http_conn *conn, void *ud)
+{
+	struct log_follower *f = ud;
+	(void)conn;
+	follower_unlink(f);
+	follower_free(f);
+}
+
+/* The offset where the last `tail` lines of fd start. */
+static off_t tail_offset(int fd, long tail)
+{
+	struct stat st;
+	if (tail < 0 || fstat(fd, &st) < 0)
+		return 0;
+	if (tail == 0)
+		return st.st_size;
+	char buf[65536];
+	off_t pos = st.st_size;
+	long lines = 0;
+	/* The final newline ends the last line; it does not start one. */
+	bool skip_last = true;
+	while (pos > 0) {
+		size_t n = (size_t)MIN((off_t)sizeof(buf), pos);
+		pos -= (off_t)n;
+		if (pread(fd, buf, n, pos) != (ssize_t)n)
+			return 0;
+		for (size_t i = n; i > 0; i--) {
+			if (buf[i - 1] != '\n')
+				continue;
+			if (skip_last && pos + (off_t)i == st.st_size) {
+				skip_last = false;
+				continue;
+			}
+			if (++lines == tail)
+				return pos + (off_t)i;
+		}
+	}
+	return 0;
+}
+
+void container_logs(struct container *c, struct http_conn *conn, const struct logs_opts *o)
+{
+	int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		http_reply_errorf(conn, 500, "open the log of %s: %s", c->name, strerror(errno));
+		return;
+	}
+	struct log_follower *f = xnew0(struct log_follower, 1);
+	f->fd = fd;
+	f->conn = http_conn_ref(conn);
+	f->opts = *o;
+	f->tty = json_is_true(json_object_get(c->config, "Tty"));
+	f->follow = o->follow && (container_is_running(c) || c->starting) && c->log;
+	f->off = tail_offset(fd, o->tail);
+	http_stream_begin(conn, 200,
+			  f->tty ? "application/vnd.docker.raw-stream"
+				 : "application/vnd.docker.multiplexed-stream",
+			  NULL);
+	http_conn_on_close(conn, follower_closed, f);
+	http_conn_on_drain(conn, follower_drained, f);
+	if (f->follow) {
+		f->c = c;
+		f->next = c->log->followers;
+		c->log->followers = f;
+	}
+	follower_pump(f);
+}
+
+/* Sends the whole log on a hijacked attach before the live stream (attach?logs=1). */
+static void send_logs_then(struct container *c, struct http_conn *conn, bool out, bool err,
+			   bool tty)
+{
+	_cleanup_close_ int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	_cleanup_(fclosep) FILE *fp = fdopen(TAKE_FD(fd), "r");
+	if (!fp)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		json_error_t jerr;
+		json_t *j = json_loadb(line, (size_t)n, 0, &jerr);
+		const char *text = json_string_value(json_object_get(j, "log"));
+		size_t tlen = json_string_length(json_object_get(j, "log"));
+		int s = strcmp(json_string_value(json_object_get(j, "stream")) ?: "", "stderr") == 0
+			    ? 2
+			    : 1;
+		if (text && ((s == 1 && out) || (s == 2 && err))) {
+			if (tty) {
+				(void)http_raw_write(conn, text, tlen);
+			} else {
+				uint8_t hdr[8];
+				stdcopy_header(hdr, s, (uint32_t)tlen);
+				(void)http_raw_write(conn, hdr, 8);
+				(void)http_raw_write(conn, text, tlen);
+			}
+		}
+		json_decref(j);
+	}
+	free(line);
+}

@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container lifecycle on its VM: start (boot, root filesystem, /etc
+ * files, tmpfs mounts, the main process), exit, stop (signal, timeout,
+ * SIGKILL, then the VM), kill, restart, pause (the whole VM), wait, remove.
+ *
+ * All of it is asynchronous on the daemon's loop; callers get a callback
+ * with NULL or the error to report. The VM lives exactly as long as the main
+ * process: when it exits, the VM is shut down.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "event.h"
+#include "exec-session.h"
+#include "fd-util.h"
+#include "guest-client.h"
+#include "guest-setup.h"
+#include "hashmap.h"
+#include "image.h"
+#include "log.h"
+#include "parse-util.h"
+#include "strv.h"
+#include "vm.h"
+#include "vsock.h"
+
+#define DEFAULT_STOP_TIMEOUT 10
+#define KILL_GRACE_USEC	     (3 * USEC_PER_SEC)
+#define DEFAULT_PATH	     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	      { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },     { "BUS", SIGBUS },   { "FPE", SIGFPE },
+	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT },
+	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },   { "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },     { "PWR", SIGPWR },	      { "SYS", SIGSYS },
+};
+
+/* "SIGTERM", "TERM", "15"; -1 when invalid, dflt when empty. */
+int parse_signal(const char *s, int dflt)
+{
+	if (!s || !s[0])
+		return dflt;
+	int n;
+	if (safe_atoi(s, &n) == 0)
+		return n > 0 && n < _NSIG ? n : -1;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+		if (strcasecmp(s, signals[i].name) == 0)
+			return signals[i].sig;
+	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
+		int base = s[2] == 'M' && s[3] == 'I' ? SIGRTMIN : SIGRTMAX, off = 0;
+		if (s[5] == '+' || s[5] == '-') {
+			if (safe_atoi(s + 6, &off) < 0)
+				return -1;
+			off = s[5] == '-' ? -off : off;
+		}
+		int v = base + off;
+		return v >= SIGRTMIN && v <= SIGRTMAX ? v : -1;
+	}
+	return -1;
+}
+
+bool container_is_running(const struct container *c)
+{
+	return c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED;
+}
+
+static char *now_rfc3339(void)
+{
+	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+}
+
+static void ops_reply(struct container_op **list, struct container *c, const struct arca_error *err)
+{
+	struct container_op *ops = *list;
+	*list = NULL;
+	while (ops) {
+		struct container_op *o = ops;
+		ops = o->next;
+		o->cb(c, err, o->userdata);
+		free(o);
+	}
+}
+
+static void ops_add(struct container_op **list, container_done_fn cb, void *userdata)
+{
+	if (!cb)
+		return;
+	struct container_op *o = xnew0(struct container_op, 1);
+	o->cb = cb;
+	o->userdata = userdata;
+	o->next = *list;
+	*list = o;
+}
+
+static void reply_now(struct container *c, container_done_fn cb, void *userdata, int code,
+		      enum arca_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void reply_now(struct container *c, container_done_fn cb, void *userdata, int code,
+		      enum arca_error_kind kind, const char *fmt, ...)
+{
+	struct arca_error *err = NULL;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		arca_error_setv(&err, code, kind, fmt, ap);
+		va_end(ap);
+	}
+	if (cb)
+		cb(c, err, userdata);
+	arca_error_free(err);
+}
+
+char **container_runtime_env(struct container *c, json_t *extra_env)
+{
+	char **env = strv_copy(NULL);
+	json_t *lists[] = { json_object_get(c->config, "Env"), extra_env };
+	bool has_path = false, has_host = false, has_term = false;
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(lists[l], i, v)
+		{
+			const char *e = json_string_value(v);
+			if (!e || !strchr(e, '='))
+				continue;
+			size_t klen = strcspn(e, "=");
+			for (char **p = env; *p; p++)
+				if (strncmp(*p, e, klen + 1) == 0) {
+					free(*p);
+					*p = xstrdup(e);
+					goto next;
+				}
+			env = strv_append(env, e);
+		next:;
+		}
+	}
+	for (char **p = env; *p; p++) {
+		has_path |= strncmp(*p, "PATH=", 5) == 0;
+		has_host |= strncmp(*p, "HOSTNAME=", 9) == 0;
+		has_term |= strncmp(*p, "TERM=", 5) == 0;
+	}
+	if (!has_path)
+		env = strv_append(env, DEFAULT_PATH);
+	if (!has_host)
+		env = strv_append_take(
+		    env, xasprintf("HOSTNAME=%s",
+				   json_string_value(json_object_get(c->config, "Hostname"))));
+	if (!has_term && json_is_true(json_object_get(c->config, "Tty")))
+		env = strv_append(env, "TERM=xterm");
+	return env;
+}
+
+static char **command_of(struct container *c)
+{
+	char **argv = strv_copy(NULL);
+	const char *keys[] = { "Entrypoint", "Cmd" };
+	for (size_t k = 0; k < 2; k++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(c->config, keys[k]), i,
+				   v) if (json_string_value(v)) argv =
+		    strv_append(argv, json_string_value(v));
+	}
+	return argv;
+}
+
+static void notify_waiters(struct container *c, bool removed)
+{
+	struct container_waiter **pw = &c->waiters;
+	while (*pw) {
+		struct container_waiter *w = *pw;
+		bool fire = removed || w->cond != WAIT_REMOVED;
+		if (!fire) {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		w->cb(c->exit_code, c->error, w->userdata);
+		free(w);
+	}
+}
+
+static void finish_remove(struct container *c);
+
+/* The VM is gone: the container is stopped for good. */
+static void vm_gone(struct container *c)
+{
+	c->vm = vm_free(c->vm);
+	c->stop_timer = event_source_free(c->stop_timer);
+	c->proc = guest_proc_free(c->proc);
+	log_writer_close(c);
+	if (c->state != CONTAINER_REMOVING)
+		notify_waiters(c, false);
+	ops_reply(&c->stop_ops, c, NULL);
+	if (c->restart_after_exit) {
+		c->restart_after_exit = false;
+		container_start(c, NULL, NULL);
+		return;
+	}
+	bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
+	if (c->removing_after_exit || auto_remove)
+		finish_remove(c);
+}
+
+static void on_vm_exited(struct vm *vm, int error, void *userdata)
+{
+	struct container *c = userdata;
+	(void)vm;
+	if (c->starting) {
+		/* The VM died during the start: report it to the caller. */
+		struct arca_error *err = NULL;
+		arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id,
+			       vm_last_error(vm) ? vm_last_error(vm) : "the VM stopped");
+		c->starting = false;
+		free(c->error);
+		c->error = xstrdup(err->msg);
+		(void)container_save(c, NULL);
+		ops_reply(&c->start_ops, c, err);
+		arca_error_free(err);
+	} else if (container_is_running(c)) {
+		/* The VM stopped before the main process reported an exit. */
+		c->state = CONTAINER_EXITED;
+		c->exit_code = 255;
+		free(c->error);
+		c->error = error < 0 && vm_last_error(vm) ? xstrdup(vm_last_error(vm))
+							  : xstrdup("the container's VM stopped");
+		free(c->finished_at);
+		c->finished_at = now_rfc3339();
+		(void)container_save(c, NULL);
+		container_io_ended(c);
+	}
+	vm_gone(c);
+}
+
+static void on_proc_started(struct guest_proc *p, int error, const char *message, uint32_t pid,
+			    void *userdata)
+{
+	struct container *c = userdata;
+	(void)p;
+	c->starting = false;
+	if (error) {
+		/* As dockerd: the start fails, the container stays created with 126/127. */
+		struct arca_error *err = NULL;
+		bool not_found = strstr(message, "not found") || error == ENOENT;
+		arca_error_set(&err, error, ARCA_ERR_INVALID,
+			       "failed to create task for container: OCI runtime create failed: "
+			       "unable to start container process: %s: unknown",
+			       message);
+		c->exit_code = not_found ? 127 : 126;
+		free(c->error);
+		c->error = xstrdup(err->msg);
+		c->state = CONTAINER_CREATED;
+		(void)container_save(c, NULL);
+		ops_reply(&c->start_ops, c, err);
+		arca_error_free(err);
+		c->stopping = true;
+		if (c->vm)
+			vm_stop(c->vm, 2 * USEC_PER_SEC);
+		return;
+	}
+	c->pid = pid;
+	c->state = CONTAINER_RUNNING;
+	c->exit_code = 0;
+	free(c->error);
+	c->error = NULL;
+	free(c->started_at);
+	c->started_at = now_rfc3339();
+	(void)container_save(c, NULL);
+	ops_reply(&c->start_ops, c, NULL);
+}
+
+static void on_proc_output(struct guest_proc *p, int fd, void *userdata)
+{
+	(void)p;
+	container_io_output(userdata, fd);
+}
+
+static void on_proc_stdin_ready(struct guest_proc *p, void *userdata)
+{
+	(void)p;
+	container_io_stdin_ready(userdata);
+}
+
+static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
+{
+	struct container *c = userdata;
+	(void)p;
+	if (c->state == CONTAINER_CREATED && c->exit_code >= 126)
+		return; /* the start failed; already recorded */
+	c->exit_code = status < 0 ? 255 : status;
+	if (status < 0) {
+		free(c->error);
+		c->error = xstrdup("lost the connection to the container's VM");
+	}
+	c->state = CONTAINER_EXITED;
+	c->pid = 0;
+	free(c->finished_at);
+	c->finished_at = now_rfc3339();
+	(void)container_save(c, NULL);
+	container_io_ended(c);
+	if (c->vm)
+		vm_stop(c->vm, 2 * USEC_PER_SEC);
+}
+
+static const struct guest_proc_ops main_ops = {
+	.started = on_proc_started,
+	.output = on_proc_output,
+	.stdin_ready = on_proc_stdin_ready,
+	.exited = on_proc_exited,
+};
+
+static void fail_start(struct container *c, const char *detail)
+{
+	struct arca_error *err = NULL;
+	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id, detail);
+	c->starting = false;
+	free(c->error);
+	c->error = xstrdup(err->msg);
+	(void)container_save(c, NULL);
+	ops_reply(&c->start_ops, c, err);
+	arca_error_free(err);
+	c->stopping = true;
+	if (c->vm)
+		vm_stop(c->vm, USEC_PER_SEC);
+}
+
+static void spawn_main(struct container *c)
+{
+	_cleanup_strv_free_ char **argv = command_of(c);
+	_cleanup_strv_free_ char **env = container_runtime_env(c, NULL);
+	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
+	const char *user = json_string_value(json_object_get(c->config, "User"));
+	bool tty = json_is_true(json_object_get(c->config, "Tty"));
+	struct guest_proc_spec spec = {
+		.argv = argv,
+		.env = env,
+		.cwd = wd && wd[0] ? wd : "/",
+		.user = user && user[0] ? user : NULL,
+		.root = GUEST_ROOT,
+		.tty = tty,
+		.rows = c->tty_rows,
+		.cols = c->tty_cols,
+		.attach_stdin = json_is_true(json_object_get(c->config, "OpenStdin")),
+		.attach_stdout = true,
+		.attach_stderr = true,
+	};
+	c->stdin_closed = false;
+	int r = guest_proc_spawn(vm_guest(c->vm), &spec, &main_ops, c, &c->proc);
+	if (r < 0)
+		fail_start(c, strerror(-r));
+}
+
+static void on_setup_done(int error, const char *message, void *userdata)
+{
+	struct container *c = userdata;
+	if (error) {
+		fail_start(c, message);
+		return;
+	}
+	spawn_main(c);
+}
+
+/* "rw,noexec,size=64m" -> MS_* flags and the remaining data options. */
+static unsigned long tmpfs_options(const char *opts, char **ret_data)
+{
+	static const struct {
+		const char *name;
+		unsigned long set, clear;
+	} flags[] = {
+		{ "ro", MS_RDONLY, 0 },	  { "rw", 0, MS_RDONLY },     { "noexec", MS_NOEXEC, 0 },
+		{ "exec", 0, MS_NOEXEC }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+		{ "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV },
+	};
+	unsigned long f = MS_NOSUID | MS_NODEV;
+	_cleanup_free_ char *copy = xstrdup(opts ? opts : "");
+	char *data = xstrdup("");
+	char *save = NULL;
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+			if (strcmp(o, flags[i].name) == 0) {
+				f = (f | flags[i].set) & ~flags[i].clear;
+				known = true;
+			}
+		if (!known) {
+			char *n = xasprintf("%s%s%s", data, data[0] ? "," : "", o);
+			free(data);
+			data = n;
+		}
+	}
+	*ret_data = data;
+	return f;
+}
+
+static void on_vm_ready(struct vm *vm, void *userdata)
+{
+	struct container *c = userdata;
+	struct guest_client *gc = vm_guest(vm);
+	struct guest_request rq;
+	const char *host = json_string_value(json_object_get(c->config, "Hostname"));
+	const char *domain = json_string_value(json_object_get(c->config, "Domainname"));
+	bool ro = json_is_true(json_object_get(c->host_config, "ReadonlyRootfs"));
+
+	struct guest_rootfs_spec spec = { .image_serial = "arca-image",
+					  .rw_serial = "arca-rw",
+					  .readonly = ro };
+	/* Requests are pipelined: the guest runs them in order. */
+	struct guest_batch *b = guest_batch_new(gc, on_setup_done, c);
+	guest_batch_add_rootfs(b, &spec);
+
+	_cleanup_free_ char *hostname = xasprintf("%s\n", host);
+	_cleanup_free_ char *hosts =
+	    xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+		      "fe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+		      "ff02::2\tip6-allrouters\n127.0.1.1\t%s%s%s\n",
+		      host, domain && domain[0] ? "." : "", domain && domain[0] ? domain : "");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v)
+	{
+		const char *e = json_string_value(v);
+		const char *sep = e ? strchr(e, ':') : NULL;
+		if (!sep)
+			continue;
+		char *n = xasprintf("%s%s\t%.*s\n", hosts, sep + 1, (int)(sep - e), e);
+		free(hosts);
+		hosts = n;
+	}
+	static const char resolv[] = "# arca: the container has no network yet\n";
+	struct {
+		const char *name;
+		const char *data;
+	} files[] = { { "hostname", hostname }, { "hosts", hosts }, { "resolv.conf", resolv } };
+	for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+		_cleanup_free_ char *src = xasprintf("/run/arca/etc/%s", files[k].name);
+		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "/etc/%s", files[k].name);
+		guest_req_write_file(&rq, src, files[k].data, strlen(files[k].data), 0644);
+		guest_batch_add(b, &rq);
+		guest_req_mount(&rq, src, dst, "", MS_BIND, NULL);
+		guest_batch_add(b, &rq);
+	}
+	const char *key;
+	json_object_foreach(json_object_get(c->host_config, "Tmpfs"), key, v)
+	{
+		_cleanup_free_ char *data = NULL;
+		unsigned long flags = tmpfs_options(json_string_value(v), &data);
+		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", key);
+		guest_req_mount(&rq, "tmpfs", dst, "tmpfs", flags, data);
+		guest_batch_add(b, &rq);
+	}
+	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
+	if (wd && wd[0] && !ro) {
+		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", wd);
+		guest_req_mkdir(&rq, dst, 0755);
+		guest_batch_add(b, &rq);
+	}
+	guest_batch_end(b);
+}
+
+static const struct vm_callbacks vm_cbs = {
+	.ready = on_vm_ready,
+	.exited = on_vm_exited,
+};
+
+static unsigned vm_memory_mb(struct container *c)
+{
+	json_int_t bytes = json_integer_value(json_object_get(c->host_config, "Memory"));
+	if (bytes <= 0)
+		return c->d->cfg.default_memory_mb;
+	uint64_t mb = ((uint64_t)bytes + (1 << 20) - 1) >> 20;
+	return (unsigned)MAX(mb, 64);
+}
+
+static unsigned vm_cpus(struct container *c)
+{
+	json_int_t nano = json_integer_value(json_object_get(c->host_config, "NanoCpus"));
+	json_int_t count = json_integer_value(json_object_get(c->host_config, "CpuCount"));
+	unsigned n = nano > 0 ? (unsigned)((nano + 999999999) / 1000000000) : 0;
+	if (!n && count > 0)
+		n = (unsigned)count;
+	return n ? MIN(n, 64u) : 1;
+}
+
+void container_start(struct container *c, container_done_fn cb, void *userdata)
+{
+	struct daemon *d = c->d;
+	_cleanup_free_ char *disk = NULL;
+	struct arca_error *err = NULL;
+
+	if (container_is_running(c))
+		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_NOT_MODIFIED,
+				 "container %s is already running", c->name);
+	if (c->state == CONTAINER_REMOVING || c->state == CONTAINER_DEAD)
+		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+				 "container %s is marked for removal and cannot be started",
+				 c->name);
+	ops_add(&c->start_ops, cb, userdata);
+	if (c->starting || c->vm)
+		return; /* joins the start (or the restart) under way */
+
+	_cleanup_strv_free_ char **argv = command_of(c);
+	if (!argv[0]) {
+		arca_error_set(&err, EINVAL, ARCA_ERR_INVALID, "no command specified");
+		ops_reply(&c->start_ops, c, err);
+		arca_error_free(err);
+		return;
+	}
+	if (image_disk(d->images, c->image_id, &disk, &err) < 0 || log_writer_open(c, &err) < 0) {
+		arca_error_wrap(&err, "start container %.12s", c->id);
+		ops_reply(&c->start_ops, c, err);
+		arca_error_free(err);
+		return;
+	}
+	struct vm_config cfg = {
+		.id = c->id,
+		.runtime_dir = d->cfg.run_dir,
+		.kernel = d->kernel,
+		.initramfs = d->initramfs,
+		.memory_mb = vm_memory_mb(c),
+		.cpus = vm_cpus(c),
+		.hostname = json_string_value(json_object_get(c->config, "Hostname")),
+		.debug = d->cfg.debug,
+		.die_with_parent = true,
+		.use_vsock = d->use_vsock,
+		.disks = { { .path = disk, .serial = "arca-image", .readonly = true },
+			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
+		.n_disks = 2,
+	};
+	c->starting = true;
+	c->stopping = false;
+	c->stop_signal_sent = 0;
+	if (vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err) < 0) {
+		c->starting = false;
+		log_writer_close(c);
+		ops_reply(&c->start_ops, c, err);
+		arca_error_free(err);
+	}
+}
+
+static int on_stop_timer(struct event_source *s, usec_t now, void *userdata)
+{
+	struct container *c = userdata;
+	(void)now;
+	(void)s;
+	if (!container_is_running(c) || !c->vm)
+		return 0;
+	if (c->stop_signal_sent != SIGKILL && c->proc) {
+		/* The grace period is over. */
+		c->stop_signal_sent = SIGKILL;
+		(void)guest_proc_signal(c->proc, SIGKILL);
+		return event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + KILL_GRACE_USEC);
+	}
+	/* Even SIGKILL did not end it: the VM goes. */
+	vm_stop(c->vm, 0);
+	return 0;
+}
+
+static void arm_stop_timer(struct container *c, usec_t delay)
+{
+	usec_t when = now_usec(CLOCK_MONOTONIC) + delay;
+	if (c->stop_timer)
+		(void)event_source_set_time(c->stop_timer, when);
+	else
+		(void)event_add_time(c->d->event, &c->stop_timer, when, on_stop_timer, c);
+}
+
+static void resume_if_paused(struct container *c)
+{
+	if (c->state == CONTAINER_PAUSED && c->vm) {
+		(void)vm_resume(c->vm, NULL, NULL);
+		c->state = CONTAINER_RUNNING;
+		(void)container_save(c, NULL);
+	}
+}
+
+void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
+		    void *userdata)
+{
+	if (!container_is_running(c) || !c->proc)
+		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_NOT_MODIFIED,
+				 "container %s is already stopped", c->name);
+	const char *cfg_sig = json_string_value(json_object_get(c->config, "StopSignal"));
+	int sig = parse_signal(signal && signal[0] ? signal : cfg_sig, SIGTERM);
+	if (sig < 0)
+		return reply_now(c, cb, userdata, EINVAL, ARCA_ERR_INVALID, "Invalid signal: %s",
+				 signal ? signal : cfg_sig);
+	if (timeout < 0) {
+		json_t *st = json_object_get(c->config, "StopTimeout");
+		timeout = json_is_integer(st) ? (int)json_integer_value(st) : DEFAULT_STOP_TIMEOUT;
+	}
+	ops_add(&c->stop_ops, cb, userdata);
+	c->stopping = true;
+	resume_if_paused(c);
+	c->stop_signal_sent = sig;
+	(void)guest_proc_signal(c->proc, sig);
+	/* timeout < 0 after the default means wait forever, as Docker's -1. */
+	if (timeout >= 0)
+		arm_stop_timer(c, (usec_t)timeout * USEC_PER_SEC);
+}
+
+int container_kill(struct container *c, const char *signal, struct arca_error **err)
+{
+	int sig = parse_signal(signal, SIGKILL);
+	if (sig < 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Invalid signal: %s", signal);
+	if (!container_is_running(c) || !c->proc)
+		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT,
+				      "Cannot kill container: %s: container %s is not running",
+				      c->name, c->id);
+	if (sig == SIGKILL) {
+		c->stopping = true;
+		resume_if_paused(c);
+		arm_stop_timer(c, KILL_GRACE_USEC);
+	}
+	c->stop_signal_sent = sig;
+	int r = guest_proc_signal(c->proc, sig);
+	if (r < 0)
+		return arca_error_errno(err, r, "kill container %s", c->name);
+	return 0;
+}
+
+static void on_restart_stopped(struct container *c, const struct arca_error *err, void *userdata)
+{
+	(void)err;
+	(void)c;
+	(void)userdata;
+}
+
+void container_restart(struct container *c, int timeout, container_done_fn cb, void *userdata)
+{
+	if (!container_is_running(c) || !c->proc) {
+		container_start(c, cb, userdata);
+		return;
+	}
+	/* Start again once the VM is gone; the caller is answered when it runs. */
+	ops_add(&c->start_ops, cb, userdata);
+	c->restart_after_exit = true;
+	c->restart_count++;
+	container_stop(c, timeout, NULL, on_restart_stopped, NULL);
+}
+
+struct pause_ctx {
+	struct container *c;
+	bool pause;
+	container_done_fn cb;
+	void *userdata;
+};
+
+static void on_paused(struct vm *vm, int error, const char *message, void *userdata)
+{
+	struct pause_ctx *p = userdata;
+	struct container *c = p->c;
+	(void)vm;
+	if (error)
+		reply_now(c, p->cb, p->userdata, EIO, ARCA_ERR_INTERNAL, "%s container %s: %s",
+			  p->pause ? "pause" : "unpause", c->name, message);
+	else {
+		c->state = p->pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
+		(void)container_save(c, NULL);
+		reply_now(c, p->cb, p->userdata, 0, ARCA_ERR_INTERNAL, NULL);
+	}
+	free(p);
+}
+
+void container_pause(struct container *c, bool pause, container_done_fn cb, void *userdata)
+{
+	if (!container_is_running(c) || !c->vm)
+		return reply_now(c, cb, userdata, ESRCH, ARCA_ERR_CONFLICT,
+				 "Container %s is not running", c->id);
+	if (pause && c->state == CONTAINER_PAUSED)
+		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_CONFLICT,
+				 "Container %s is already paused", c->id);
+	if (!pause && c->state != CONTAINER_PAUSED)
+		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_CONFLICT,
+				 "Container %s is not paused", c->id);
+	struct pause_ctx *p = xnew0(struct pause_ctx, 1);
+	*p = (struct pause_ctx){ c, pause, cb, userdata };
+	int r = pause ? vm_pause(c->vm, on_paused, p) : vm_resume(c->vm, on_paused, p);
+	if (r < 0) {
+		free(p);
+		reply_now(c, cb, userdata, -r, ARCA_ERR_INTERNAL, "%s container %s: %s",
+			  pause ? "pause" : "unpause", c->name, strerror(-r));
+	}
+}
+
+void container_wait(struct container *c, enum wait_condition cond, container_wait_fn cb,
+		    void *userdata)
+{
+	if (cond == WAIT_NOT_RUNNING && !container_is_running(c) && !c->starting) {
+		cb(c->exit_code, c->error, userdata);
+		return;
+	}
+	struct container_waiter *w = xnew0(struct container_waiter, 1);
+	*w = (struct container_waiter){ .cond = cond, .cb = cb, .userdata = userdata };
+	w->next = c->waiters;
+	c->waiters = w;
+}
+
+void container_cancel_wait(struct container *c, void *userdata)
+{
+	for (struct container_waiter **pw = &c->waiters; *pw;) {
+		struct container_waiter *w = *pw;
+		if (w->userdata == userdata) {
+			*pw = w->next;
+			free(w);
+		} else {
+			pw = &w->next;
+		}
+	}
+}
+
+static void finish_remove(struct container *c)
+{
+	struct daemon *d = c->d;
+	struct arca_error *err = NULL;
+	c->state = CONTAINER_REMOVING;
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	if (db_prepare(d->db, "DELETE FROM containers WHERE id = ?", &s, &err) >= 0) {
+		sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			db_error(d->db, SQLITE_ERROR, "remove container", &err);
+	}
+	if (err) {
+		/* Keep it: nothing stored may be lost on a failed remove. */
+		c->state = CONTAINER_DEAD;
+		free(c->error);
+		c->error = xstrdup(err->msg);
+		ops_reply(&c->stop_ops, c, err);
+		arca_error_free(err);
+		return;
+	}
+	(void)rm_rf(c->dir);
+	hashmap_remove(d->containers, c->id);
+	exec_forget_container(d, c->id);
+	container_io_ended(c);
+	notify_waiters(c, true);
+	struct container_op *ops = c->stop_ops;
+	c->stop_ops = NULL;
+	while (ops) {
+		struct container_op *o = ops;
+		ops = o->next;
+		o->cb(c, NULL, o->userdata);
+		free(o);
+	}
+	container_free(c);
+}
+
+void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata)
+{
+	if (c->state == CONTAINER_REMOVING || c->removing_after_exit)
+		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+				 "removal of container %s is already in progress", c->name);
+	if ((container_is_running(c) || c->starting) && !force)
+		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+				 "cannot remove container \"/%s\": container is %s: stop the "
+				 "container before removing or force remove",
+				 c->name, c->state == CONTAINER_PAUSED ? "paused" : "running");
+	ops_add(&c->stop_ops, cb, userdata);
+	if (c->vm) {
+		/* Kill it (or let its VM finish stopping); the removal completes when it is gone.
+		 */
+		c->removing_after_exit = true;
+		c->restart_after_exit = false;
+		c->stopping = true;
+		if (container_is_running(c) || c->starting)
+			vm_stop(c->vm, 0);
+		return;
+	}
+	finish_remove(c);
+}
+
+int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err)
+{
+	c->tty_rows = rows;
+	c->tty_cols = cols;
+	if (!c->proc || !container_is_running(c))
+		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT, "Container %s is not running",
+				      c->id);
+	int r = guest_proc_resize(c->proc, rows, cols);
+	return r < 0 ? arca_error_errno(err, r, "resize") : 0;
+}

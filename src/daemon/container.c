@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container objects: creation (with Docker's merge of the image's config),
+ * persistence in SQLite, loading at daemon start, rename, and the inspect
+ * and list JSON shapes.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "db.h"
+#include "ext4.h"
+#include "fd-util.h"
+#include "hashmap.h"
+#include "image.h"
+#include "log.h"
+#include "names.h"
+#include "strv.h"
+#include "time-util.h"
+
+#define RW_DISK_SIZE (64ULL << 30) /* sparse: only what the container writes is stored */
+
+static const char schema_v1[] =
+    "CREATE TABLE containers ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created TEXT NOT NULL,"
+    " image TEXT NOT NULL, image_id TEXT NOT NULL, config TEXT NOT NULL,"
+    " host_config TEXT NOT NULL, state TEXT NOT NULL);";
+
+const struct db_migration container_migrations[] = {
+	{ "containers", 1, schema_v1 },
+};
+const size_t container_n_migrations = ELEMENTSOF(container_migrations);
+
+static const char *const state_names[_CONTAINER_STATE_MAX] = {
+	[CONTAINER_CREATED] = "created", [CONTAINER_RUNNING] = "running",
+	[CONTAINER_PAUSED] = "paused",	 [CONTAINER_RESTARTING] = "restarting",
+	[CONTAINER_EXITED] = "exited",	 [CONTAINER_REMOVING] = "removing",
+	[CONTAINER_DEAD] = "dead",
+};
+
+const char *container_state_name(enum container_state s)
+{
+	return s < _CONTAINER_STATE_MAX ? state_names[s] : "unknown";
+}
+
+static char *now_rfc3339(void)
+{
+	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+}
+
+static json_t *state_json(const struct container *c)
+{
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i}", "Status",
+			 container_state_name(c->state), "ExitCode", c->exit_code, "Error",
+			 c->error ? c->error : "", "StartedAt",
+			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
+			 c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z", "RestartCount",
+			 c->restart_count, "Pid", (int)c->pid);
+}
+
+int container_save(struct container *c, struct arca_error **err)
+{
+	struct db *db = c->d->db;
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ char *cfg = json_dumps(c->config, JSON_COMPACT);
+	_cleanup_free_ char *hc = json_dumps(c->host_config, JSON_COMPACT);
+	json_t *st = state_json(c);
+	_cleanup_free_ char *state = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	int r = db_prepare(db,
+			   "INSERT INTO containers (id, name, created, image, image_id, config,"
+			   " host_config, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+			   " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+			   " config = excluded.config, host_config = excluded.host_config,"
+			   " state = excluded.state",
+			   &s, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->created, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, c->image, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, c->image_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, cfg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, hc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, state, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_CONSTRAINT || rc == SQLITE_CONSTRAINT_UNIQUE)
+		return arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
+				      "Conflict. The container name \"/%s\" is already in use",
+				      c->name);
+	return rc == SQLITE_DONE ? 0 : db_error(db, rc, "save container", err);
+}
+
+struct container *container_free(struct container *c)
+{
+	if (!c)
+		return NULL;
+	free(c->name);
+	free(c->created);
+	free(c->image);
+	free(c->image_id);
+	json_decref(c->config);
+	json_decref(c->host_config);
+	free(c->error);
+	free(c->started_at);
+	free(c->finished_at);
+	free(c->dir);
+	free(c->rw_disk);
+	free(c->log_path);
+	free(c);
+	return NULL;
+}
+
+static void set_paths(struct container *c)
+{
+	c->dir = xasprintf("%s/%s", c->d->containers_dir, c->id);
+	c->rw_disk = xasprintf("%s/rw.ext4", c->dir);
+	c->log_path = xasprintf("%s/%s-json.log", c->dir, c->id);
+}
+
+static void new_id(char out[65])
+{
+	uint8_t r[32];
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		abort();
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static bool name_taken(struct daemon *d, const char *name, const char **ret_id)
+{
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *o = v;
+		if (strcmp(o->name, name) == 0) {
+			if (ret_id)
+				*ret_id = o->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Env lists: image's, then the user's, later keys replacing earlier ones. */
+static json_t *merge_env(json_t *image_env, json_t *user_env)
+{
+	json_t *out = json_array();
+	json_t *lists[] = { image_env, user_env };
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(lists[l], i, v)
+		{
+			const char *e = json_string_value(v);
+			if (!e)
+				continue;
+			size_t klen = strcspn(e, "=");
+			bool replaced = false;
+			size_t k;
+			json_t *o;
+			json_array_foreach(out, k, o)
+			{
+				const char *oe = json_string_value(o);
+				if (strncmp(oe, e, klen) == 0 &&
+				    (oe[klen] == '=' || oe[klen] == '\0')) {
+					json_array_set(out, k, v);
+					replaced = true;
+					break;
+				}
+			}
+			if (!replaced)
+				json_array_append(out, v);
+		}
+	}
+	return out;
+}
+
+static bool empty_list(json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* Docker's merge of the image's config into the container's (daemon/create.go). */
+static void merge_image_config(json_t *cfg, json_t *img)
+{
+	json_t *entry = json_object_get(cfg, "Entrypoint");
+	/* --entrypoint "" arrives as [""]: an explicitly empty entrypoint. */
+	bool cleared = json_is_array(entry) && json_array_size(entry) == 1 &&
+		       json_is_string(json_array_get(entry, 0)) &&
+		       !json_string_value(json_array_get(entry, 0))[0];
+	if (cleared) {
+		json_object_set_new(cfg, "Entrypoint", json_null());
+	} else if (empty_list(entry)) {
+		if (empty_list(json_object_get(cfg, "Cmd")))
+			json_object_set(cfg, "Cmd", json_object_get(img, "Cmd") ?: json_null());
+		json_object_set(cfg, "Entrypoint",
+				json_object_get(img, "Entrypoint") ?: json_null());
+	}
+	json_object_set_new(cfg, "Env",
+			    merge_env(json_object_get(img, "Env"), json_object_get(cfg, "Env")));
+	static const char *const scalars[] = { "WorkingDir", "User", "StopSignal" };
+	for (size_t i = 0; i < ELEMENTSOF(scalars); i++) {
+		const char *v = json_string_value(json_object_get(cfg, scalars[i]));
+		json_t *iv = json_object_get(img, scalars[i]);
+		if ((!v || !v[0]) && json_is_string(iv))
+			json_object_set(cfg, scalars[i], iv);
+	}
+	static const char *const maps[] = { "Labels", "ExposedPorts", "Volumes" };
+	for (size_t i = 0; i < ELEMENTSOF(maps); i++) {
+		json_t *im = json_object_get(img, maps[i]);
+		if (!json_is_object(im))
+			continue;
+		json_t *m = json_object_get(cfg, maps[i]);
+		if (!json_is_object(m)) {
+			m = json_object();
+			json_object_set_new(cfg, maps[i], m);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(im, k, v) if (!json_object_get(m, k)) json_object_set(m, k, v);
+	}
+	if (!json_object_get(cfg, "Healthcheck") && json_object_get(img, "Healthcheck"))
+		json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
+}
+
+static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
+{
+	if (!json_is_object(cfg))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "config is not an object");
+	if (hc && !json_is_object(hc) && !json_is_null(hc))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "HostConfig is not an object");
+	static const char *const strlists[] = { "Cmd", "Entrypoint", "Env" };
+	for (size_t i = 0; i < ELEMENTSOF(strlists); i++) {
+		json_t *v = json_object_get(cfg, strlists[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (json_is_string(v) && strcmp(strlists[i], "Env") != 0) {
+			/* The API allows a single string for Cmd and Entrypoint. */
+			json_object_set_new(cfg, strlists[i], json_pack("[O]", v));
+			continue;
+		}
+		if (!json_is_array(v))
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s must be a list",
+					      strlists[i]);
+		size_t k;
+		json_t *e;
+		json_array_foreach(v, k, e) if (!json_is_string(e)) return arca_error_set(
+		    err, EINVAL, ARCA_ERR_INVALID, "%s must be a list of strings", strlists[i]);
+	}
+	json_t *mem = json_object_get(hc, "Memory");
+	if (mem && !json_is_null(mem) &&
+	    (!json_is_integer(mem) ||
+	     (json_integer_value(mem) != 0 && json_integer_value(mem) < 6 * 1024 * 1024)))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "Minimum memory limit allowed is 6MB");
+	json_t *nano = json_object_get(hc, "NanoCpus");
+	if (nano && !json_is_null(nano) && (!json_is_integer(nano) || json_integer_value(nano) < 0))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "invalid NanoCpus");
+	json_t *tmpfs = json_object_get(hc, "Tmpfs");
+	if (tmpfs && !json_is_null(tmpfs)) {
+		if (!json_is_object(tmpfs))
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Tmpfs must be a map");
+		const char *k;
+		json_t *v;
+		json_object_foreach(
+		    tmpfs, k,
+		    v) if (k[0] != '/' || !json_is_string(v) ||
+			   strstr(k, "..")) return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+								  "invalid tmpfs mount `%s`", k);
+	}
+	json_t *mode = json_object_get(hc, "NetworkMode");
+	const char *m = json_string_value(mode);
+	if (m && m[0] && strcmp(m, "default") != 0 && strcmp(m, "bridge") != 0 &&
+	    strcmp(m, "none") != 0 && strcmp(m, "host") != 0)
+		return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND, "network %s not found", m);
+	return 0;
+}
+
+static int create_files(struct container *c, struct arca_error **err)
+{
+	if (mkdir(c->dir, 0700) < 0)
+		return arca_error_errno(err, errno, "create `%s`", c->dir);
+	int r = ext4_create_writable(c->rw_disk, RW_DISK_SIZE, err);
+	if (r >= 0) {
+		int fd = open(c->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			r = arca_error_errno(err, errno, "create `%s`", c->log_path);
+		else
+			close(fd);
+	}
+	if (r < 0)
+		(void)rm_rf(c->dir);
+	return r;
+}
+
+int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
+			   json_t **ret_config, json_t **ret_host_config, struct arca_error **err)
+{
+	int r = validate(config, host_config, err);
+	if (r < 0)
+		return r;
+	const char *image = json_string_value(json_object_get(config, "Image"));
+	if (!image || !image[0])
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Config.Image is required");
+	json_t *cfg = json_deep_copy(config);
+	json_t *none = json_object();
+	merge_image_config(cfg, json_is_object(image_config) ? image_config : none);
+	json_decref(none);
+	json_t *cmd = json_object_get(cfg, "Cmd"), *entry = json_object_get(cfg, "Entrypoint");
+	if ((!json_is_array(cmd) || !json_array_size(cmd)) &&
+	    (!json_is_array(entry) || !json_array_size(entry))) {
+		json_decref(cfg);
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "No command specified");
+	}
+	*ret_config = cfg;
+	*ret_host_config =
+	    json_is_object(host_config) ? json_deep_copy(host_config) : json_object();
+	return 0;
+}
+
+int container_create(struct daemon *d, const char *name, json_t *config, json_t *host_config,
+		     struct container **ret, json_t **ret_warnings, struct arca_error **err)
+{
+	_cleanup_free_ char *image_id = NULL, *gen = NULL;
+	json_t *img = NULL, *merged = NULL, *hc = NULL;
+	int r = validate(config, host_config, err);
+	if (r < 0)
+		return r;
+	const char *image = json_string_value(json_object_get(config, "Image"));
+	if (!image || !image[0])
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Config.Image is required");
+	if (name && name[0] && !name_is_valid(name))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+				      "are allowed",
+				      name);
+	const char *clean = name && name[0] ? (name[0] == '/' ? name + 1 : name) : NULL;
+	const char *owner;
+	if (clean && name_taken(d, clean, &owner))
+		return arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
+				      "Conflict. The container name \"/%s\" is already in use by "
+				      "container \"%s\". You have to remove (or rename) that "
+				      "container to be able to reuse that name.",
+				      clean, owner);
+	if (image_resolve(d->images, image, &image_id, err) < 0 ||
+	    image_config(d->images, image_id, &img, err) < 0)
+		return arca_error_ret(err ? *err : NULL);
+	r = container_config_build(config, host_config, img, &merged, &hc, err);
+	json_decref(img);
+	if (r < 0)
+		return r;
+
+	struct container *c = xnew0(struct container, 1);
+	c->d = d;
+	new_id(c->id);
+	for (unsigned i = 0; !clean && i < 10; i++) {
+		free(gen);
+		gen = name_generate(i);
+		if (!name_taken(d, gen, NULL))
+			clean = gen;
+	}
+	c->name = xstrdup(clean);
+	c->created = now_rfc3339();
+	c->image = xstrdup(image);
+	c->image_id = xstrdup(image_id);
+	c->config = merged;
+	c->host_config = hc;
+	const char *hostname = json_string_value(json_object_get(c->config, "Hostname"));
+	if (!hostname || !hostname[0])
+		json_object_set_new(c->config, "Hostname", json_stringn(c->id, 12));
+	c->state = CONTAINER_CREATED;
+	set_paths(c);
+
+	r = create_files(c, err);
+	if (r >= 0)
+		r = container_save(c, err);
+	if (r < 0) {
+		(void)rm_rf(c->dir);
+		container_free(c);
+		return r;
+	}
+	hashmap_put(d->containers, c->id, c);
+	*ret = c;
+	if (ret_warnings)
+		*ret_warnings = json_array();
+	return 0;
+}
+
+static enum container_state state_from(const char *s)
+{
+	for (int i = 0; i < _CONTAINER_STATE_MAX; i++)
+		if (s && strcmp(s, state_names[i]) == 0)
+			return (enum container_state)i;
+	return CONTAINER_DEAD;
+}
+
+static char *dup_or_null(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v && v[0] && strncmp(v, "0001-", 5) != 0 ? xstrdup(v) : NULL;
+}
+
+int container_load_all(struct daemon *d, struct arca_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = db_prepare(d->db,
+			   "SELECT id, name, created, image, image_id, config, host_config, state"
+			   " FROM containers",
+			   &s, err);
+	if (r < 0)
+		return r;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_error_t jerr;
+		struct container *c = xnew0(struct container, 1);
+		c->d = d;
+		snprintf(c->id, sizeof(c->id), "%s", (const char *)sqlite3_column_text(s, 0));
+		c->name = xstrdup((const char *)sqlite3_column_text(s, 1));
+		c->created = xstrdup((const char *)sqlite3_column_text(s, 2));
+		c->image = xstrdup((const char *)sqlite3_column_text(s, 3));
+		c->image_id = xstrdup((const char *)sqlite3_column_text(s, 4));
+		c->config = json_loads((const char *)sqlite3_column_text(s, 5), 0, &jerr);
+		c->host_config = json_loads((const char *)sqlite3_column_text(s, 6), 0, &jerr);
+		json_t *st = json_loads((const char *)sqlite3_column_text(s, 7), 0, &jerr);
+		if (!c->config)
+			c->config = json_object();
+		if (!c->host_config)
+			c->host_config = json_object();
+		c->state = state_from(json_string_value(json_object_get(st, "Status")));
+		c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+		c->error = dup_or_null(st, "Error");
+		c->started_at = dup_or_null(st, "StartedAt");
+		c->finished_at = dup_or_null(st, "FinishedAt");
+		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
+		json_decref(st);
+		set_paths(c);
+		/* A VM does not outlive the daemon yet: a running container is now stopped. */
+		if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
+		    c->state == CONTAINER_RESTARTING) {
+			c->state = CONTAINER_EXITED;
+			c->exit_code = 255;
+			free(c->error);
+			c->error = xstrdup("the daemon restarted while the container ran");
+			free(c->finished_at);
+			c->finished_at = now_rfc3339();
+			(void)container_save(c, NULL);
+		}
+		hashmap_put(d->containers, c->id, c);
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(d->db, rc, "load containers", err);
+}
+
+int container_rename(struct container *c, const char *new_name, struct arca_error **err)
+{
+	if (!name_is_valid(new_name))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+				      "are allowed",
+				      new_name);
+	const char *clean = new_name[0] == '/' ? new_name + 1 : new_name;
+	if (strcmp(clean, c->name) == 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "Renaming a container with the same name as its current "
+				      "name");
+	const char *owner;
+	if (name_taken(c->d, clean, &owner))
+		return arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
+				      "Conflict. The container name \"/%s\" is already in use by "
+				      "container \"%s\". You have to remove (or rename) that "
+				      "container to be able to reuse that name.",
+				      clean, owner);
+	char *old = c->name;
+	c->name = xstrdup(clean);
+	int r = container_save(c, err);
+	if (r < 0) {
+		free(c->name);
+		c->name = old;
+		return r;
+	}
+	free(old);
+	return 0;
+}
+
+static json_t *str_or_empty(const char *s)
+{
+	return json_string(s ? s : "");
+}
+
+json_t *container_inspect(struct container *c)
+{
+	json_t *cfg = json_deep_copy(c->config);
+	json_t *path_args = json_array();
+	json_t *entry = json_object_get(c->config, "Entrypoint");
+	json_t *cmd = json_object_get(c->config, "Cmd");
+	size_t i;
+	json_t *v;
+	json_array_foreach(entry, i, v) json_array_append(path_args, v);
+	json_array_foreach(cmd, i, v) json_array_append(path_args, v);
+	json_t *path = json_array_size(path_args) ? json_incref(json_array_get(path_args, 0))
+						  : json_string("");
+	json_array_remove(path_args, 0);
+
+	json_t *state =
+	    json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:s, s:s}", "Status",
+		      container_state_name(c->state), "Running",
+		      c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED, "Paused",
+		      c->state == CONTAINER_PAUSED, "Restarting", c->state == CONTAINER_RESTARTING,
+		      "OOMKilled", 0, "Dead", c->state == CONTAINER_DEAD, "Pid",
+		      container_is_running(c) ? (int)c->pid : 0, "ExitCode", c->exit_code, "Error",
+		      str_or_empty(c->error), "StartedAt",
+		      c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
+		      c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z");
+
+	json_t *hc = json_deep_copy(c->host_config);
+	if (!json_object_get(hc, "NetworkMode"))
+		json_object_set_new(hc, "NetworkMode", json_string("bridge"));
+	if (!json_object_get(hc, "RestartPolicy"))
+		json_object_set_new(hc, "RestartPolicy",
+				    json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
+	if (!json_object_get(hc, "LogConfig"))
+		json_object_set_new(hc, "LogConfig",
+				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+	const char *netmode = json_string_value(json_object_get(hc, "NetworkMode"));
+	if (!netmode || !netmode[0] || strcmp(netmode, "default") == 0)
+		netmode = "bridge";
+
+	/* No virtual network yet: the guest has loopback only, and says so. */
+	json_t *net =
+	    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:n,"
+		      " s:n}",
+		      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
+		      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+		      "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
+	json_t *networks = json_object();
+	json_object_set_new(networks, netmode, net);
+
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o,"
+	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:{s:s, s:b, s:s, s:s, s:{}, s:s, s:o}}",
+	    "Id", c->id, "Created", c->created, "Path", path, "Args", path_args, "State", state,
+	    "Image", c->image_id, "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "",
+	    "LogPath", c->log_path, "RestartCount", c->restart_count, "Driver", "arca-vm",
+	    "Platform", "linux", "Name", json_sprintf("/%s", c->name), "HostConfig", hc,
+	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
+	    cfg, "NetworkSettings", "SandboxID", "", "HairpinMode", 0, "SandboxKey", "",
+	    "IPAddress", "", "Ports", "Gateway", "", "Networks", networks);
+	return o;
+}
+
+json_t *container_summary(struct container *c, bool size)
+{
+	json_t *names = json_pack("[o]", json_sprintf("/%s", c->name));
+	json_t *cmd_parts = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->config, "Entrypoint"), i, v)
+	    json_array_append(cmd_parts, v);
+	json_array_foreach(json_object_get(c->config, "Cmd"), i, v) json_array_append(cmd_parts, v);
+	size_t len = 0;
+	json_array_foreach(cmd_parts, i, v) len += strlen(json_string_value(v)) + 1;
+	char *cmd = xmalloc(len + 1);
+	cmd[0] = '\0';
+	json_array_foreach(cmd_parts, i, v)
+	{
+		if (i)
+			strcat(cmd, " ");
+		strcat(cmd, json_string_value(v));
+	}
+	json_decref(cmd_parts);
+
+	/* Docker's human status: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
+	char status[128];
+	const char *state = container_state_name(c->state);
+	if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED) {
+		time_t started = (time_t)(time_parse_rfc3339(c->started_at) / 1000000000LL);
+		long secs = (long)(time(NULL) - started);
+		char age[64];
+		time_human_duration(secs, age, sizeof(age));
+		snprintf(status, sizeof(status), "Up %s%s", age,
+			 c->state == CONTAINER_PAUSED ? " (Paused)" : "");
+	} else if (c->state == CONTAINER_EXITED || c->state == CONTAINER_DEAD) {
+		time_t fin = (time_t)(time_parse_rfc3339(c->finished_at) / 1000000000LL);
+		long secs = (long)(time(NULL) - fin);
+		char age[64];
+		time_human_duration(secs, age, sizeof(age));
+		snprintf(status, sizeof(status), "Exited (%d) %s ago", c->exit_code, age);
+	} else if (c->state == CONTAINER_RESTARTING) {
+		snprintf(status, sizeof(status), "Restarting (%d)", c->exit_code);
+	} else if (c->state == CONTAINER_REMOVING) {
+		snprintf(status, sizeof(status), "Removal In Progress");
+	} else {
+		snprintf(status, sizeof(status), "Created");
+	}
+	const char *netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+	if (!netmode || !netmode[0] || strcmp(netmode, "default") == 0)
+		netmode = "bridge";
+	json_t *labels = json_object_get(c->config, "Labels");
+	json_t *o = json_pack(
+	    "{s:s, s:o, s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s},"
+	    " s:{s:{}}, s:[]}",
+	    "Id", c->id, "Names", names, "Image", c->image, "ImageID", c->image_id, "Command", cmd,
+	    "Created", (json_int_t)(time_parse_rfc3339(c->created) / 1000000000LL), "Ports",
+	    "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object(), "State",
+	    state, "Status", status, "HostConfig", "NetworkMode", netmode, "NetworkSettings",
+	    "Networks", "Mounts");
+	json_object_set_new(
+	    json_object_get(json_object_get(o, "NetworkSettings"), "Networks"), netmode,
+	    json_pack("{s:s, s:s, s:s}", "NetworkID", "", "IPAddress", "", "Gateway", ""));
+	if (size) {
+		struct stat st;
+		json_object_set_new(
+		    o, "SizeRw",
+		    json_integer(stat(c->rw_disk, &st) == 0 ? (json_int_t)st.st_blocks * 512 : 0));
+		json_object_set_new(o, "SizeRootFs", json_integer(0));
+	}
+	free(cmd);
+	return o;
+}

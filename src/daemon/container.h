@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container: its Docker configuration, its state machine, and at run time
+ * its VM and its main process.
+ *
+ * State machine (Docker's): created -> running <-> paused; running -> exited
+ * (the main process ended); exited -> running (start again); any -> removing.
+ * Every change is written to SQLite before it is reported.
+ *
+ * Files: <root>/containers/<id>/ holds rw.ext4 (the writable layer, sparse),
+ * <id>-json.log (json-file logs) and the hosts/resolv.conf/hostname sources.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "error.h"
+#include "time-util.h"
+
+struct daemon;
+struct container;
+struct db;
+struct vm;
+struct guest_proc;
+struct http_conn;
+struct event_source;
+struct attach;
+struct log_writer;
+
+enum container_state {
+	CONTAINER_CREATED,
+	CONTAINER_RUNNING,
+	CONTAINER_PAUSED,
+	CONTAINER_RESTARTING,
+	CONTAINER_EXITED,
+	CONTAINER_REMOVING,
+	CONTAINER_DEAD,
+	_CONTAINER_STATE_MAX,
+};
+
+enum wait_condition {
+	WAIT_NOT_RUNNING,
+	WAIT_NEXT_EXIT,
+	WAIT_REMOVED,
+};
+
+typedef void (*container_done_fn)(struct container *c, const struct arca_error *err,
+				  void *userdata);
+typedef void (*container_wait_fn)(int status, const char *error, void *userdata);
+
+struct container_waiter {
+	struct container_waiter *next;
+	enum wait_condition cond;
+	container_wait_fn cb;
+	void *userdata;
+};
+
+struct container_op {
+	struct container_op *next;
+	container_done_fn cb;
+	void *userdata;
+};
+
+struct container {
+	struct daemon *d;
+	char id[65];
+	char *name; /* without the leading '/' */
+	char *created;
+	char *image;	/* as given (Config.Image) */
+	char *image_id; /* sha256:... */
+	json_t *config;
+	json_t *host_config;
+
+	enum container_state state;
+	int exit_code;
+	char *error;
+	char *started_at;
+	char *finished_at;
+	int restart_count;
+	uint32_t pid; /* guest PID of the main process */
+
+	char *dir;
+	char *rw_disk;
+	char *log_path;
+
+	/* run time */
+	bool starting;
+	bool stopping; /* a stop/kill/restart asked for the exit */
+	bool removing_after_exit;
+	bool restart_after_exit;
+	struct vm *vm;
+	struct guest_proc *proc;
+	struct log_writer *log;
+	struct attach *attaches;
+	struct event_source *stop_timer;
+	int stop_signal_sent;
+	struct container_op *start_ops; /* replies waiting for the start */
+	struct container_op *stop_ops;	/* replies waiting for the exit */
+	struct container_waiter *waiters;
+	unsigned tty_rows, tty_cols;
+	bool stdin_closed;
+	unsigned execs_running;
+};
+
+extern const struct db_migration container_migrations[];
+extern const size_t container_n_migrations;
+
+const char *container_state_name(enum container_state s);
+
+/*
+ * Validates a create request and merges the image's config into it, as
+ * dockerd does (pure: no daemon state; fuzzed). New references on success.
+ */
+int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
+			   json_t **ret_config, json_t **ret_host_config, struct arca_error **err);
+/* create: config and host_config are the request's objects (borrowed). */
+int container_create(struct daemon *d, const char *name, json_t *config, json_t *host_config,
+		     struct container **ret, json_t **ret_warnings, struct arca_error **err);
+/* Loads every container from the database (daemon start). */
+int container_load_all(struct daemon *d, struct arca_error **err);
+int container_save(struct container *c, struct arca_error **err);
+struct container *container_free(struct container *c);
+
+json_t *container_inspect(struct container *c);
+json_t *container_summary(struct container *c, bool size);
+int container_rename(struct container *c, const char *new_name, struct arca_error **err);
+
+/* container-run.c: the lifecycle */
+void container_start(struct container *c, container_done_fn cb, void *userdata);
+/* timeout < 0: the container's StopTimeout or 10 s. signal NULL: its StopSignal. */
+void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
+		    void *userdata);
+int container_kill(struct container *c, const char *signal, struct arca_error **err);
+void container_restart(struct container *c, int timeout, container_done_fn cb, void *userdata);
+void container_pause(struct container *c, bool pause, container_done_fn cb, void *userdata);
+void container_wait(struct container *c, enum wait_condition cond, container_wait_fn cb,
+		    void *userdata);
+void container_cancel_wait(struct container *c, void *userdata);
+/* force: kill a running container first; the callback runs once it is gone. */
+void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
+int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
+bool container_is_running(const struct container *c);
+/* The environment a process in the container gets (config Env plus Docker's defaults). */
+char **container_runtime_env(struct container *c, json_t *extra_env);
+int parse_signal(const char *s, int dflt);
+
+/* container-io.c: logs and attach */
+struct attach_opts {
+	bool in, out, err;
+	bool stream;
+	bool logs;
+	char *detach_keys;
+};
+void container_attach(struct container *c, struct http_conn *conn, const struct attach_opts *o);
+struct logs_opts {
+	bool out, err, follow, timestamps;
+	int64_t since_ns, until_ns; /* 0: unset */
+	long tail;		    /* -1: all */
+};
+void container_logs(struct container *c, struct http_conn *conn, const struct logs_opts *o);
+/* The main process produced output (guest_proc output callback). */
+void container_io_output(struct container *c, int fd);
+void container_io_stdin_ready(struct container *c);
+/* The container stopped: attached streams get EOF, followers finish. */
+void container_io_ended(struct container *c);
+int log_writer_open(struct container *c, struct arca_error **err);
+void log_writer_close(struct container *c);

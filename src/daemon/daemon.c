@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct daemon: start-up (directories, database, image store, guest assets,
+ * accelerator, containers, API socket), the run loop with its signals, and
+ * shutdown. Containers' VMs are children of the daemon and stop with it
+ * (live restore comes with the persistence work).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "api/api.h"
+#include "cleanup.h"
+#include "container.h"
+#include "db.h"
+#include "event.h"
+#include "exec-session.h"
+#include "fd-util.h"
+#include "hashmap.h"
+#include "http-server.h"
+#include "image.h"
+#include "log.h"
+#include "strv.h"
+#include "vm.h"
+#include "vsock.h"
+#include "worker.h"
+
+static const struct http_handler handler = {
+	.wants_stream = api_wants_stream,
+	.dispatch = api_dispatch,
+};
+
+static int listen_socket(const struct daemon_config *cfg, struct arca_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(cfg->socket_path) >= sizeof(sa.sun_path))
+		return arca_error_set(err, ENAMETOOLONG, ARCA_ERR_INVALID,
+				      "socket path `%s` is too long", cfg->socket_path);
+	strcpy(sa.sun_path, cfg->socket_path);
+	_cleanup_free_ char *dir = xstrdup(cfg->socket_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)mkdir_p(dir, 0755);
+	}
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return arca_error_errno(err, errno, "socket");
+	/* A socket left by a dead daemon is replaced; a live one is not. */
+	_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return arca_error_set(err, EADDRINUSE, ARCA_ERR_CONFLICT,
+				      "another daemon is listening on `%s`", cfg->socket_path);
+	(void)unlink(cfg->socket_path);
+	mode_t old = umask(0117);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 128) < 0)
+		return arca_error_errno(err, errno, "listen on `%s`", cfg->socket_path);
+	if (cfg->socket_group && cfg->socket_group[0]) {
+		struct group *g = getgrnam(cfg->socket_group);
+		if (!g || chown(cfg->socket_path, 0, g->gr_gid) < 0)
+			log_warn("cannot give `%s` to group `%s`, ignoring", cfg->socket_path,
+				 cfg->socket_group);
+	}
+	(void)chmod(cfg->socket_path, 0660);
+	return TAKE_FD(fd);
+}
+
+static void host_facts(struct daemon *d)
+{
+	d->ncpu = (uint64_t)sysconf(_SC_NPROCESSORS_ONLN);
+	d->mem_total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca_error **err)
+{
+	struct daemon *d = xnew0(struct daemon, 1);
+	_cleanup_free_ char *dbpath = xasprintf("%s/arca.db", cfg->root);
+	int r;
+
+	d->cfg = *cfg;
+	d->cfg.root = xstrdup(cfg->root);
+	d->cfg.run_dir = xstrdup(cfg->run_dir);
+	d->cfg.socket_path = xstrdup(cfg->socket_path);
+	d->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
+	if (!d->cfg.default_memory_mb)
+		d->cfg.default_memory_mb = 1024;
+	d->containers = hashmap_new();
+	d->execs = hashmap_new();
+	d->started = now_usec(CLOCK_REALTIME);
+	d->containers_dir = xasprintf("%s/containers", cfg->root);
+	host_facts(d);
+
+	r = event_new(&d->event);
+	if (r < 0) {
+		r = arca_error_errno(err, r, "event loop");
+		goto fail;
+	}
+	r = mkdir_p(d->containers_dir, 0700);
+	if (r >= 0)
+		r = mkdir_p(cfg->run_dir, 0700);
+	if (r < 0) {
+		r = arca_error_errno(err, r, "create `%s`", cfg->root);
+		goto fail;
+	}
+	r = vm_find_kernel(cfg->kernel, &d->kernel, err);
+	if (r >= 0)
+		r = vm_find_initramfs(cfg->initramfs, &d->initramfs, err);
+	if (r >= 0)
+		r = accel_detect(VM_ACCEL_AUTO, NULL, NULL, NULL, &d->accel);
+	if (r < 0)
+		goto fail;
+	d->use_vsock = vsock_available();
+	r = image_store_open(cfg->root, &d->images, err);
+	if (r < 0)
+		goto fail;
+	r = db_open(dbpath, container_migrations, container_n_migrations, &d->db, err);
+	if (r >= 0)
+		r = container_load_all(d, err);
+	if (r >= 0)
+		r = workers_new(d->event, &d->workers);
+	if (r < 0)
+		goto fail;
+	int lfd = listen_socket(cfg, err);
+	if (lfd < 0) {
+		r = lfd;
+		goto fail;
+	}
+	r = http_server_new(d->event, lfd, &handler, d, &d->http);
+	if (r < 0) {
+		close(lfd);
+		r = arca_error_errno(err, r, "HTTP server");
+		goto fail;
+	}
+	*ret = d;
+	return 0;
+fail:
+	daemon_free(d);
+	return r;
+}
+
+struct daemon *daemon_free(struct daemon *d)
+{
+	if (!d)
+		return NULL;
+	d->http = http_server_free(d->http);
+	if (d->cfg.socket_path)
+		(void)unlink(d->cfg.socket_path);
+	/* Running containers stop with the daemon: record that, then end their VMs. */
+	size_t it = 0;
+	void *v;
+	while (d->containers && hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *c = v;
+		if (c->vm) {
+			if (container_is_running(c)) {
+				c->state = CONTAINER_EXITED;
+				c->exit_code = 143;
+				free(c->finished_at);
+				c->finished_at = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+				(void)container_save(c, NULL);
+			}
+			c->vm = vm_free(c->vm);
+		}
+	}
+	it = 0;
+	while (d->execs && hashmap_iter(d->execs, &it, NULL, &v))
+		exec_free(v);
+	it = 0;
+	while (d->containers && hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *c = v;
+		c->proc = guest_proc_free(c->proc);
+		container_free(c);
+	}
+	hashmap_free(d->containers);
+	hashmap_free(d->execs);
+	d->workers = workers_free(d->workers);
+	d->db = db_close(d->db);
+	d->images = image_store_close(d->images);
+	d->event = event_free(d->event);
+	free(d->kernel);
+	free(d->initramfs);
+	free(d->containers_dir);
+	free((char *)d->cfg.root);
+	free((char *)d->cfg.run_dir);
+	free((char *)d->cfg.socket_path);
+	strv_free(d->cfg.insecure_registries);
+	free(d);
+	return NULL;
+}
+
+static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+	(void)s;
+	log_info("signal %u: shutting down", si->ssi_signo);
+	event_exit(d->event, 0);
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	struct event_source *sigs[3] = { 0 };
+	int nums[] = { SIGTERM, SIGINT, SIGQUIT };
+	(void)signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ELEMENTSOF(nums); i++)
+		if (event_add_signal(d->event, &sigs[i], nums[i], on_signal, d) < 0)
+			return -EIO;
+	log_info("API listening on unix://%s (%s)", d->cfg.socket_path, d->accel.reason);
+	int r = event_loop(d->event);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigs[i] = event_source_free(sigs[i]);
+	return r;
+}
+
+struct container *daemon_find_container(struct daemon *d, const char *ref, struct arca_error **err)
+{
+	if (!ref || !ref[0]) {
+		arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "No such container: ");
+		return NULL;
+	}
+	struct container *c = hashmap_get(d->containers, ref);
+	if (c)
+		return c;
+	const char *name = ref[0] == '/' ? ref + 1 : ref;
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v))
+		if (strcmp(((struct container *)v)->name, name) == 0)
+			return v;
+	struct container *found = NULL;
+	size_t n = strlen(ref), matches = 0;
+	it = 0;
+	while (hashmap_iter(d->containers, &it, NULL, &v))
+		if (strncmp(((struct container *)v)->id, ref, n) == 0) {
+			found = v;
+			matches++;
+		}
+	if (matches == 1)
+		return found;
+	if (matches > 1)
+		arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+			       "multiple IDs found with provided prefix: %s", ref);
+	else
+		arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND, "No such container: %s", ref);
+	return NULL;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct daemon: everything arcad owns, hung off one object (rule S1): the
+ * event loop, the HTTP server, the database, the image store handle used on
+ * the loop, the container and exec tables, and the worker pool.
+ *
+ * Threading: one event-loop thread does all the work. Worker threads run
+ * only blocking image-store calls, each with its own store handle, and hand
+ * results back through worker.c's completion queue.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel.h"
+#include "error.h"
+#include "time-util.h"
+
+struct event;
+struct http_server;
+struct image_store;
+struct db;
+struct hashmap;
+struct container;
+struct workers;
+
+struct daemon_config {
+	const char *socket_path;  /* the API socket */
+	const char *root;	  /* data root: images, containers, database */
+	const char *run_dir;	  /* runtime files: VM run directories */
+	const char *kernel;	  /* NULL: find it */
+	const char *initramfs;	  /* NULL: find it */
+	const char *socket_group; /* group owning the socket (0660), NULL: root's */
+	unsigned default_memory_mb;
+	char **insecure_registries;
+	bool debug;
+};
+
+struct daemon {
+	struct event *event;
+	struct http_server *http;
+	struct daemon_config cfg;
+	char *kernel;
+	char *initramfs;
+	char *containers_dir;
+	struct accel_choice accel;
+	bool use_vsock;
+	struct image_store *images; /* the loop's handle */
+	struct db *db;		    /* the loop's connection (shared with images) */
+	struct workers *workers;
+	struct hashmap *containers; /* id -> struct container */
+	struct hashmap *execs;	    /* id -> struct exec_session */
+	usec_t started;
+	uint64_t ncpu;
+	uint64_t mem_total;
+};
+
+int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca_error **err);
+struct daemon *daemon_free(struct daemon *d);
+int daemon_run(struct daemon *d);
+
+/* Finds a container by full ID, unique ID prefix, or name (with or without "/"). */
+struct container *daemon_find_container(struct daemon *d, const char *ref, struct arca_error **err);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Exec sessions (docker exec): a process started in a running container's
+ * VM, chrooted into its root, with its own stdio over a hijacked connection
+ * (or none, detached). Sessions live in the daemon's exec table until their
+ * container is removed; a container holds at most EXEC_MAX of them.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct daemon;
+struct container;
+struct guest_proc;
+struct http_conn;
+
+#define EXEC_MAX 1024
+
+struct exec_session {
+	struct daemon *d;
+	char id[65];
+	char container_id[65];
+	json_t *config;
+	bool started;
+	bool running;
+	bool exit_known;
+	int exit_code;
+	uint32_t pid;
+	bool tty;
+	unsigned rows, cols;
+	struct guest_proc *proc;
+	struct http_conn *conn;
+	struct buf pending_in;
+	bool client_eof;
+};
+
+/* Validates an exec create body (pure; fuzzed). */
+int exec_config_check(json_t *config, struct arca_error **err);
+int exec_create(struct daemon *d, struct container *c, json_t *config, struct exec_session **ret,
+		struct arca_error **err);
+/* conn NULL: detached. Errors go to cb; the hijack happens before the process starts. */
+void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, unsigned rows,
+		unsigned cols);
+int exec_resize(struct exec_session *e, unsigned rows, unsigned cols, struct arca_error **err);
+json_t *exec_inspect(struct exec_session *e);
+struct exec_session *exec_find(struct daemon *d, const char *id, struct arca_error **err);
+/* Forgets the sessions of a removed container. */
+void exec_forget_container(struct daemon *d, const char *container_id);
+struct exec_session *exec_free(struct exec_session *e);

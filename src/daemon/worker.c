@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct workers owns an eventfd and a mutex-protected list of finished
+ * tasks. Each task is one detached thread; when fn returns, the task goes on
+ * the finished list and the eventfd is bumped; the loop then calls done().
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "event.h"
+
+struct task {
+	struct task *next;
+	struct workers *w;
+	work_fn fn;
+	work_done_fn done;
+	void *arg;
+	int result;
+};
+
+struct workers {
+	int efd;
+	struct event_source *src;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	struct task *finished;
+	unsigned running;
+};
+
+static void *task_main(void *p)
+{
+	struct task *t = p;
+	struct workers *w = t->w;
+	t->result = t->fn(t->arg);
+	pthread_mutex_lock(&w->lock);
+	t->next = w->finished;
+	w->finished = t;
+	pthread_mutex_unlock(&w->lock);
+	uint64_t one = 1;
+	(void)!write(w->efd, &one, sizeof(one));
+	return NULL;
+}
+
+static int on_event(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct workers *w = userdata;
+	uint64_t n;
+	(void)s;
+	(void)revents;
+	(void)!read(fd, &n, sizeof(n));
+	pthread_mutex_lock(&w->lock);
+	struct task *list = w->finished;
+	w->finished = NULL;
+	pthread_mutex_unlock(&w->lock);
+	while (list) {
+		struct task *t = list;
+		list = t->next;
+		pthread_mutex_lock(&w->lock);
+		w->running--;
+		pthread_cond_broadcast(&w->idle);
+		pthread_mutex_unlock(&w->lock);
+		if (t->done)
+			t->done(t->arg, t->result);
+		free(t);
+	}
+	return 0;
+}
+
+int workers_new(struct event *e, struct workers **ret)
+{
+	struct workers *w = xnew0(struct workers, 1);
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		free(w);
+		return -errno;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	int r = event_add_io(e, &w->src, w->efd, EPOLLIN, on_event, w);
+	if (r < 0) {
+		close(w->efd);
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+struct workers *workers_free(struct workers *w)
+{
+	if (!w)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		unsigned finished = 0;
+		for (struct task *t = w->finished; t; t = t->next)
+			finished++;
+		if (w->running == finished)
+			break;
+		pthread_cond_wait(&w->idle, &w->lock);
+	}
+	while (w->finished) {
+		struct task *t = w->finished;
+		w->finished = t->next;
+		free(t);
+	}
+	pthread_mutex_unlock(&w->lock);
+	w->src = event_source_free(w->src);
+	safe_close(w->efd);
+	free(w);
+	return NULL;
+}
+
+int workers_submit(struct workers *w, work_fn fn, work_done_fn done, void *arg)
+{
+	struct task *t = xnew0(struct task, 1);
+	*t = (struct task){ .w = w, .fn = fn, .done = done, .arg = arg };
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Threads must not take the loop's signals. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t th;
+	pthread_mutex_lock(&w->lock);
+	w->running++;
+	pthread_mutex_unlock(&w->lock);
+	int r = pthread_create(&th, &attr, task_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		pthread_mutex_lock(&w->lock);
+		w->running--;
+		pthread_mutex_unlock(&w->lock);
+		free(t);
+		return -r;
+	}
+	return 0;
+}
+
+unsigned workers_running(const struct workers *w)
+{
+	return w->running;
+}

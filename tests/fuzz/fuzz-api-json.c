@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libFuzzer target: the create and exec request bodies as arcad decodes them
+ * (container_config_build, exec_config_check): any JSON a client sends must
+ * give a result or an error, never a crash or a leak.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "container.h"
+#include "error.h"
+#include "exec-session.h"
+
+static const char *image_json = "{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/bin\",\"HOME=/root\"],"
+				"\"WorkingDir\":\"/\",\"Labels\":{\"a\":\"b\"},"
+				"\"Volumes\":{\"/data\":{}},\"Entrypoint\":[\"/init\"]}";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *body = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+	if (!body)
+		return 0;
+	json_t *img = json_loads(image_json, 0, NULL);
+	struct arca_error *err = NULL;
+	json_t *cfg = NULL, *hc = NULL;
+	/* The create body carries HostConfig inside it, as the API sends it. */
+	json_t *req = json_deep_copy(body);
+	json_t *req_hc =
+	    json_is_object(req) ? json_incref(json_object_get(req, "HostConfig")) : NULL;
+	if (container_config_build(req, req_hc, img, &cfg, &hc, &err) == 0) {
+		char *s = json_dumps(cfg, JSON_COMPACT);
+		free(s);
+		json_decref(cfg);
+		json_decref(hc);
+	}
+	err = arca_error_free(err);
+	json_decref(req_hc);
+	json_decref(req);
+	json_t *exec = json_deep_copy(body);
+	(void)exec_config_check(exec, &err);
+	arca_error_free(err);
+	json_decref(exec);
+	json_decref(img);
+	json_decref(body);
+	return 0;
+}
