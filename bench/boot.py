@@ -17,18 +17,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def find_kernel():
-    k = os.environ.get("ARCA_KERNEL")
-    if k:
-        return k
-    for base in (os.environ.get("ARCA_CACHE_DIR"), "/var/cache/arca",
-                 os.path.expanduser("~/.cache/arca")):
-        if base and os.path.exists(os.path.join(base, "kernel/current/vmlinux")):
-            return os.path.join(base, "kernel/current/vmlinux")
-    sys.exit("no guest kernel: run guest-image/build-kernel.sh")
-
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchlib import find_kernel, p90, rss_kib  # noqa: E402
 
 
 def bare_initramfs(tmp):
@@ -59,14 +49,6 @@ def arca_boot(arca, env):
                        capture_output=True, text=True, check=True)
     m = re.search(r"spawn_to_first_rpc_ms=([\d.]+) .* total_ms=([\d.]+) accel=(\w+)", r.stderr)
     return float(m.group(1)), float(m.group(2)), m.group(3)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def idle_rss(arca, env):
@@ -115,9 +97,7 @@ def main():
             ("arca vm run -- true: whole command", total),
             ("bare QEMU, trivial init, boot to exit", bare)]
     for name, xs in rows:
-        xs = sorted(xs)
-        p90 = xs[min(len(xs) - 1, int(0.9 * len(xs)))]
-        print(f"{name:<44}{med(xs):>10.0f}{p90:>10.0f}")
+        print(f"{name:<44}{med(xs):>10.0f}{p90(xs):>10.0f}")
     print(f"ratio first RPC / bare boot: {med(first_rpc) / med(bare):.2f}")
     print(f"ratio whole command / bare boot: {med(total) / med(bare):.2f}")
     print(f"idle RSS of one VM (QEMU): {vm_rss / 1024:.1f} MiB; arca CLI: {cli_rss / 1024:.1f} MiB")

@@ -15,56 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import images  # noqa: E402
 import registry  # noqa: E402
-
-
-def ensure_dockerd():
-    if shutil.which("dockerd"):
-        return
-    print("bench/pull: installing docker.io (dockerd, containerd, runc)...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "docker.io"], check=True,
-                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-                   stdout=subprocess.DEVNULL)
-
-
-class Dockerd:
-    def __init__(self, base):
-        self.base = base
-        self.sock = os.path.join(base, "docker.sock")
-        os.makedirs(base, exist_ok=True)
-        self.log = open(os.path.join(base, "dockerd.log"), "w")
-        self.proc = subprocess.Popen(
-            ["dockerd", "--host", f"unix://{self.sock}", "--data-root", f"{base}/data",
-             "--exec-root", f"{base}/exec", "--pidfile", f"{base}/dockerd.pid",
-             "--iptables=false", "--ip6tables=false", "--bridge=none",
-             "--containerd-namespace", "arca-bench", "--storage-driver", "overlay2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.cli("version", check=False).returncode == 0:
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"dockerd did not start; see {base}/dockerd.log")
-
-    def cli(self, *args, check=True):
-        return subprocess.run(["docker", "-H", f"unix://{self.sock}", *args], check=check,
-                              capture_output=True, text=True)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+from benchlib import Dockerd, ensure_dockerd  # noqa: E402
 
 
 def timed(cmd, env=None):
