@@ -37,6 +37,7 @@ enum conn_state {
 	S_BODY,
 	S_STREAM,
 	S_WAIT,
+	S_DISCARD, /* answered early: reading and dropping the rest of the body */
 	S_HIJACKED,
 	S_CLOSED,
 };
@@ -75,6 +76,7 @@ struct http_conn {
 	struct http_chunked dec;
 	struct buf body;
 	bool body_done;
+	uint64_t discarded;
 	bool response_started;
 	bool response_done;
 	bool streaming;
@@ -98,6 +100,7 @@ struct http_conn {
 };
 
 static void conn_process(struct http_conn *c);
+static void body_finish(struct http_conn *c, int error);
 static void conn_update(struct http_conn *c);
 
 /* --- requests --- */
@@ -394,7 +397,24 @@ static void response_finished(struct http_conn *c)
 	c->response_done = true;
 	if (c->state == S_CLOSED || c->state == S_HIJACKED)
 		return;
-	/* Unread body bytes would be taken for the next request: close instead. */
+	if (!c->body_done && (c->state == S_STREAM || c->state == S_WAIT)) {
+		/* Answered before the body was read (an early error). Closing now
+		 * would reset the connection under a client still sending, which
+		 * would never see the answer: read and drop the rest, then close. */
+		if (c->body_fd >= 0) {
+			body_finish(c, -ECANCELED); /* comes back here in S_WAIT */
+			return;
+		}
+		c->state = S_DISCARD;
+		c->keep_alive = false;
+		c->read_paused = false;
+		c->discarded = 0;
+		buf_done(&c->body);
+		conn_flush(c);
+		if (c->state == S_DISCARD)
+			conn_process(c);
+		return;
+	}
 	if (!c->keep_alive || !c->body_done || c->state == S_STREAM)
 		c->close_after_flush = true;
 	conn_flush(c);
@@ -735,6 +755,23 @@ static void conn_process(struct http_conn *c)
 		}
 		if (c->state == S_STREAM) {
 			body_stream_flush(c);
+			break;
+		}
+		if (c->state == S_DISCARD) {
+			if (feed_body(c) < 0) {
+				conn_close(c);
+				break;
+			}
+			c->discarded += buf_len(&c->body);
+			buf_done(&c->body);
+			if (c->discarded > HTTP_MAX_DISCARD) {
+				conn_close(c);
+				break;
+			}
+			if (c->body_done) {
+				c->close_after_flush = true;
+				conn_flush(c);
+			}
 			break;
 		}
 		if (c->state == S_HIJACKED) {

@@ -25,6 +25,7 @@ struct http_conn;
 #define HTTP_MAX_HEAD	 (64u * 1024u)
 #define HTTP_MAX_HEADERS 100
 #define HTTP_MAX_BODY	 (16u * 1024u * 1024u) /* buffered bodies; streamed ones are unbounded */
+#define HTTP_MAX_DISCARD (1024ull << 20)       /* body read and dropped after an early answer */
 #define HTTP_STREAM_HIGH (1024u * 1024u)       /* output queued before producers should pause */
 
 struct http_request {

@@ -4,6 +4,7 @@ Each test gets a private daemon (data root, socket, run directory) with the
 busybox test image loaded; every container runs in its own VM.
 """
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -249,4 +250,11 @@ def test_import_with_changes(arcad, tmp_path):
     r = arcad.docker("import", "-c", "RUN true", rootfs, "bad:v1", check=False)
     assert r.returncode != 0 and "RUN is not a valid change command" in r.stderr
     assert arcad.docker("images", "-q", "bad:v1").stdout == ""
+    # A body the daemon refuses midway: the client still gets the reason, not a broken pipe.
+    junk = str(tmp_path / "junk.tar")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(32 << 20))
+    r = arcad.docker("import", junk, "junk:v1", check=False)
+    assert r.returncode != 0 and "broken pipe" not in r.stderr and "import" in r.stderr, r.stderr
+    assert arcad.docker("images", "-q", "junk:v1").stdout == ""
     arcad.docker("rmi", "imported:v1")
