@@ -3,6 +3,7 @@
 #include "time-util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,82 @@ void time_human_duration(long s, char *out, size_t len)
 		snprintf(out, len, "%ld months", d / 30);
 	else
 		snprintf(out, len, "%ld years", d / 365);
+}
+
+/* A Go duration: one or more decimal numbers with units ns, us, ms, s, m, h. */
+static int parse_duration(const char *s, int64_t *ret_ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 },  { "us", 1e3 }, { "ms", 1e6 },
+		      { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+	double total = 0;
+	const char *p = s;
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL; /* no sign, no "nan" or "inf" */
+		errno = 0;
+		double v = strtod(p, &end);
+		if (errno || end == p || !(v >= 0))
+			return -EINVAL;
+		p = end;
+		size_t best = 0, best_len = 0;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+			if (strncmp(p, units[i].unit, l) == 0 && l > best_len) {
+				best = i;
+				best_len = l;
+			}
+		}
+		if (!best_len)
+			return -EINVAL;
+		total += v * units[best].ns;
+		p += best_len;
+	}
+	if (total > 9.2e18)
+		return -EINVAL;
+	*ret_ns = (int64_t)total;
+	return 0;
+}
+
+int time_parse_docker(const char *s, int64_t now_ns, int64_t *ret_ns)
+{
+	*ret_ns = 0;
+	if (!s || !s[0] || strcmp(s, "0") == 0)
+		return 0;
+	int64_t t = time_parse_rfc3339(s);
+	if (t) {
+		*ret_ns = t;
+		return 0;
+	}
+	int64_t d;
+	if (parse_duration(s, &d) == 0) {
+		*ret_ns = now_ns - d;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long long sec = strtoll(s, &end, 10);
+	if (errno || end == s || sec < 0 || sec > 9000000000LL)
+		return -EINVAL;
+	long long frac = 0;
+	if (*end == '.') {
+		char *fe;
+		errno = 0;
+		frac = strtoll(end + 1, &fe, 10);
+		int digits = (int)(fe - end - 1);
+		if (errno || digits < 1 || digits > 9 || frac < 0)
+			return -EINVAL;
+		while (digits++ < 9)
+			frac *= 10;
+		end = fe;
+	}
+	if (*end)
+		return -EINVAL;
+	*ret_ns = sec * 1000000000LL + frac;
+	return 0;
 }

@@ -24,5 +24,11 @@ struct timespec *usec_to_timespec(struct timespec *ts, usec_t u);
 char *time_format_rfc3339(nsec_t ns);
 /* Parses RFC 3339 (fraction and offset optional) to nanoseconds since the epoch; 0 if invalid. */
 int64_t time_parse_rfc3339(const char *s);
+/*
+ * Docker's time filter values (since, until): RFC 3339, seconds[.fraction]
+ * since the epoch, or a Go duration ("10m", "1h30m", "1.5h") meaning that
+ * long before now. Empty or "0" gives 0 (no bound). -EINVAL if invalid.
+ */
+int time_parse_docker(const char *s, int64_t now_ns, int64_t *ret_ns);
 /* Docker's units.HumanDuration: "Less than a second", "5 minutes", "About an hour", ... */
 void time_human_duration(long seconds, char *out, size_t len);

@@ -525,7 +525,8 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 		arca_error_free(err);
 		return;
 	}
-	if (image_disk(d->images, c->image_id, &disk, &err) < 0 || log_writer_open(c, &err) < 0) {
+	if (container_networks_check(c, &err) < 0 ||
+	    image_disk(d->images, c->image_id, &disk, &err) < 0 || log_writer_open(c, &err) < 0) {
 		arca_error_wrap(&err, "start container %.12s", c->id);
 		ops_reply(&c->start_ops, c, err);
 		arca_error_free(err);

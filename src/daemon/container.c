@@ -26,6 +26,7 @@
 #include "image.h"
 #include "log.h"
 #include "names.h"
+#include "network.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -37,8 +38,12 @@ static const char schema_v1[] =
     " image TEXT NOT NULL, image_id TEXT NOT NULL, config TEXT NOT NULL,"
     " host_config TEXT NOT NULL, state TEXT NOT NULL);";
 
+static const char schema_v2[] =
+    "ALTER TABLE containers ADD COLUMN networks TEXT NOT NULL DEFAULT '{}';";
+
 const struct db_migration container_migrations[] = {
 	{ "containers", 1, schema_v1 },
+	{ "containers", 2, schema_v2 },
 };
 const size_t container_n_migrations = ELEMENTSOF(container_migrations);
 
@@ -75,15 +80,16 @@ int container_save(struct container *c, struct arca_error **err)
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	_cleanup_free_ char *cfg = json_dumps(c->config, JSON_COMPACT);
 	_cleanup_free_ char *hc = json_dumps(c->host_config, JSON_COMPACT);
+	_cleanup_free_ char *nets = json_dumps(c->networks, JSON_COMPACT);
 	json_t *st = state_json(c);
 	_cleanup_free_ char *state = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
 	int r = db_prepare(db,
 			   "INSERT INTO containers (id, name, created, image, image_id, config,"
-			   " host_config, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+			   " host_config, state, networks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 			   " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
 			   " config = excluded.config, host_config = excluded.host_config,"
-			   " state = excluded.state",
+			   " state = excluded.state, networks = excluded.networks",
 			   &s, err);
 	if (r < 0)
 		return r;
@@ -95,6 +101,7 @@ int container_save(struct container *c, struct arca_error **err)
 	sqlite3_bind_text(s, 6, cfg, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, hc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, nets ? nets : "{}", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
@@ -113,6 +120,7 @@ struct container *container_free(struct container *c)
 	free(c->image_id);
 	json_decref(c->config);
 	json_decref(c->host_config);
+	json_decref(c->networks);
 	free(c->error);
 	free(c->started_at);
 	free(c->finished_at);
@@ -128,15 +136,6 @@ static void set_paths(struct container *c)
 	c->dir = xasprintf("%s/%s", c->d->containers_dir, c->id);
 	c->rw_disk = xasprintf("%s/rw.ext4", c->dir);
 	c->log_path = xasprintf("%s/%s-json.log", c->dir, c->id);
-}
-
-static void new_id(char out[65])
-{
-	uint8_t r[32];
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		abort();
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
 static bool name_taken(struct daemon *d, const char *name, const char **ret_id)
@@ -282,10 +281,15 @@ static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
 								  "invalid tmpfs mount `%s`", k);
 	}
 	json_t *mode = json_object_get(hc, "NetworkMode");
+	if (mode && !json_is_null(mode) && !json_is_string(mode))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "NetworkMode must be a string");
 	const char *m = json_string_value(mode);
-	if (m && m[0] && strcmp(m, "default") != 0 && strcmp(m, "bridge") != 0 &&
-	    strcmp(m, "none") != 0 && strcmp(m, "host") != 0)
-		return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND, "network %s not found", m);
+	if (m && strncmp(m, "container:", 10) == 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "network mode %s is not supported: each Arca container is a "
+				      "VM with its own network stack",
+				      m);
 	return 0;
 }
 
@@ -331,9 +335,114 @@ int container_config_build(json_t *config, json_t *host_config, json_t *image_co
 	return 0;
 }
 
-int container_create(struct daemon *d, const char *name, json_t *config, json_t *host_config,
+static bool private_mode(const struct network *n)
+{
+	return n->builtin && (strcmp(n->name, "host") == 0 || strcmp(n->name, "none") == 0);
+}
+
+/* The endpoint settings a request gives for n, keyed by its name or ID. */
+static json_t *endpoint_config_for(json_t *endpoints, const struct network *n, const char *ref)
+{
+	json_t *v = json_object_get(endpoints, ref);
+	if (!v)
+		v = json_object_get(endpoints, n->name);
+	if (!v)
+		v = json_object_get(endpoints, n->id);
+	return v;
+}
+
+int container_network_attach(struct container *c, struct network *n, json_t *endpoint_config,
+			     int api_minor, struct arca_error **err)
+{
+	if (json_object_get(c->networks, n->name))
+		return arca_error_set(err, EEXIST, ARCA_ERR_FORBIDDEN,
+				      "endpoint with name %s already exists in network %s", c->name,
+				      n->name);
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
+	{
+		struct network *other = NULL;
+		if (network_find(c->d, k, &other, NULL) < 0)
+			continue;
+		if (private_mode(other) || private_mode(n))
+			return arca_error_set(
+			    err, EINVAL, ARCA_ERR_INVALID,
+			    "container cannot be connected to multiple networks with one of the "
+			    "networks in private (none) or host mode");
+	}
+	json_t *endpoint = NULL;
+	int r = network_endpoint(n, c, endpoint_config, api_minor, &endpoint, err);
+	if (r < 0)
+		return r;
+	json_object_set_new(c->networks, n->name, endpoint);
+	return 0;
+}
+
+int container_network_detach(struct container *c, struct network *n, struct arca_error **err)
+{
+	if (!json_object_get(c->networks, n->name))
+		return arca_error_set(err, ENOENT, ARCA_ERR_INVALID,
+				      "container %s is not connected to network %s", c->id,
+				      n->name);
+	json_object_del(c->networks, n->name);
+	return 0;
+}
+
+/* dockerd's rules: NetworkMode names the first network; EndpointsConfig may add more. */
+static int attach_networks(struct container *c, const struct container_create_req *req,
+			   struct arca_error **err)
+{
+	const char *given = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+	const char *mode = given && given[0] && strcmp(given, "default") != 0 ? given : "bridge";
+	json_t *endpoints = json_object_get(req->networking, "EndpointsConfig");
+	if (endpoints && !json_is_null(endpoints) && !json_is_object(endpoints))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "NetworkingConfig.EndpointsConfig must be a map");
+	struct network *primary = NULL;
+	int r = network_find(c->d, mode, &primary, err);
+	if (r < 0)
+		return r;
+	json_t *primary_config = endpoint_config_for(endpoints, primary, given ? given : mode);
+	r = container_network_attach(c, primary, primary_config, req->api_minor, err);
+	const char *k;
+	json_t *v;
+	json_object_foreach(endpoints, k, v)
+	{
+		struct network *n = NULL;
+		if (v == primary_config)
+			continue; /* also under "default", as the CLI sends it */
+		if (r >= 0)
+			r = network_find(c->d, k, &n, err);
+		if (r < 0)
+			return r;
+		if (n == primary)
+			continue;
+		r = container_network_attach(c, n, v, req->api_minor, err);
+	}
+	return r;
+}
+
+int container_networks_check(struct container *c, struct arca_error **err)
+{
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
+	{
+		struct network *n = NULL;
+		const char *id = json_string_value(json_object_get(ep, "NetworkID"));
+		if (network_find(c->d, id ? id : k, &n, NULL) < 0)
+			return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND,
+					      "network %s not found", k);
+	}
+	return 0;
+}
+
+int container_create(struct daemon *d, const struct container_create_req *req,
 		     struct container **ret, json_t **ret_warnings, struct arca_error **err)
 {
+	const char *name = req->name;
+	json_t *config = req->config, *host_config = req->host_config;
 	_cleanup_free_ char *image_id = NULL, *gen = NULL;
 	json_t *img = NULL, *merged = NULL, *hc = NULL;
 	int r = validate(config, host_config, err);
@@ -365,7 +474,7 @@ int container_create(struct daemon *d, const char *name, json_t *config, json_t 
 
 	struct container *c = xnew0(struct container, 1);
 	c->d = d;
-	new_id(c->id);
+	id_generate(c->id);
 	for (unsigned i = 0; !clean && i < 10; i++) {
 		free(gen);
 		gen = name_generate(i);
@@ -382,8 +491,14 @@ int container_create(struct daemon *d, const char *name, json_t *config, json_t 
 	if (!hostname || !hostname[0])
 		json_object_set_new(c->config, "Hostname", json_stringn(c->id, 12));
 	c->state = CONTAINER_CREATED;
+	c->networks = json_object();
 	set_paths(c);
 
+	r = attach_networks(c, req, err);
+	if (r < 0) {
+		container_free(c);
+		return r;
+	}
 	r = create_files(c, err);
 	if (r >= 0)
 		r = container_save(c, err);
@@ -417,8 +532,8 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(d->db,
-			   "SELECT id, name, created, image, image_id, config, host_config, state"
-			   " FROM containers",
+			   "SELECT id, name, created, image, image_id, config, host_config, state,"
+			   " networks FROM containers",
 			   &s, err);
 	if (r < 0)
 		return r;
@@ -435,6 +550,11 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->config = json_loads((const char *)sqlite3_column_text(s, 5), 0, &jerr);
 		c->host_config = json_loads((const char *)sqlite3_column_text(s, 6), 0, &jerr);
 		json_t *st = json_loads((const char *)sqlite3_column_text(s, 7), 0, &jerr);
+		c->networks = json_loads((const char *)sqlite3_column_text(s, 8), 0, &jerr);
+		if (!json_is_object(c->networks)) {
+			json_decref(c->networks);
+			c->networks = json_object();
+		}
 		if (!c->config)
 			c->config = json_object();
 		if (!c->host_config)
@@ -447,6 +567,11 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
 		json_decref(st);
 		set_paths(c);
+		if (json_object_size(c->networks) == 0) {
+			/* A record from before networks were kept: its network mode. */
+			struct container_create_req req = { .api_minor = 51 };
+			(void)attach_networks(c, &req, NULL);
+		}
 		/* A VM does not outlive the daemon yet: a running container is now stopped. */
 		if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
 		    c->state == CONTAINER_RESTARTING) {
@@ -525,7 +650,8 @@ json_t *container_inspect(struct container *c)
 		      c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z");
 
 	json_t *hc = json_deep_copy(c->host_config);
-	if (!json_object_get(hc, "NetworkMode"))
+	const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+	if (!mode || !mode[0] || strcmp(mode, "default") == 0)
 		json_object_set_new(hc, "NetworkMode", json_string("bridge"));
 	if (!json_object_get(hc, "RestartPolicy"))
 		json_object_set_new(hc, "RestartPolicy",
@@ -533,20 +659,8 @@ json_t *container_inspect(struct container *c)
 	if (!json_object_get(hc, "LogConfig"))
 		json_object_set_new(hc, "LogConfig",
 				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
-	const char *netmode = json_string_value(json_object_get(hc, "NetworkMode"));
-	if (!netmode || !netmode[0] || strcmp(netmode, "default") == 0)
-		netmode = "bridge";
-
-	/* No virtual network yet: the guest has loopback only, and says so. */
-	json_t *net =
-	    json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:n,"
-		      " s:n}",
-		      "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
-		      "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-		      "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
-	json_t *networks = json_object();
-	json_object_set_new(networks, netmode, net);
-
+	/* No virtual network yet: the guest has loopback only, and says so (no addresses). */
+	json_t *networks = json_deep_copy(c->networks);
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o,"
 	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:{s:s, s:b, s:s, s:s, s:{}, s:s, s:o}}",
@@ -616,9 +730,8 @@ json_t *container_summary(struct container *c, bool size)
 	    "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object(), "State",
 	    state, "Status", status, "HostConfig", "NetworkMode", netmode, "NetworkSettings",
 	    "Networks", "Mounts");
-	json_object_set_new(
-	    json_object_get(json_object_get(o, "NetworkSettings"), "Networks"), netmode,
-	    json_pack("{s:s, s:s, s:s}", "NetworkID", "", "IPAddress", "", "Gateway", ""));
+	json_object_update(json_object_get(json_object_get(o, "NetworkSettings"), "Networks"),
+			   c->networks);
 	if (size) {
 		struct stat st;
 		json_object_set_new(

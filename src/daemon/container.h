@@ -73,6 +73,7 @@ struct container {
 	char *image_id; /* sha256:... */
 	json_t *config;
 	json_t *host_config;
+	json_t *networks; /* network name -> endpoint (NetworkSettings.Networks) */
 
 	enum container_state state;
 	int exit_code;
@@ -116,9 +117,23 @@ const char *container_state_name(enum container_state s);
  */
 int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
 			   json_t **ret_config, json_t **ret_host_config, struct arca_error **err);
-/* create: config and host_config are the request's objects (borrowed). */
-int container_create(struct daemon *d, const char *name, json_t *config, json_t *host_config,
+/* A create request's parts, borrowed. */
+struct container_create_req {
+	const char *name;
+	json_t *config;
+	json_t *host_config;
+	json_t *networking; /* NetworkingConfig, may be NULL */
+	int api_minor;
+};
+int container_create(struct daemon *d, const struct container_create_req *req,
 		     struct container **ret, json_t **ret_warnings, struct arca_error **err);
+struct network;
+/* NetworkConnect/Disconnect on the container's record (the caller saves it). */
+int container_network_attach(struct container *c, struct network *n, json_t *endpoint_config,
+			     int api_minor, struct arca_error **err);
+int container_network_detach(struct container *c, struct network *n, struct arca_error **err);
+/* Every network of the container still exists (checked before a start). */
+int container_networks_check(struct container *c, struct arca_error **err);
 /* Loads every container from the database (daemon start). */
 int container_load_all(struct daemon *d, struct arca_error **err);
 int container_save(struct container *c, struct arca_error **err);

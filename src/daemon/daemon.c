@@ -28,6 +28,7 @@
 #include "exec-session.h"
 #include "fd-util.h"
 #include "hashmap.h"
+#include "network.h"
 #include "http-server.h"
 #include "image.h"
 #include "log.h"
@@ -99,6 +100,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		d->cfg.default_memory_mb = 1024;
 	d->containers = hashmap_new();
 	d->execs = hashmap_new();
+	d->networks = hashmap_new();
 	d->started = now_usec(CLOCK_REALTIME);
 	d->containers_dir = xasprintf("%s/containers", cfg->root);
 	host_facts(d);
@@ -126,7 +128,17 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	r = image_store_open(cfg->root, &d->images, err);
 	if (r < 0)
 		goto fail;
-	r = db_open(dbpath, container_migrations, container_n_migrations, &d->db, err);
+	/* One database, each component's migrations in turn. */
+	size_t n_migrations = container_n_migrations + network_n_migrations;
+	struct db_migration *migrations = xnew0(struct db_migration, n_migrations);
+	memcpy(migrations, container_migrations,
+	       container_n_migrations * sizeof(struct db_migration));
+	memcpy(migrations + container_n_migrations, network_migrations,
+	       network_n_migrations * sizeof(struct db_migration));
+	r = db_open(dbpath, migrations, n_migrations, &d->db, err);
+	free(migrations);
+	if (r >= 0)
+		r = network_load_all(d, err);
 	if (r >= 0)
 		r = container_load_all(d, err);
 	if (r >= 0)
@@ -185,6 +197,10 @@ struct daemon *daemon_free(struct daemon *d)
 	}
 	hashmap_free(d->containers);
 	hashmap_free(d->execs);
+	it = 0;
+	while (d->networks && hashmap_iter(d->networks, &it, NULL, &v))
+		network_free(v);
+	hashmap_free(d->networks);
 	d->workers = workers_free(d->workers);
 	d->db = db_close(d->db);
 	d->images = image_store_close(d->images);

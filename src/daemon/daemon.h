@@ -52,6 +52,7 @@ struct daemon {
 	struct workers *workers;
 	struct hashmap *containers; /* id -> struct container */
 	struct hashmap *execs;	    /* id -> struct exec_session */
+	struct hashmap *networks;   /* id -> struct network */
 	usec_t started;
 	uint64_t ncpu;
 	uint64_t mem_total;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "alloc.h"
 #include "cleanup.h"
@@ -20,6 +19,7 @@
 #include "guest-setup.h"
 #include "hashmap.h"
 #include "http-server.h"
+#include "names.h"
 #include "stdcopy.h"
 #include "strv.h"
 #include "vm.h"
@@ -87,11 +87,7 @@ int exec_create(struct daemon *d, struct container *c, json_t *config, struct ex
 				      "container %s has %d exec sessions, the most allowed", c->id,
 				      EXEC_MAX);
 	struct exec_session *e = xnew0(struct exec_session, 1);
-	uint8_t rnd[32];
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		abort();
-	for (int k = 0; k < 32; k++)
-		snprintf(e->id + 2 * k, 3, "%02x", rnd[k]);
+	id_generate(e->id);
 	e->d = d;
 	memcpy(e->container_id, c->id, sizeof(e->container_id));
 	e->config = json_incref(config);

@@ -4,6 +4,8 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -56,4 +58,13 @@ char *name_generate(unsigned retry)
 	if (retry > 0)
 		return xasprintf("%s_%s%u", a, p, r[0] % 10);
 	return xasprintf("%s_%s", a, p);
+}
+
+void id_generate(char out[65])
+{
+	uint8_t r[32];
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		abort(); /* the kernel's CSPRNG does not fail for 32 bytes */
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Container names: Docker's validity rule and generated adjective_person names. */
+/*
+ * Names and IDs: Docker's validity rule for names, generated adjective_person
+ * names, and random 64-hex-digit IDs (containers, execs, networks).
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -8,3 +11,5 @@
 bool name_is_valid(const char *name);
 /* A random "adjective_surname"; retry > 0 appends a digit, as Docker does. Caller frees. */
 char *name_generate(unsigned retry);
+/* A random ID: 64 lowercase hex digits and a NUL. */
+void id_generate(char out[65]);

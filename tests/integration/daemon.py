@@ -97,6 +97,12 @@ class Daemon:
         self.docker("tag", info.image_id, tag)
         return info.image_id
 
+    def restart(self):
+        """Stops arcad (SIGTERM) and starts it again on the same data root."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        return self.start()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

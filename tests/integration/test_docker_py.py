@@ -146,6 +146,37 @@ def test_error_codes_and_messages(client, arcad):
     assert status == 404
 
 
+def test_networks(client):
+    net = client.networks.create("pynet", labels={"k": "v"})
+    assert client.networks.get("pynet").attrs["Labels"] == {"k": "v"}
+    with pytest.raises(docker.errors.APIError) as e:
+        client.networks.create("pynet")
+    assert e.value.response.status_code == 409
+    with pytest.raises(docker.errors.NotFound):
+        client.networks.get("no-such-net")
+    # An unknown network at create is a 404 naming the network (the CLI then
+    # tries a pull, as it does against dockerd).
+    with pytest.raises(docker.errors.NotFound) as e:
+        client.containers.create("busybox", ["true"], network="no-such-net")
+    assert "network no-such-net not found" in e.value.explanation
+    c = client.containers.run("busybox", ["sleep", "100"], detach=True, network="pynet")
+    net.reload()
+    assert [x.id for x in net.containers] == [c.id]
+    net.disconnect(c)
+    with pytest.raises(docker.errors.APIError) as e:
+        net.disconnect(c)
+    assert e.value.response.status_code == 400
+    net.connect(c, aliases=["db"])
+    c.reload()
+    assert "db" in c.attrs["NetworkSettings"]["Networks"]["pynet"]["Aliases"]
+    with pytest.raises(docker.errors.APIError) as e:
+        net.remove()
+    assert e.value.response.status_code == 403
+    c.remove(force=True)
+    net.remove()
+    assert [n.name for n in client.networks.list(names=["pynet"])] == []
+
+
 def test_images_pull_tag_push_save_load_remove(client, tmp_path):
     layout = str(tmp_path / "bb")
     info = images.build_busybox_layout(layout, extra_files={"etc/py": b"py\n"})

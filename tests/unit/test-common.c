@@ -15,6 +15,7 @@
 #include "parse-util.h"
 #include "strv.h"
 #include "tap.h"
+#include "time-util.h"
 
 static void test_buf(void)
 {
@@ -114,8 +115,38 @@ static void test_files(void)
 	is_int(rm_rf(dir), 0, "rm_rf of a missing path");
 }
 
+static void test_time(void)
+{
+	const int64_t t0 = 1700000000LL * 1000000000LL; /* 2023-11-14T22:13:20Z */
+	_cleanup_free_ char *f = time_format_rfc3339(t0 + 5);
+	is_str(f, "2023-11-14T22:13:20.000000005Z", "RFC 3339 with nanoseconds");
+	is_int(time_parse_rfc3339(f), t0 + 5, "and back");
+	is_int(time_parse_rfc3339("2023-11-15T00:13:20+02:00"), t0, "an offset");
+	is_int(time_parse_rfc3339("yesterday"), 0, "not a time");
+	int64_t v;
+	const int64_t now = t0 + 7200LL * 1000000000LL;
+	ok(time_parse_docker("1700000000", now, &v) == 0 && v == t0, "epoch seconds");
+	ok(time_parse_docker("1700000000.5", now, &v) == 0 && v == t0 + 500000000,
+	   "with a fraction");
+	ok(time_parse_docker("2h", now, &v) == 0 && v == t0, "a duration before now");
+	ok(time_parse_docker("1h30m", now, &v) == 0 && v == t0 + 1800LL * 1000000000LL,
+	   "a compound duration");
+	ok(time_parse_docker("", now, &v) == 0 && v == 0, "empty: no bound");
+	ok(time_parse_docker("0", now, &v) == 0 && v == 0, "0: no bound");
+	ok(time_parse_docker("nanh", now, &v) < 0, "NaN refused");
+	ok(time_parse_docker("-5m", now, &v) < 0, "negative refused");
+	ok(time_parse_docker("5parsecs", now, &v) < 0, "unknown unit");
+	ok(time_parse_docker("12abc", now, &v) < 0, "trailing junk");
+	char buf[64];
+	time_human_duration(3, buf, sizeof(buf));
+	is_str(buf, "3 seconds", "human: seconds");
+	time_human_duration(3700, buf, sizeof(buf));
+	is_str(buf, "About an hour", "human: about an hour");
+}
+
 int main(void)
 {
+	test_time();
 	test_buf();
 	test_strv();
 	test_parse();

@@ -120,8 +120,10 @@ static void test_errors(void)
 		     "Minimum memory limit allowed is 6MB", "tiny memory limit");
 	expect_error("{\"Image\":\"busybox\"}", "{\"Tmpfs\":{\"rel\":\"\"}}", "invalid tmpfs",
 		     "relative tmpfs path");
-	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":\"nope\"}",
-		     "network nope not found", "unknown network");
+	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":\"container:web\"}",
+		     "network mode container:web is not supported", "a shared network namespace");
+	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":7}",
+		     "NetworkMode must be a string", "a number network mode");
 	expect_error("[]", NULL, "not an object", "a list body");
 }
 

@@ -30,8 +30,11 @@ typedef void (*api_handler)(struct api_ctx *ctx);
 
 /* The request body as a JSON object (NULL body gives {}); on error the reply is sent. */
 json_t *api_body_json(struct api_ctx *ctx, bool required);
-/* Docker's filters query parameter, validated as {key: [values]}; NULL (and replied) on error. */
-json_t *api_filters(struct api_ctx *ctx);
+/*
+ * Docker's filters query parameter as {key: [values]}, its keys among known
+ * (NULL-terminated; NULL: any); NULL (and 400 replied) when invalid.
+ */
+json_t *api_filters(struct api_ctx *ctx, const char *const *known);
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
 /* The h and w query parameters of a resize; false (and 400 replied) when invalid. */
 bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols);
@@ -83,6 +86,11 @@ bool api_image_load_streams(const struct http_request *r);
 /* networks.c */
 void api_network_list(struct api_ctx *ctx);
 void api_network_inspect(struct api_ctx *ctx);
+void api_network_create(struct api_ctx *ctx);
+void api_network_delete(struct api_ctx *ctx);
+void api_network_connect(struct api_ctx *ctx);
+void api_network_disconnect(struct api_ctx *ctx);
+void api_network_prune(struct api_ctx *ctx);
 /* unsupported.c */
 void api_unsupported(struct api_ctx *ctx);
 void api_swarm_unsupported(struct api_ctx *ctx);

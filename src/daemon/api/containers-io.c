@@ -46,37 +46,6 @@ void api_container_attach(struct api_ctx *ctx)
 	free(o.detach_keys);
 }
 
-/* Docker's time values: RFC 3339 or seconds[.nanoseconds] since the epoch. */
-static bool parse_time(const char *s, int64_t *ret_ns)
-{
-	*ret_ns = 0;
-	if (!s || !s[0] || strcmp(s, "0") == 0)
-		return true;
-	int64_t t = time_parse_rfc3339(s);
-	if (t) {
-		*ret_ns = t;
-		return true;
-	}
-	char *end;
-	errno = 0;
-	long long sec = strtoll(s, &end, 10);
-	if (errno || end == s)
-		return false;
-	long long frac = 0;
-	if (*end == '.') {
-		char *fe;
-		frac = strtoll(end + 1, &fe, 10);
-		int digits = (int)(fe - end - 1);
-		while (digits++ < 9)
-			frac *= 10;
-		end = fe;
-	}
-	if (*end)
-		return false;
-	*ret_ns = sec * 1000000000LL + frac;
-	return true;
-}
-
 void api_container_logs(struct api_ctx *ctx)
 {
 	struct container *c = find_or_reply(ctx);
@@ -97,7 +66,8 @@ void api_container_logs(struct api_ctx *ctx)
 	_cleanup_free_ char *since = http_query_get(ctx->req, "since");
 	_cleanup_free_ char *until = http_query_get(ctx->req, "until");
 	_cleanup_free_ char *tail = http_query_get(ctx->req, "tail");
-	if (!parse_time(since, &o.since_ns) || !parse_time(until, &o.until_ns)) {
+	if (time_parse_docker(since, now_nsec(CLOCK_REALTIME), &o.since_ns) < 0 ||
+	    time_parse_docker(until, now_nsec(CLOCK_REALTIME), &o.until_ns) < 0) {
 		http_reply_errorf(ctx->conn, 400, "invalid value for since/until");
 		return;
 	}

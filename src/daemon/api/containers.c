@@ -46,6 +46,20 @@ static bool ancestor_match(struct api_ctx *ctx, struct container *c, const char 
 	return strcmp(id, c->image_id) == 0;
 }
 
+/* On a network given by name, full ID or ID prefix. */
+static bool network_match(struct container *c, const char *s)
+{
+	const char *name;
+	json_t *ep;
+	json_object_foreach(c->networks, name, ep)
+	{
+		const char *id = json_string_value(json_object_get(ep, "NetworkID"));
+		if (strcmp(name, s) == 0 || (id && s[0] && strncmp(id, s, strlen(s)) == 0))
+			return true;
+	}
+	return false;
+}
+
 static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filters)
 {
 	const char *k;
@@ -76,6 +90,8 @@ static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filt
 				any |= strcmp(container_state_name(c->state), s) == 0;
 			else if (strcmp(k, "ancestor") == 0)
 				any |= ancestor_match(ctx, c, s);
+			else if (strcmp(k, "network") == 0)
+				any |= network_match(c, s);
 			else if (strcmp(k, "exited") == 0) {
 				int code;
 				any |= c->state == CONTAINER_EXITED && safe_atoi(s, &code) == 0 &&
@@ -103,24 +119,15 @@ static int by_created_desc(const void *a, const void *b)
 
 void api_container_list(struct api_ctx *ctx)
 {
-	json_t *filters = api_filters(ctx);
+	static const char *const known[] = { "id",	 "name",   "label",   "status",
+					     "ancestor", "exited", "network", NULL };
+	json_t *filters = api_filters(ctx, known);
 	if (!filters)
 		return;
-	static const char *const known[] = {
-		"id", "name", "label", "status", "ancestor", "exited"
-	};
 	const char *k;
 	json_t *v;
 	json_object_foreach(filters, k, v)
 	{
-		bool ok = false;
-		for (size_t i = 0; i < ELEMENTSOF(known); i++)
-			ok |= strcmp(k, known[i]) == 0;
-		if (!ok) {
-			json_decref(filters);
-			http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", k);
-			return;
-		}
 		if (strcmp(k, "status") == 0) {
 			size_t i;
 			json_t *s;
@@ -181,14 +188,20 @@ void api_container_create(struct api_ctx *ctx)
 	json_t *body = api_body_json(ctx, true);
 	if (!body)
 		return;
-	json_t *hc = json_object_get(body, "HostConfig");
 	json_t *config = json_deep_copy(body);
 	json_object_del(config, "HostConfig");
 	json_object_del(config, "NetworkingConfig");
+	struct container_create_req req = {
+		.name = name,
+		.config = config,
+		.host_config = json_object_get(body, "HostConfig"),
+		.networking = json_object_get(body, "NetworkingConfig"),
+		.api_minor = ctx->api_minor,
+	};
 	struct container *c = NULL;
 	json_t *warnings = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
-	if (container_create(ctx->d, name, config, hc, &c, &warnings, &err) < 0)
+	if (container_create(ctx->d, &req, &c, &warnings, &err) < 0)
 		api_reply_error(ctx, err);
 	else
 		http_reply_json(ctx->conn, 201,
@@ -253,24 +266,16 @@ void api_container_rename(struct api_ctx *ctx)
 
 void api_container_prune(struct api_ctx *ctx)
 {
-	json_t *filters = api_filters(ctx);
+	static const char *const known[] = { "until", "label", "label!", NULL };
+	json_t *filters = api_filters(ctx, known);
 	if (!filters)
 		return;
-	const char *k;
-	json_t *v;
-	json_object_foreach(filters, k,
-			    v) if (strcmp(k, "until") && strcmp(k, "label") && strcmp(k, "label!"))
-	{
-		json_decref(filters);
-		http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", k);
-		return;
-	}
 	int64_t until = 0;
 	const char *u = json_string_value(json_array_get(json_object_get(filters, "until"), 0));
-	if (u) {
-		until = time_parse_rfc3339(u) / 1000000000LL;
-		if (!until)
-			until = strtoll(u, NULL, 10);
+	if (u && time_parse_docker(u, now_nsec(CLOCK_REALTIME), &until) < 0) {
+		http_reply_errorf(ctx->conn, 400, "invalid until filter `%s`", u);
+		json_decref(filters);
+		return;
 	}
 	json_t *deleted = json_array();
 	size_t n = hashmap_size(ctx->d->containers), m = 0;
@@ -283,7 +288,7 @@ void api_container_prune(struct api_ctx *ctx)
 		struct container *c = list[i];
 		if (container_is_running(c) || c->starting || c->vm)
 			continue;
-		if (until && time_parse_rfc3339(c->created) / 1000000000LL >= until)
+		if (until && time_parse_rfc3339(c->created) >= until)
 			continue;
 		bool ok = true;
 		size_t j;

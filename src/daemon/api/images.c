@@ -17,7 +17,7 @@
 
 void api_image_list(struct api_ctx *ctx)
 {
-	json_t *filters = api_filters(ctx);
+	json_t *filters = api_filters(ctx, NULL); /* image_list checks the keys */
 	if (!filters)
 		return;
 	struct image_list_opts o = {
@@ -122,7 +122,7 @@ void api_image_delete(struct api_ctx *ctx)
 
 void api_image_prune(struct api_ctx *ctx)
 {
-	json_t *filters = api_filters(ctx);
+	json_t *filters = api_filters(ctx, NULL); /* image_prune checks the keys */
 	if (!filters)
 		return;
 	struct image_users users = { .find = find_user, .userdata = ctx->d };

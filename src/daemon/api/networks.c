@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * NetworkList and NetworkInspect. Until virtual networks land, the three
- * predefined networks exist and containers get loopback only; inspect says
- * so honestly (no addresses). Creating networks answers "not supported".
+ * NetworkList, NetworkInspect, NetworkCreate, NetworkDelete, NetworkConnect,
+ * NetworkDisconnect and NetworkPrune over network.c. Networks are
+ * bookkeeping until virtual networking lands: guests have loopback only.
  */
 #include "api.h"
 
@@ -13,109 +13,235 @@
 #include "container.h"
 #include "daemon.h"
 #include "hashmap.h"
+#include "network.h"
+#include "time-util.h"
 
-static const struct {
-	const char *name, *id, *driver;
-} nets[] = {
-	{ "bridge", "b1c4a4a0e5f0b0e4d7d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7", "bridge" },
-	{ "host", "a2d5b5b1f6a1c1f5e8e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e", "host" },
-	{ "none", "c3e6c6c2a7b2d2a6f9f5e4d3c2b1a0f9e8d7c6b5a49382716050f4e3d2c1b0a9", "null" },
-};
-
-static json_t *network_json(struct daemon *d, size_t i, bool with_containers)
+/* label=KEY or label=KEY=VALUE against a labels object. */
+static bool label_match(json_t *labels, const char *spec)
 {
-	json_t *containers = json_object();
-	if (with_containers) {
-		size_t it = 0;
-		void *v;
-		while (hashmap_iter(d->containers, &it, NULL, &v)) {
-			struct container *c = v;
-			const char *m =
-			    json_string_value(json_object_get(c->host_config, "NetworkMode"));
-			if (!m || !m[0] || strcmp(m, "default") == 0)
-				m = "bridge";
-			if (strcmp(m, nets[i].name) != 0 || !container_is_running(c))
-				continue;
-			json_object_set_new(containers, c->id,
-					    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", c->name,
-						      "EndpointID", "", "MacAddress", "",
-						      "IPv4Address", "", "IPv6Address", ""));
-		}
-	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:[]}, s:b, s:b, s:b,"
-			 " s:{s:s}, s:b, s:o, s:{}, s:{}}",
-			 "Name", nets[i].name, "Id", nets[i].id, "Created", "2024-01-01T00:00:00Z",
-			 "Scope", "local", "Driver", nets[i].driver, "EnableIPv6", 0, "IPAM",
-			 "Driver", "default", "Options", "Config", "Internal", 0, "Attachable", 0,
-			 "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers",
-			 containers, "Options", "Labels");
+	const char *eq = strchr(spec, '=');
+	_cleanup_free_ char *key = eq ? xstrndup(spec, (size_t)(eq - spec)) : xstrdup(spec);
+	const char *have = json_string_value(json_object_get(labels, key));
+	return have && (!eq || strcmp(have, eq + 1) == 0);
 }
 
-static bool filter_match(json_t *filters, size_t i)
+static bool one_match(struct daemon *d, const struct network *n, const char *k, const char *s)
+{
+	if (strcmp(k, "name") == 0)
+		return strstr(n->name, s) != NULL;
+	if (strcmp(k, "id") == 0)
+		return strncmp(n->id, s, strlen(s)) == 0;
+	if (strcmp(k, "driver") == 0)
+		return strcmp(n->driver, s) == 0;
+	if (strcmp(k, "type") == 0)
+		return strcmp(s, n->builtin ? "builtin" : "custom") == 0;
+	if (strcmp(k, "scope") == 0)
+		return strcmp(s, "local") == 0;
+	if (strcmp(k, "label") == 0)
+		return label_match(n->labels, s);
+	if (strcmp(k, "dangling") == 0) {
+		bool dangling = !n->builtin && network_users(d, n, false) == 0;
+		return (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) == dangling;
+	}
+	return false;
+}
+
+static bool filters_match(struct daemon *d, json_t *filters, const struct network *n)
 {
 	const char *k;
 	json_t *vals;
 	json_object_foreach(filters, k, vals)
 	{
-		bool any = false;
-		size_t j;
+		size_t i;
 		json_t *v;
-		json_array_foreach(vals, j, v)
+		bool any = false, all = true;
+		json_array_foreach(vals, i, v)
 		{
-			const char *s = json_string_value(v);
-			if (!s)
-				continue;
-			if (strcmp(k, "name") == 0)
-				any |= strstr(nets[i].name, s) != NULL;
-			else if (strcmp(k, "id") == 0)
-				any |= strncmp(nets[i].id, s, strlen(s)) == 0;
-			else if (strcmp(k, "driver") == 0)
-				any |= strcmp(nets[i].driver, s) == 0;
-			else if (strcmp(k, "type") == 0)
-				any |= strcmp(s, "builtin") == 0;
-			else if (strcmp(k, "scope") == 0)
-				any |= strcmp(s, "local") == 0;
-			else
-				any = false;
+			bool m = json_is_string(v) && one_match(d, n, k, json_string_value(v));
+			any |= m;
+			all &= m;
 		}
-		if (!any)
+		/* Labels must all match; other keys need one value to. */
+		if (strcmp(k, "label") == 0 ? !all : !any)
 			return false;
 	}
 	return true;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	const struct network *x = *(struct network *const *)a;
+	const struct network *y = *(struct network *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* The networks in name order, as dockerd lists them. Caller frees the array. */
+static struct network **sorted(struct daemon *d, size_t *ret_n)
+{
+	size_t n = hashmap_size(d->networks), i = 0, it = 0;
+	struct network **list = xnew0(struct network *, n + 1);
+	void *v;
+	while (hashmap_iter(d->networks, &it, NULL, &v))
+		list[i++] = v;
+	qsort(list, i, sizeof(*list), by_name);
+	*ret_n = i;
+	return list;
+}
+
 void api_network_list(struct api_ctx *ctx)
 {
-	json_t *filters = api_filters(ctx);
+	static const char *const known[] = { "name",  "id",    "driver",   "type",
+					     "scope", "label", "dangling", NULL };
+	json_t *filters = api_filters(ctx, known);
 	if (!filters)
 		return;
-	const char *k;
-	json_t *v;
-	json_object_foreach(filters, k, v) if (strcmp(k, "name") && strcmp(k, "id") &&
-					       strcmp(k, "driver") && strcmp(k, "type") &&
-					       strcmp(k, "scope") && strcmp(k, "label") &&
-					       strcmp(k, "dangling"))
-	{
-		json_decref(filters);
-		http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", k);
-		return;
-	}
+	size_t n;
+	struct network **list = sorted(ctx->d, &n);
 	json_t *out = json_array();
-	for (size_t i = 0; i < ELEMENTSOF(nets); i++)
-		if (filter_match(filters, i))
-			json_array_append_new(out, network_json(ctx->d, i, false));
+	for (size_t i = 0; i < n; i++)
+		if (filters_match(ctx->d, filters, list[i]))
+			json_array_append_new(out, network_json(ctx->d, list[i], false));
+	free(list);
 	json_decref(filters);
 	http_reply_json(ctx->conn, 200, out);
 }
 
+static struct network *find_or_reply(struct api_ctx *ctx)
+{
+	struct network *n = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (network_find(ctx->d, ctx->param, &n, &err) < 0)
+		api_reply_error(ctx, err);
+	return n;
+}
+
 void api_network_inspect(struct api_ctx *ctx)
 {
-	for (size_t i = 0; i < ELEMENTSOF(nets); i++)
-		if (strcmp(ctx->param, nets[i].name) == 0 ||
-		    (strlen(ctx->param) >= 3 &&
-		     strncmp(nets[i].id, ctx->param, strlen(ctx->param)) == 0)) {
-			http_reply_json(ctx->conn, 200, network_json(ctx->d, i, true));
-			return;
-		}
-	http_reply_errorf(ctx->conn, 404, "network %s not found", ctx->param);
+	struct network *n = find_or_reply(ctx);
+	if (n)
+		http_reply_json(ctx->conn, 200, network_json(ctx->d, n, true));
+}
+
+void api_network_create(struct api_ctx *ctx)
+{
+	json_t *body = api_body_json(ctx, true);
+	if (!body)
+		return;
+	struct network *n = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (network_create(ctx->d, body, &n, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply_json(ctx->conn, 201,
+				json_pack("{s:s, s:s}", "Id", n->id, "Warning", ""));
+	json_decref(body);
+}
+
+void api_network_delete(struct api_ctx *ctx)
+{
+	struct network *n = find_or_reply(ctx);
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (!n)
+		return;
+	if (network_remove(ctx->d, n, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply_empty(ctx->conn, 204);
+}
+
+/* Connect and disconnect: the body names the container. */
+static struct container *body_container(struct api_ctx *ctx, json_t *body)
+{
+	const char *ref = json_string_value(json_object_get(body, "Container"));
+	if (!ref || !ref[0]) {
+		http_reply_errorf(ctx->conn, 400, "Container is required");
+		return NULL;
+	}
+	_cleanup_error_ struct arca_error *err = NULL;
+	struct container *c = daemon_find_container(ctx->d, ref, &err);
+	if (!c)
+		api_reply_error(ctx, err);
+	return c;
+}
+
+static void connect_or_disconnect(struct api_ctx *ctx, bool connect)
+{
+	struct network *n = find_or_reply(ctx);
+	if (!n)
+		return;
+	json_t *body = api_body_json(ctx, true);
+	if (!body)
+		return;
+	struct container *c = body_container(ctx, body);
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (c) {
+		int r = connect ? container_network_attach(c, n,
+							   json_object_get(body, "EndpointConfig"),
+							   ctx->api_minor, &err)
+				: container_network_detach(c, n, &err);
+		if (r >= 0)
+			r = container_save(c, &err);
+		if (r < 0)
+			api_reply_error(ctx, err);
+		else
+			http_reply(ctx->conn, 200, "text/plain", NULL, 0);
+	}
+	json_decref(body);
+}
+
+void api_network_connect(struct api_ctx *ctx)
+{
+	connect_or_disconnect(ctx, true);
+}
+
+void api_network_disconnect(struct api_ctx *ctx)
+{
+	connect_or_disconnect(ctx, false);
+}
+
+void api_network_prune(struct api_ctx *ctx)
+{
+	static const char *const known[] = { "until", "label", "label!", NULL };
+	json_t *filters = api_filters(ctx, known);
+	if (!filters)
+		return;
+	int64_t until = 0;
+	const char *u = json_string_value(json_array_get(json_object_get(filters, "until"), 0));
+	if (u && time_parse_docker(u, now_nsec(CLOCK_REALTIME), &until) < 0) {
+		http_reply_errorf(ctx->conn, 400, "invalid until filter `%s`", u);
+		json_decref(filters);
+		return;
+	}
+	size_t n;
+	struct network **list = sorted(ctx->d, &n);
+	json_t *deleted = json_array();
+	_cleanup_error_ struct arca_error *err = NULL;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct network *net = list[i];
+		if (net->builtin || network_users(ctx->d, net, false))
+			continue;
+		if (until && time_parse_rfc3339(net->created) >= until)
+			continue;
+		size_t k;
+		json_t *v;
+		bool keep = false;
+		json_array_foreach(json_object_get(filters, "label"), k, v) keep |=
+		    !label_match(net->labels, json_string_value(v) ?: "");
+		json_array_foreach(json_object_get(filters, "label!"), k, v) keep |=
+		    label_match(net->labels, json_string_value(v) ?: "");
+		if (keep)
+			continue;
+		json_t *name = json_string(net->name);
+		if (network_remove(ctx->d, net, &err) == 0)
+			json_array_append(deleted, name);
+		json_decref(name);
+	}
+	free(list);
+	json_decref(filters);
+	if (err) {
+		json_decref(deleted);
+		api_reply_error(ctx, err);
+		return;
+	}
+	http_reply_json(ctx->conn, 200, json_pack("{s:o}", "NetworksDeleted", deleted));
 }

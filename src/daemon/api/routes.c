@@ -97,11 +97,11 @@ static const struct route routes[] = {
 	/* networks */
 	{ "GET", "/networks", "NetworkList", api_network_list },
 	{ "GET", "/networks/{id}", "NetworkInspect", api_network_inspect },
-	{ "DELETE", "/networks/{id}", "NetworkDelete", api_unsupported },
-	{ "POST", "/networks/create", "NetworkCreate", api_unsupported },
-	{ "POST", "/networks/{id}/connect", "NetworkConnect", api_unsupported },
-	{ "POST", "/networks/{id}/disconnect", "NetworkDisconnect", api_unsupported },
-	{ "POST", "/networks/prune", "NetworkPrune", api_unsupported },
+	{ "DELETE", "/networks/{id}", "NetworkDelete", api_network_delete },
+	{ "POST", "/networks/create", "NetworkCreate", api_network_create },
+	{ "POST", "/networks/{id}/connect", "NetworkConnect", api_network_connect },
+	{ "POST", "/networks/{id}/disconnect", "NetworkDisconnect", api_network_disconnect },
+	{ "POST", "/networks/prune", "NetworkPrune", api_network_prune },
 	/* plugins */
 	{ "GET", "/plugins", "PluginList", api_unsupported },
 	{ "GET", "/plugins/privileges", "GetPluginPrivileges", api_unsupported },
@@ -285,7 +285,7 @@ json_t *api_body_json(struct api_ctx *ctx, bool required)
 	return j;
 }
 
-json_t *api_filters(struct api_ctx *ctx)
+json_t *api_filters(struct api_ctx *ctx, const char *const *known)
 {
 	_cleanup_free_ char *raw = http_query_get(ctx->req, "filters");
 	if (!raw || !raw[0])
@@ -324,6 +324,22 @@ json_t *api_filters(struct api_ctx *ctx)
 		json_object_set_new(norm, k, arr);
 	}
 	json_decref(j);
+	const char *bad = NULL;
+	json_object_foreach(norm, k, v)
+	{
+		bool ok = !known;
+		for (size_t i = 0; known && known[i]; i++)
+			ok |= strcmp(k, known[i]) == 0;
+		if (!ok) {
+			bad = k;
+			break;
+		}
+	}
+	if (bad) {
+		http_reply_errorf(ctx->conn, 400, "invalid filter '%s'", bad);
+		json_decref(norm);
+		return NULL;
+	}
 	return norm;
 }
 

@@ -1,0 +1,89 @@
+"""docker-compose (Debian's 1.29, unchanged) against arcad: a project network,
+two services, logs, exec, scale, down. Compose speaks API 1.38 and relies on
+networks, labels, aliases and list filters."""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
+                                reason="docker-compose is not installed")
+
+COMPOSE_FILE = """\
+version: "3.8"
+services:
+  web:
+    image: busybox
+    command: sh -c 'echo web up; while true; do sleep 1; done'
+    environment:
+      GREETING: hello
+    labels:
+      tier: front
+  job:
+    image: busybox
+    command: sh -c 'echo job says $$GREETING; exit 3'
+    environment:
+      GREETING: hi
+networks:
+  default:
+    labels:
+      purpose: test
+"""
+
+
+def compose(arcad, project_dir, *args, check=True):
+    r = subprocess.run(["docker-compose", "-p", "demo", *args], cwd=project_dir, env=arcad.env,
+                       capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"docker-compose {' '.join(args)} failed ({r.returncode}):\n"
+                             f"{r.stdout}\n{r.stderr}\n--- arcad log ---\n{arcad.log()}")
+    return r
+
+
+def test_compose_up_logs_exec_scale_down(arcad, tmp_path):
+    with open(os.path.join(tmp_path, "docker-compose.yml"), "w") as f:
+        f.write(COMPOSE_FILE)
+    out = compose(arcad, tmp_path, "up", "-d").stderr
+    assert 'Creating network "demo_default"' in out
+
+    net = json.loads(arcad.docker("network", "inspect", "demo_default").stdout)[0]
+    assert net["Labels"]["com.docker.compose.project"] == "demo"
+    assert net["Labels"]["purpose"] == "test"
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        state = arcad.docker("inspect", "demo_job_1", "--format", "{{.State.Status}}").stdout
+        if state.strip() == "exited":
+            break
+        time.sleep(0.5)
+    ps = compose(arcad, tmp_path, "ps").stdout
+    assert "demo_web_1" in ps and "Up" in ps
+    assert "demo_job_1" in ps and "Exit 3" in ps
+
+    logs = compose(arcad, tmp_path, "logs", "--no-color").stdout
+    assert "job says hi" in logs and "web up" in logs
+
+    r = compose(arcad, tmp_path, "exec", "-T", "web", "sh", "-c", "echo $GREETING; exit 5",
+                check=False)
+    assert r.returncode == 5 and r.stdout == "hello\n"
+
+    # The service is on the project network under its name and short ID, as compose expects.
+    cid = arcad.docker("inspect", "demo_web_1", "--format", "{{.Id}}").stdout.strip()
+    eps = json.loads(arcad.docker("inspect", "demo_web_1", "--format",
+                                  "{{json .NetworkSettings.Networks}}").stdout)
+    assert set(eps) == {"demo_default"}
+    assert "web" in eps["demo_default"]["Aliases"] and cid[:12] in eps["demo_default"]["Aliases"]
+    assert eps["demo_default"]["NetworkID"] == net["Id"]
+    assert arcad.docker("ps", "-q", "--filter", "network=demo_default").stdout.split() == [cid[:12]]
+
+    compose(arcad, tmp_path, "up", "-d", "--scale", "web=2", "web")
+    names = arcad.docker("ps", "--format", "{{.Names}}", "--filter",
+                         "label=com.docker.compose.service=web").stdout.split()
+    assert sorted(names) == ["demo_web_1", "demo_web_2"]
+
+    compose(arcad, tmp_path, "down")
+    assert arcad.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=demo").stdout == ""
+    assert "demo_default" not in arcad.docker("network", "ls").stdout
