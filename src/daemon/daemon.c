@@ -183,8 +183,10 @@ struct daemon *daemon_free(struct daemon *d)
 				c->finished_at = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
 				(void)container_save(c, NULL);
 			}
+			container_io_ended(c); /* what the guest sent reaches the log */
 			c->vm = vm_free(c->vm);
 		}
+		log_writer_close(c);
 	}
 	it = 0;
 	while (d->execs && hashmap_iter(d->execs, &it, NULL, &v))

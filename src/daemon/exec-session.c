@@ -103,8 +103,7 @@ struct exec_session *exec_free(struct exec_session *e)
 	if (!e)
 		return NULL;
 	if (e->conn) {
-		http_conn_on_close(e->conn, NULL, NULL);
-		http_conn_on_drain(e->conn, NULL, NULL);
+		http_hijack_release(e->conn);
 		http_conn_close(e->conn);
 		e->conn = http_conn_unref(e->conn);
 	}
@@ -246,8 +245,7 @@ static void on_exited(struct guest_proc *p, int status, void *userdata)
 	e->exit_code = status < 0 ? 126 : status;
 	e->pid = 0;
 	if (e->conn) {
-		http_conn_on_close(e->conn, NULL, NULL);
-		http_conn_on_drain(e->conn, NULL, NULL);
+		http_hijack_release(e->conn);
 		http_raw_shutdown_write(e->conn);
 		e->conn = http_conn_unref(e->conn);
 	}
@@ -357,6 +355,7 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 		e->exit_code = 126;
 		c->execs_running--;
 		if (e->conn) {
+			http_hijack_release(e->conn);
 			http_raw_shutdown_write(e->conn);
 			e->conn = http_conn_unref(e->conn);
 		} else {

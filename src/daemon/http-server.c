@@ -587,6 +587,21 @@ void http_conn_pause_read(struct http_conn *c, bool pause)
 		conn_process(c);
 }
 
+void http_hijack_release(struct http_conn *c)
+{
+	c->hj = NULL;
+	c->hj_ud = NULL;
+	c->on_close = NULL;
+	c->on_drain = NULL;
+	if (c->state == S_HIJACKED) {
+		buf_done(&c->in); /* nobody reads it any more */
+		c->read_paused = false;
+		if (c->peer_eof)
+			c->close_after_flush = true; /* the client is done too */
+		conn_flush(c);
+	}
+}
+
 void http_raw_shutdown_write(struct http_conn *c)
 {
 	if (c->state != S_HIJACKED)
@@ -775,7 +790,11 @@ static void conn_process(struct http_conn *c)
 			break;
 		}
 		if (c->state == S_HIJACKED) {
-			if (!buf_empty(&c->in) && !c->read_paused && c->hj && c->hj->data) {
+			if (!c->hj || !c->hj->data) {
+				buf_done(&c->in); /* released, or no reader: dropped */
+				break;
+			}
+			if (!buf_empty(&c->in) && !c->read_paused) {
 				size_t n = buf_len(&c->in);
 				uint8_t *copy = xmemdup(buf_peek(&c->in), n);
 				buf_consume(&c->in, n);
@@ -911,10 +930,17 @@ static void conn_read(struct http_conn *c)
 	if (c->state == S_HIJACKED) {
 		if (c->hj && c->hj->eof)
 			c->hj->eof(c, c->hj_ud);
-		if (c->state != S_CLOSED && (c->write_shut || c->hj == NULL))
+		if (c->state == S_CLOSED)
+			return;
+		if (c->write_shut) {
 			conn_close(c);
-		else
+		} else if (c->hj == NULL) {
+			/* Released: nothing more will be written; send what is queued. */
+			c->close_after_flush = true;
+			conn_flush(c);
+		} else {
 			conn_update(c);
+		}
 		return;
 	}
 	if (c->state == S_STREAM && !c->body_done) {

@@ -131,5 +131,12 @@ int http_raw_write(struct http_conn *c, const void *p, size_t n);
 void http_conn_pause_read(struct http_conn *c, bool pause);
 /* Half-close: no more output (after the queue drains); the connection closes when both sides are
  * done. */
+/*
+ * The hijack's owner lets go of the connection: its ops and its close and
+ * drain callbacks are cleared, so nothing calls back into an owner that may
+ * be freed next; later client bytes are dropped. The connection itself
+ * lives on until its output is flushed and the client closes.
+ */
+void http_hijack_release(struct http_conn *c);
 void http_raw_shutdown_write(struct http_conn *c);
 void http_conn_close(struct http_conn *c);

@@ -110,3 +110,4 @@ def arcad(build_dir, kernel):
     finally:
         left = d.stop()
         assert not left, f"VM processes left behind by arcad: {left}"
+        assert not d.sanitizer_report, f"arcad's sanitizer report:\n{d.sanitizer_report}"

@@ -111,6 +111,18 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # A sanitizer build of arcad reports at exit (leaks) or on the spot.
+        self.sanitizer_report = ""
+        if os.path.exists(self.log_path):
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()
+            i = text.find("ERROR: AddressSanitizer")
+            if i < 0:
+                i = text.find("ERROR: LeakSanitizer")
+            if i < 0:
+                i = text.find("runtime error:")
+            if i >= 0:
+                self.sanitizer_report = text[max(0, i - 200):i + 6000]
         left = qemu_pids(self.run_dir)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
