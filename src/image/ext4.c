@@ -97,6 +97,23 @@ static int mkfs(const char *tree, const char *out, uint64_t size, uint64_t inode
 	return run_command(argv, env, ret_stderr);
 }
 
+/*
+ * mkfs.ext4 always makes /lost+found; a container's root should show only
+ * what its image holds, as on dockerd. Removed unless the image has one.
+ * Cosmetic, so a failure is ignored (fsck-style tools do not need it on a
+ * read-only image).
+ */
+static void drop_lost_found(const char *tree, const char *image)
+{
+	_cleanup_free_ char *own = xasprintf("%s/lost+found", tree);
+	if (faccessat(AT_FDCWD, own, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return;
+	const char *argv[] = { "debugfs", "-w", "-R", "rmdir /lost+found", image, NULL };
+	const char *env[] = { "E2FSPROGS_FAKE_TIME=1", NULL };
+	_cleanup_free_ char *msg = NULL;
+	(void)run_command(argv, env, &msg);
+}
+
 int ext4_build_image(const char *tree, const char *out_path, const char *seed, uint64_t *ret_size,
 		     struct arca_error **err)
 {
@@ -129,6 +146,7 @@ int ext4_build_image(const char *tree, const char *out_path, const char *seed, u
 					      "mkfs.ext4 failed (status %d): %s", st,
 					      msg ? msg : "");
 		}
+		drop_lost_found(tree, tmp);
 		fd = open(tmp, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fsync(fd) < 0) {
 			int e = errno;

@@ -20,6 +20,9 @@ def test_run_rm_echo(arcad):
     r = arcad.docker("run", "--rm", "busybox", "echo", "hi")
     assert r.stdout == "hi\n"
     assert arcad.docker("ps", "-aq").stdout == ""  # --rm removed it
+    # The root shows what the image holds, no mkfs leftovers.
+    root = arcad.docker("run", "--rm", "busybox", "ls", "-a", "/").stdout.split()
+    assert "lost+found" not in root and "bin" in root and "etc" in root
 
 
 def test_run_exit_code_and_streams(arcad):

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http-server.h"
 
@@ -35,6 +36,8 @@ json_t *api_body_json(struct api_ctx *ctx, bool required);
  * (NULL-terminated; NULL: any); NULL (and 400 replied) when invalid.
  */
 json_t *api_filters(struct api_ctx *ctx, const char *const *known);
+/* The filters of a prune (until, label, label!) and until in ns (0: none); NULL if replied. */
+json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until);
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
 /* The h and w query parameters of a resize; false (and 400 replied) when invalid. */
 bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols);

@@ -201,17 +201,10 @@ void api_network_disconnect(struct api_ctx *ctx)
 
 void api_network_prune(struct api_ctx *ctx)
 {
-	static const char *const known[] = { "until", "label", "label!", NULL };
-	json_t *filters = api_filters(ctx, known);
+	int64_t until;
+	json_t *filters = api_prune_filters(ctx, &until);
 	if (!filters)
 		return;
-	int64_t until = 0;
-	const char *u = json_string_value(json_array_get(json_object_get(filters, "until"), 0));
-	if (u && time_parse_docker(u, now_nsec(CLOCK_REALTIME), &until) < 0) {
-		http_reply_errorf(ctx->conn, 400, "invalid until filter `%s`", u);
-		json_decref(filters);
-		return;
-	}
 	size_t n;
 	struct network **list = sorted(ctx->d, &n);
 	json_t *deleted = json_array();

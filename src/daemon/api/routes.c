@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "parse-util.h"
+#include "time-util.h"
 
 struct route {
 	const char *method;
@@ -341,6 +342,22 @@ json_t *api_filters(struct api_ctx *ctx, const char *const *known)
 		return NULL;
 	}
 	return norm;
+}
+
+json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until)
+{
+	static const char *const known[] = { "until", "label", "label!", NULL };
+	json_t *filters = api_filters(ctx, known);
+	*until = 0;
+	if (!filters)
+		return NULL;
+	const char *u = json_string_value(json_array_get(json_object_get(filters, "until"), 0));
+	if (u && time_parse_docker(u, now_nsec(CLOCK_REALTIME), until) < 0) {
+		http_reply_errorf(ctx->conn, 400, "invalid until filter `%s`", u);
+		json_decref(filters);
+		return NULL;
+	}
+	return filters;
 }
 
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err)
