@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "daemon.h"
+#include "events.h"
 #include "fd-util.h"
 #include "guest-client.h"
 #include "http-server.h"
@@ -362,6 +363,7 @@ void container_attach(struct container *c, struct http_conn *conn, const struct 
 		    &attach_ops, a);
 	http_conn_on_close(conn, attach_closed, a);
 	http_conn_on_drain(conn, attach_drained, a);
+	events_container(c->d->events, c, "attach", NULL);
 	if (o->logs)
 		send_logs_then(c, conn, o->out, o->err, tty);
 	if (!o->stream ||

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
 #include "exec-session.h"
 #include "fd-util.h"
 #include "guest-client.h"
@@ -30,6 +31,7 @@
 #include "hashmap.h"
 #include "image.h"
 #include "log.h"
+#include "network.h"
 #include "parse-util.h"
 #include "strv.h"
 #include "vm.h"
@@ -87,6 +89,30 @@ bool container_is_running(const struct container *c)
 static char *now_rfc3339(void)
 {
 	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+}
+
+/* The network events dockerd sends as a container joins or leaves its networks. */
+static void emit_network_events(struct container *c, const char *action)
+{
+	const char *name;
+	json_t *ep;
+	json_object_foreach(c->networks, name, ep)
+	{
+		const char *id = json_string_value(json_object_get(ep, "NetworkID"));
+		struct network *n = id ? hashmap_get(c->d->networks, id) : NULL;
+		events_emit(c->d->events, "network", action, id,
+			    json_pack("{s:s, s:s, s:s}", "container", c->id, "name", name, "type",
+				      n && n->driver ? n->driver : "bridge"));
+	}
+}
+
+/* The main process ended while running: "die", then the networks are left. */
+static void emit_die(struct container *c)
+{
+	char code[16];
+	snprintf(code, sizeof(code), "%d", c->exit_code);
+	events_container(c->d->events, c, "die", json_pack("{s:s}", "exitCode", code));
+	emit_network_events(c, "disconnect");
 }
 
 static void ops_reply(struct container_op **list, struct container *c, const struct arca_error *err)
@@ -209,6 +235,10 @@ static void vm_gone(struct container *c)
 	c->stop_timer = event_source_free(c->stop_timer);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
+	if (c->stop_event) {
+		c->stop_event = false;
+		events_container(c->d->events, c, "stop", NULL);
+	}
 	if (c->state != CONTAINER_REMOVING)
 		notify_waiters(c, false);
 	ops_reply(&c->stop_ops, c, NULL);
@@ -232,6 +262,7 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 		arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id,
 			       vm_last_error(vm) ? vm_last_error(vm) : "the VM stopped");
 		c->starting = false;
+		c->restart_event = false;
 		free(c->error);
 		c->error = xstrdup(err->msg);
 		(void)container_save(c, NULL);
@@ -247,6 +278,7 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 		free(c->finished_at);
 		c->finished_at = now_rfc3339();
 		(void)container_save(c, NULL);
+		emit_die(c);
 		container_io_ended(c);
 	}
 	vm_gone(c);
@@ -267,6 +299,7 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 			       "unable to start container process: %s: unknown",
 			       message);
 		c->exit_code = not_found ? 127 : 126;
+		c->restart_event = false;
 		free(c->error);
 		c->error = xstrdup(err->msg);
 		c->state = CONTAINER_CREATED;
@@ -286,6 +319,12 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 	free(c->started_at);
 	c->started_at = now_rfc3339();
 	(void)container_save(c, NULL);
+	emit_network_events(c, "connect");
+	events_container(c->d->events, c, "start", NULL);
+	if (c->restart_event) {
+		c->restart_event = false;
+		events_container(c->d->events, c, "restart", NULL);
+	}
 	ops_reply(&c->start_ops, c, NULL);
 }
 
@@ -317,6 +356,7 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	free(c->finished_at);
 	c->finished_at = now_rfc3339();
 	(void)container_save(c, NULL);
+	emit_die(c);
 	container_io_ended(c);
 	if (c->vm)
 		vm_stop(c->vm, 2 * USEC_PER_SEC);
@@ -334,6 +374,7 @@ static void fail_start(struct container *c, const char *detail)
 	struct arca_error *err = NULL;
 	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id, detail);
 	c->starting = false;
+	c->restart_event = false;
 	free(c->error);
 	c->error = xstrdup(err->msg);
 	(void)container_save(c, NULL);
@@ -558,6 +599,13 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 	}
 }
 
+static void emit_kill(struct container *c, int sig)
+{
+	char num[16];
+	snprintf(num, sizeof(num), "%d", sig);
+	events_container(c->d->events, c, "kill", json_pack("{s:s}", "signal", num));
+}
+
 static int on_stop_timer(struct event_source *s, usec_t now, void *userdata)
 {
 	struct container *c = userdata;
@@ -611,8 +659,10 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 	}
 	ops_add(&c->stop_ops, cb, userdata);
 	c->stopping = true;
+	c->stop_event = true;
 	resume_if_paused(c);
 	c->stop_signal_sent = sig;
+	emit_kill(c, sig);
 	(void)guest_proc_signal(c->proc, sig);
 	/* timeout < 0 after the default means wait forever, as Docker's -1. */
 	if (timeout >= 0)
@@ -634,6 +684,7 @@ int container_kill(struct container *c, const char *signal, struct arca_error **
 		arm_stop_timer(c, KILL_GRACE_USEC);
 	}
 	c->stop_signal_sent = sig;
+	emit_kill(c, sig);
 	int r = guest_proc_signal(c->proc, sig);
 	if (r < 0)
 		return arca_error_errno(err, r, "kill container %s", c->name);
@@ -649,6 +700,7 @@ static void on_restart_stopped(struct container *c, const struct arca_error *err
 
 void container_restart(struct container *c, int timeout, container_done_fn cb, void *userdata)
 {
+	c->restart_event = true;
 	if (!container_is_running(c) || !c->proc) {
 		container_start(c, cb, userdata);
 		return;
@@ -678,6 +730,7 @@ static void on_paused(struct vm *vm, int error, const char *message, void *userd
 	else {
 		c->state = p->pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
 		(void)container_save(c, NULL);
+		events_container(c->d->events, c, p->pause ? "pause" : "unpause", NULL);
 		reply_now(c, p->cb, p->userdata, 0, ARCA_ERR_INTERNAL, NULL);
 	}
 	free(p);
@@ -752,6 +805,7 @@ static void finish_remove(struct container *c)
 	}
 	(void)rm_rf(c->dir);
 	hashmap_remove(d->containers, c->id);
+	events_container(d->events, c, "destroy", NULL);
 	exec_forget_container(d, c->id);
 	container_io_ended(c);
 	notify_waiters(c, true);
@@ -798,5 +852,12 @@ int container_resize(struct container *c, unsigned rows, unsigned cols, struct a
 		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT, "Container %s is not running",
 				      c->id);
 	int r = guest_proc_resize(c->proc, rows, cols);
-	return r < 0 ? arca_error_errno(err, r, "resize") : 0;
+	if (r < 0)
+		return arca_error_errno(err, r, "resize");
+	char h[12], w[12];
+	snprintf(h, sizeof(h), "%u", rows);
+	snprintf(w, sizeof(w), "%u", cols);
+	events_container(c->d->events, c, "resize",
+			 json_pack("{s:s, s:s}", "height", h, "width", w));
+	return 0;
 }

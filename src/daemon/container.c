@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "daemon.h"
+#include "events.h"
 #include "db.h"
 #include "ext4.h"
 #include "fd-util.h"
@@ -508,6 +509,7 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 		return r;
 	}
 	hashmap_put(d->containers, c->id, c);
+	events_container(d->events, c, "create", NULL);
 	*ret = c;
 	if (ret_warnings)
 		*ret_warnings = json_array();
@@ -615,6 +617,7 @@ int container_rename(struct container *c, const char *new_name, struct arca_erro
 		c->name = old;
 		return r;
 	}
+	events_container(c->d->events, c, "rename", json_pack("{s:s+}", "oldName", "/", old));
 	free(old);
 	return 0;
 }

@@ -92,6 +92,8 @@ struct container {
 	bool stopping; /* a stop/kill/restart asked for the exit */
 	bool removing_after_exit;
 	bool restart_after_exit;
+	bool stop_event;    /* a stop asked for the exit: "stop" follows "die" */
+	bool restart_event; /* a restart is under way: "restart" follows "start" */
 	struct vm *vm;
 	struct guest_proc *proc;
 	struct log_writer *log;

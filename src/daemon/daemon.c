@@ -25,6 +25,7 @@
 #include "container.h"
 #include "db.h"
 #include "event.h"
+#include "events.h"
 #include "exec-session.h"
 #include "fd-util.h"
 #include "hashmap.h"
@@ -110,6 +111,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = arca_error_errno(err, r, "event loop");
 		goto fail;
 	}
+	d->events = events_new(d->event);
 	r = mkdir_p(d->containers_dir, 0700);
 	if (r >= 0)
 		r = mkdir_p(cfg->run_dir, 0700);
@@ -167,6 +169,7 @@ struct daemon *daemon_free(struct daemon *d)
 {
 	if (!d)
 		return NULL;
+	d->events = events_free(d->events); /* ends the streams while their connections live */
 	d->http = http_server_free(d->http);
 	if (d->cfg.socket_path)
 		(void)unlink(d->cfg.socket_path);

@@ -25,6 +25,7 @@ struct db;
 struct hashmap;
 struct container;
 struct workers;
+struct events;
 
 struct daemon_config {
 	const char *socket_path;  /* the API socket */
@@ -53,6 +54,7 @@ struct daemon {
 	struct hashmap *containers; /* id -> struct container */
 	struct hashmap *execs;	    /* id -> struct exec_session */
 	struct hashmap *networks;   /* id -> struct network */
+	struct events *events;
 	usec_t started;
 	uint64_t ncpu;
 	uint64_t mem_total;

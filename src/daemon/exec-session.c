@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "events.h"
 #include "guest-client.h"
 #include "guest-setup.h"
 #include "hashmap.h"
@@ -69,6 +70,33 @@ int exec_config_check(json_t *config, struct arca_error **err)
 	return 0;
 }
 
+/*
+ * dockerd's exec events: "exec_create: ENTRYPOINT ARGS...", "exec_start: ...",
+ * "exec_die" (its format leaves a space after a lone command: "exec_start: true ").
+ */
+static void emit_event(struct exec_session *e, struct container *c, const char *what, json_t *extra)
+{
+	_cleanup_free_ char *action = xstrdup(what);
+	if (strcmp(what, "exec_die") != 0) {
+		json_t *cmd = json_object_get(e->config, "Cmd");
+		char *n = xasprintf("%s: %s ", action, json_string_value(json_array_get(cmd, 0)));
+		free(action);
+		action = n;
+		for (size_t i = 1; i < json_array_size(cmd); i++) {
+			n = xasprintf("%s%s%s", action, i > 1 ? " " : "",
+				      json_string_value(json_array_get(cmd, i)));
+			free(action);
+			action = n;
+		}
+	}
+	json_t *attrs = json_pack("{s:s}", "execID", e->id);
+	if (extra) {
+		json_object_update(attrs, extra);
+		json_decref(extra);
+	}
+	events_container(e->d->events, c, action, attrs);
+}
+
 int exec_create(struct daemon *d, struct container *c, json_t *config, struct exec_session **ret,
 		struct arca_error **err)
 {
@@ -94,6 +122,7 @@ int exec_create(struct daemon *d, struct container *c, json_t *config, struct ex
 	e->tty = json_is_true(json_object_get(config, "Tty"));
 	e->exit_code = 0;
 	hashmap_put(d->execs, e->id, e);
+	emit_event(e, c, "exec_create", NULL);
 	*ret = e;
 	return 0;
 }
@@ -252,6 +281,11 @@ static void on_exited(struct guest_proc *p, int status, void *userdata)
 	struct container *c = daemon_find_container(e->d, e->container_id, NULL);
 	if (c && c->execs_running)
 		c->execs_running--;
+	if (c) {
+		char code[16];
+		snprintf(code, sizeof(code), "%d", e->exit_code);
+		emit_event(e, c, "exec_die", json_pack("{s:s}", "exitCode", code));
+	}
 }
 
 static const struct guest_proc_ops exec_ops = {
@@ -313,6 +347,7 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 	e->rows = rows;
 	e->cols = cols;
 	c->execs_running++;
+	emit_event(e, c, "exec_start", NULL);
 
 	json_t *cfg = e->config;
 	_cleanup_strv_free_ char **argv = strv_copy(NULL);

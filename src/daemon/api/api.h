@@ -48,6 +48,7 @@ void api_system_ping_head(struct api_ctx *ctx);
 void api_system_version(struct api_ctx *ctx);
 void api_system_info(struct api_ctx *ctx);
 void api_system_auth(struct api_ctx *ctx);
+void api_system_events(struct api_ctx *ctx);
 /* containers.c */
 void api_container_list(struct api_ctx *ctx);
 void api_container_create(struct api_ctx *ctx);

@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "event.h"
+#include "events.h"
 #include "fd-util.h"
 #include "image.h"
 #include "log.h"
@@ -51,6 +52,8 @@ struct xfer {
 	bool started, eof, done, body_pending;
 	int result;
 	struct arca_error *err;
+	const char *event; /* the image event of a success: pull, push, import */
+	char *image_id;	   /* import: the new image, set by the worker */
 
 	/* parameters */
 	char *ref;
@@ -72,6 +75,7 @@ static void xfer_free(struct xfer *x)
 	arca_error_free(x->err);
 	free(x->root);
 	free(x->ref);
+	free(x->image_id);
 	strv_free(x->names);
 	free(x->platform);
 	free(x->message);
@@ -165,6 +169,7 @@ static int do_import(struct xfer *x, struct image_store *s, struct arca_error **
 		json_t *m = json_pack("{s:s}", "status", id);
 		write_line(x, m);
 		json_decref(m);
+		x->image_id = TAKE_PTR(id);
 	}
 	return r;
 }
@@ -175,6 +180,15 @@ static void maybe_finish(struct xfer *x)
 {
 	if (!x->eof || !x->done || x->body_pending)
 		return;
+	if (x->result >= 0 && x->event && (x->image_id || x->ref)) {
+		/* As dockerd: pull and push name the reference, import the new image. */
+		char *tagged = x->ref ? events_familiar(x->ref, true) : xstrdup(x->image_id);
+		char *name = x->ref ? events_familiar(x->ref, false) : xstrdup(x->image_id);
+		events_emit(x->d->events, "image", x->event, x->image_id ? x->image_id : tagged,
+			    json_pack("{s:s}", "name", x->image_id ? x->image_id : name));
+		free(tagged);
+		free(name);
+	}
 	if (!http_conn_is_closed(x->conn)) {
 		if (!x->started) {
 			if (x->result < 0)
@@ -395,6 +409,7 @@ void api_image_create(struct api_ctx *ctx)
 		x->ref = repo && repo[0] ? pull_reference(repo, tag) : NULL;
 		_cleanup_free_ char *msg = http_query_get(ctx->req, "message");
 		x->message = msg && msg[0] ? xstrdup(msg) : xstrdup("Imported from -");
+		x->event = "import";
 		x->body_pending = true;
 		http_body_to_fd(ctx->conn, p[1], on_body_done, x);
 		xfer_go(ctx, x);
@@ -410,6 +425,7 @@ void api_image_create(struct api_ctx *ctx)
 		return;
 	}
 	x->ref = pull_reference(from_image, tag);
+	x->event = "pull";
 	_cleanup_free_ char *platform = http_query_get(ctx->req, "platform");
 	x->platform = platform && platform[0] ? xstrdup(platform) : NULL;
 	xfer_go(ctx, x);
@@ -424,6 +440,7 @@ void api_image_push(struct api_ctx *ctx)
 		return;
 	}
 	x->ref = pull_reference(ctx->param, tag && tag[0] ? tag : NULL);
+	x->event = "push";
 	if (!x->user && !x->token && !x->regtoken &&
 	    !http_request_header(ctx->req, "X-Registry-Auth")) {
 		/* dockerd requires the header (it may be empty JSON): so do we. */

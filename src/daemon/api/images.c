@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "events.h"
 #include "hashmap.h"
 #include "image.h"
 
@@ -79,10 +80,15 @@ void api_image_tag(struct api_ctx *ctx)
 	}
 	_cleanup_free_ char *target = tag && tag[0] ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
 	_cleanup_error_ struct arca_error *err = NULL;
-	if (image_tag(ctx->d->images, ctx->param, target, &err) < 0)
+	_cleanup_free_ char *id = NULL;
+	if (image_tag(ctx->d->images, ctx->param, target, &err) < 0 ||
+	    image_resolve(ctx->d->images, target, &id, &err) < 0) {
 		api_reply_error(ctx, err);
-	else
-		http_reply_empty(ctx->conn, 201);
+		return;
+	}
+	_cleanup_free_ char *name = events_familiar(target, true);
+	events_emit(ctx->d->events, "image", "tag", id, json_pack("{s:s}", "name", name));
+	http_reply_empty(ctx->conn, 201);
 }
 
 /* Which container uses an image (for rmi and prune conflicts). */
@@ -108,16 +114,37 @@ static char *find_user(const char *id, bool *running, void *userdata)
 	return found;
 }
 
+/* dockerd's untag and delete events, from a removal's report. */
+static void emit_removed(struct daemon *d, const char *id, json_t *out)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(out, i, e)
+	{
+		const char *deleted = json_string_value(json_object_get(e, "Deleted"));
+		if (json_object_get(e, "Untagged") && id)
+			events_emit(d->events, "image", "untag", id,
+				    json_pack("{s:s}", "name", id));
+		else if (deleted && strncmp(deleted, "sha256:", 7) == 0)
+			events_emit(d->events, "image", "delete", deleted,
+				    json_pack("{s:s}", "name", deleted));
+	}
+}
+
 void api_image_delete(struct api_ctx *ctx)
 {
 	struct image_users users = { .find = find_user, .userdata = ctx->d };
 	json_t *out = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
+	_cleanup_free_ char *id = NULL;
+	(void)image_resolve(ctx->d->images, ctx->param, &id, NULL);
 	if (image_remove(ctx->d->images, ctx->param, http_query_bool(ctx->req, "force", false),
 			 http_query_bool(ctx->req, "noprune", false), &users, &out, &err) < 0)
 		api_reply_error(ctx, err);
-	else
+	else {
+		emit_removed(ctx->d, id, out);
 		http_reply_json(ctx->conn, 200, out);
+	}
 }
 
 void api_image_prune(struct api_ctx *ctx)

@@ -85,7 +85,7 @@ static const struct route routes[] = {
 	{ "GET", "/version", "SystemVersion", api_system_version },
 	{ "GET", "/_ping", "SystemPing", api_system_ping },
 	{ "HEAD", "/_ping", "SystemPingHead", api_system_ping_head },
-	{ "GET", "/events", "SystemEvents", api_unsupported },
+	{ "GET", "/events", "SystemEvents", api_system_events },
 	{ "GET", "/system/df", "SystemDataUsage", api_unsupported },
 	{ "POST", "/session", "Session", api_unsupported },
 	/* volumes */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth. */
+/* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth, SystemEvents. */
 #include "api.h"
 
 #include <errno.h>
@@ -12,9 +12,11 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "events.h"
 #include "hashmap.h"
 #include "image.h"
 #include "registry.h"
+#include "time-util.h"
 #include "worker.h"
 
 #define ENGINE_VERSION "28.0.0-arca"
@@ -164,4 +166,32 @@ void api_system_auth(struct api_ctx *ctx)
 		http_conn_unref(t->conn);
 		free(t->user), free(t->pass), free(t->server), free(t->token), free(t);
 	}
+}
+
+void api_system_events(struct api_ctx *ctx)
+{
+	static const char *const known[] = { "config", "container", "daemon", "event",	"image",
+					     "label",  "network",   "node",   "plugin", "scope",
+					     "secret", "service",   "type",   "volume", NULL };
+	json_t *filters = api_filters(ctx, known);
+	if (!filters)
+		return;
+	int64_t now = (int64_t)now_nsec(CLOCK_REALTIME), since = 0, until = 0;
+	_cleanup_free_ char *s = http_query_get(ctx->req, "since");
+	_cleanup_free_ char *u = http_query_get(ctx->req, "until");
+	const char *bad = s && time_parse_docker(s, now, &since) < 0   ? s
+			  : u && time_parse_docker(u, now, &until) < 0 ? u
+								       : NULL;
+	if (bad) {
+		http_reply_errorf(ctx->conn, 400, "invalid time value `%s`", bad);
+		json_decref(filters);
+		return;
+	}
+	if (since && until && since > until) {
+		http_reply_errorf(ctx->conn, 400,
+				  "`since` time (%s) cannot be after `until` time (%s)", s, u);
+		json_decref(filters);
+		return;
+	}
+	events_subscribe(ctx->d->events, ctx->conn, filters, since, until);
 }
