@@ -94,7 +94,8 @@ integration integration/ tests/integration
 # arcad's log for sanitizer reports).
 ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_docker_cli.py tests/integration/test_docker_py.py \
-	tests/integration/test_compose.py tests/integration/test_events.py
+	tests/integration/test_compose.py tests/integration/test_events.py \
+	tests/integration/test_restart.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "network.h"
 #include "parse-util.h"
+#include "restart-policy.h"
 #include "strv.h"
 #include "vm.h"
 #include "vsock.h"
@@ -227,6 +228,51 @@ static void notify_waiters(struct container *c, bool removed)
 }
 
 static void finish_remove(struct container *c);
+static void start_vm(struct container *c);
+
+static void on_policy_started(struct container *c, const struct arca_error *err, void *userdata)
+{
+	(void)userdata;
+	if (err && c->state == CONTAINER_RESTARTING) {
+		c->state = CONTAINER_EXITED;
+		(void)container_save(c, NULL);
+	}
+}
+
+static int on_restart_timer(struct event_source *s, usec_t now, void *userdata)
+{
+	struct container *c = userdata;
+	(void)now;
+	(void)s;
+	c->restart_timer = event_source_free(c->restart_timer);
+	c->restart_count++;
+	(void)container_save(c, NULL);
+	ops_add(&c->start_ops, on_policy_started, NULL);
+	start_vm(c);
+	return 0;
+}
+
+/* Docker's back-off: the container shows "restarting" until it runs again. */
+static void schedule_policy_restart(struct container *c, usec_t ran)
+{
+	c->restart_delay = restart_backoff_next(c->restart_delay, ran);
+	c->state = CONTAINER_RESTARTING;
+	(void)container_save(c, NULL);
+	if (event_add_time(c->d->event, &c->restart_timer,
+			   now_usec(CLOCK_MONOTONIC) + c->restart_delay, on_restart_timer, c) < 0) {
+		c->state = CONTAINER_EXITED;
+		(void)container_save(c, NULL);
+	}
+}
+
+/* A stop, kill, start or remove while a policy restart waits: the wait ends. */
+static void cancel_policy_restart(struct container *c)
+{
+	c->restart_timer = event_source_free(c->restart_timer);
+	if (c->state == CONTAINER_RESTARTING)
+		c->state = CONTAINER_EXITED;
+	c->restart_delay = 0;
+}
 
 /* The VM is gone: the container is stopped for good. */
 static void vm_gone(struct container *c)
@@ -248,8 +294,16 @@ static void vm_gone(struct container *c)
 		return;
 	}
 	bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
-	if (c->removing_after_exit || auto_remove)
+	if (c->removing_after_exit || auto_remove) {
 		finish_remove(c);
+		return;
+	}
+	usec_t started = c->run_started;
+	c->run_started = 0;
+	if (started && c->state == CONTAINER_EXITED &&
+	    restart_policy_wants(json_object_get(c->host_config, "RestartPolicy"), c->exit_code,
+				 c->manual_stop, c->restart_count))
+		schedule_policy_restart(c, now_usec(CLOCK_MONOTONIC) - started);
 }
 
 static void on_vm_exited(struct vm *vm, int error, void *userdata)
@@ -312,6 +366,7 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 		return;
 	}
 	c->pid = pid;
+	c->run_started = now_usec(CLOCK_MONOTONIC);
 	c->state = CONTAINER_RUNNING;
 	c->exit_code = 0;
 	free(c->error);
@@ -544,10 +599,6 @@ static unsigned vm_cpus(struct container *c)
 
 void container_start(struct container *c, container_done_fn cb, void *userdata)
 {
-	struct daemon *d = c->d;
-	_cleanup_free_ char *disk = NULL;
-	struct arca_error *err = NULL;
-
 	if (container_is_running(c))
 		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_NOT_MODIFIED,
 				 "container %s is already running", c->name);
@@ -558,7 +609,19 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 	ops_add(&c->start_ops, cb, userdata);
 	if (c->starting || c->vm)
 		return; /* joins the start (or the restart) under way */
+	/* A manual start: the restart policy starts over, as dockerd resets it. */
+	cancel_policy_restart(c);
+	c->manual_stop = false;
+	c->restart_count = 0;
+	start_vm(c);
+}
 
+/* Boots the VM; the start ops are answered when the main process runs or fails. */
+static void start_vm(struct container *c)
+{
+	struct daemon *d = c->d;
+	_cleanup_free_ char *disk = NULL;
+	struct arca_error *err = NULL;
 	_cleanup_strv_free_ char **argv = command_of(c);
 	if (!argv[0]) {
 		arca_error_set(&err, EINVAL, ARCA_ERR_INVALID, "no command specified");
@@ -591,6 +654,7 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 	c->starting = true;
 	c->stopping = false;
 	c->stop_signal_sent = 0;
+	c->run_started = 0;
 	if (vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err) < 0) {
 		c->starting = false;
 		log_writer_close(c);
@@ -645,6 +709,13 @@ static void resume_if_paused(struct container *c)
 void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
 		    void *userdata)
 {
+	if (c->state == CONTAINER_RESTARTING) {
+		cancel_policy_restart(c);
+		c->manual_stop = true;
+		(void)container_save(c, NULL);
+		events_container(c->d->events, c, "stop", NULL);
+		return reply_now(c, cb, userdata, 0, ARCA_ERR_INTERNAL, NULL);
+	}
 	if (!container_is_running(c) || !c->proc)
 		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_NOT_MODIFIED,
 				 "container %s is already stopped", c->name);
@@ -660,6 +731,8 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 	ops_add(&c->stop_ops, cb, userdata);
 	c->stopping = true;
 	c->stop_event = true;
+	c->manual_stop = true;
+	(void)container_save(c, NULL);
 	resume_if_paused(c);
 	c->stop_signal_sent = sig;
 	emit_kill(c, sig);
@@ -674,10 +747,17 @@ int container_kill(struct container *c, const char *signal, struct arca_error **
 	int sig = parse_signal(signal, SIGKILL);
 	if (sig < 0)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Invalid signal: %s", signal);
+	if (c->state == CONTAINER_RESTARTING)
+		return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
+				      "Container %s is restarting, wait until the container is "
+				      "running",
+				      c->id);
 	if (!container_is_running(c) || !c->proc)
 		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT,
 				      "Cannot kill container: %s: container %s is not running",
 				      c->name, c->id);
+	c->manual_stop = true;
+	(void)container_save(c, NULL);
 	if (sig == SIGKILL) {
 		c->stopping = true;
 		resume_if_paused(c);
@@ -708,7 +788,6 @@ void container_restart(struct container *c, int timeout, container_done_fn cb, v
 	/* Start again once the VM is gone; the caller is answered when it runs. */
 	ops_add(&c->start_ops, cb, userdata);
 	c->restart_after_exit = true;
-	c->restart_count++;
 	container_stop(c, timeout, NULL, on_restart_stopped, NULL);
 }
 
@@ -825,6 +904,12 @@ void container_remove(struct container *c, bool force, container_done_fn cb, voi
 	if (c->state == CONTAINER_REMOVING || c->removing_after_exit)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "removal of container %s is already in progress", c->name);
+	if (c->state == CONTAINER_RESTARTING && !force)
+		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+				 "You cannot remove a restarting container %s. Stop the container "
+				 "before attempting removal or force remove",
+				 c->id);
+	cancel_policy_restart(c);
 	if ((container_is_running(c) || c->starting) && !force)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "cannot remove container \"/%s\": container is %s: stop the "
@@ -842,6 +927,34 @@ void container_remove(struct container *c, bool force, container_done_fn cb, voi
 		return;
 	}
 	finish_remove(c);
+}
+
+static void on_boot_started(struct container *c, const struct arca_error *err, void *userdata)
+{
+	(void)userdata;
+	if (!err)
+		return;
+	log_warn("container %.12s (%s) not started by its restart policy: %s", c->id, c->name,
+		 err->msg);
+	free(c->error);
+	c->error = xstrdup(err->msg);
+	(void)container_save(c, NULL);
+}
+
+void container_restart_policies_at_boot(struct daemon *d)
+{
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *c = v;
+		bool ran = c->started_at && strncmp(c->started_at, "0001-", 5) != 0;
+		if (ran && c->state == CONTAINER_EXITED &&
+		    restart_policy_at_boot(json_object_get(c->host_config, "RestartPolicy"),
+					   c->exit_code, c->manual_stop, c->restart_count)) {
+			log_info("starting %.12s (%s): its restart policy", c->id, c->name);
+			container_start(c, on_boot_started, NULL);
+		}
+	}
 }
 
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err)

@@ -19,7 +19,9 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "daemon.h"
+#include "event.h"
 #include "events.h"
+#include "restart-policy.h"
 #include "db.h"
 #include "ext4.h"
 #include "fd-util.h"
@@ -30,6 +32,7 @@
 #include "network.h"
 #include "strv.h"
 #include "time-util.h"
+#include "vm.h"
 
 #define RW_DISK_SIZE (64ULL << 30) /* sparse: only what the container writes is stored */
 
@@ -67,12 +70,12 @@ static char *now_rfc3339(void)
 
 static json_t *state_json(const struct container *c)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i}", "Status",
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b}", "Status",
 			 container_state_name(c->state), "ExitCode", c->exit_code, "Error",
 			 c->error ? c->error : "", "StartedAt",
 			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
 			 c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z", "RestartCount",
-			 c->restart_count, "Pid", (int)c->pid);
+			 c->restart_count, "Pid", (int)c->pid, "ManuallyStopped", c->manual_stop);
 }
 
 int container_save(struct container *c, struct arca_error **err)
@@ -128,6 +131,7 @@ struct container *container_free(struct container *c)
 	free(c->dir);
 	free(c->rw_disk);
 	free(c->log_path);
+	event_source_free(c->restart_timer);
 	free(c);
 	return NULL;
 }
@@ -281,6 +285,10 @@ static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
 			   strstr(k, "..")) return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 								  "invalid tmpfs mount `%s`", k);
 	}
+	int r = restart_policy_check(json_object_get(hc, "RestartPolicy"),
+				     json_is_true(json_object_get(hc, "AutoRemove")), err);
+	if (r < 0)
+		return r;
 	json_t *mode = json_object_get(hc, "NetworkMode");
 	if (mode && !json_is_null(mode) && !json_is_string(mode))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -567,6 +575,7 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->started_at = dup_or_null(st, "StartedAt");
 		c->finished_at = dup_or_null(st, "FinishedAt");
 		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
+		c->manual_stop = json_is_true(json_object_get(st, "ManuallyStopped"));
 		json_decref(st);
 		set_paths(c);
 		if (json_object_size(c->networks) == 0) {
@@ -574,7 +583,11 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 			struct container_create_req req = { .api_minor = 51 };
 			(void)attach_networks(c, &req, NULL);
 		}
-		/* A VM does not outlive the daemon yet: a running container is now stopped. */
+		/* A VM does not outlive the daemon yet: what it left in the run directory goes
+		 * (its QEMU dies with the daemon: PR_SET_PDEATHSIG), and a running container
+		 * is now stopped. */
+		if (vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0)
+			log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
 		if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
 		    c->state == CONTAINER_RESTARTING) {
 			c->state = CONTAINER_EXITED;
@@ -644,11 +657,12 @@ json_t *container_inspect(struct container *c)
 	json_t *state =
 	    json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:s, s:s}", "Status",
 		      container_state_name(c->state), "Running",
-		      c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED, "Paused",
-		      c->state == CONTAINER_PAUSED, "Restarting", c->state == CONTAINER_RESTARTING,
-		      "OOMKilled", 0, "Dead", c->state == CONTAINER_DEAD, "Pid",
-		      container_is_running(c) ? (int)c->pid : 0, "ExitCode", c->exit_code, "Error",
-		      str_or_empty(c->error), "StartedAt",
+		      c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
+			  c->state == CONTAINER_RESTARTING,
+		      "Paused", c->state == CONTAINER_PAUSED, "Restarting",
+		      c->state == CONTAINER_RESTARTING, "OOMKilled", 0, "Dead",
+		      c->state == CONTAINER_DEAD, "Pid", container_is_running(c) ? (int)c->pid : 0,
+		      "ExitCode", c->exit_code, "Error", str_or_empty(c->error), "StartedAt",
 		      c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
 		      c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z");
 

@@ -80,8 +80,10 @@ struct container {
 	char *error;
 	char *started_at;
 	char *finished_at;
-	int restart_count;
-	uint32_t pid; /* guest PID of the main process */
+	int restart_count; /* restarts by policy since the last manual start */
+	bool manual_stop;  /* the last exit was asked for (stop, kill): Docker's
+			      HasBeenManuallyStopped, kept for unless-stopped */
+	uint32_t pid;	   /* guest PID of the main process */
 
 	char *dir;
 	char *rw_disk;
@@ -99,6 +101,9 @@ struct container {
 	struct log_writer *log;
 	struct attach *attaches;
 	struct event_source *stop_timer;
+	struct event_source *restart_timer; /* the back-off of a policy restart */
+	usec_t restart_delay;		    /* the last back-off */
+	usec_t run_started;		    /* CLOCK_MONOTONIC of the last start */
 	int stop_signal_sent;
 	struct container_op *start_ops; /* replies waiting for the start */
 	struct container_op *stop_ops;	/* replies waiting for the exit */
@@ -159,6 +164,11 @@ void container_cancel_wait(struct container *c, void *userdata);
 /* force: kill a running container first; the callback runs once it is gone. */
 void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
+/* Daemon start: starts the containers their restart policy brings back. */
+void container_restart_policies_at_boot(struct daemon *d);
+/* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */
+int container_update(struct container *c, json_t *body, json_t **ret_warnings,
+		     struct arca_error **err);
 bool container_is_running(const struct container *c);
 /* The environment a process in the container gets (config Env plus Docker's defaults). */
 char **container_runtime_env(struct container *c, json_t *extra_env);

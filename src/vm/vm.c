@@ -576,3 +576,29 @@ usec_t vm_boot_usec(const struct vm *vm)
 {
 	return vm->t_ready ? vm->t_ready - vm->t_spawn : 0;
 }
+
+static bool socket_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/%s", runtime_dir, id);
+	_cleanup_free_ char *qmp = xasprintf("%s/qmp.sock", dir);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return 0;
+	usec_t deadline = now_usec(CLOCK_MONOTONIC) + wait;
+	while (socket_answers(qmp)) {
+		if (now_usec(CLOCK_MONOTONIC) >= deadline)
+			return -EBUSY;
+		(void)usleep(50 * 1000);
+	}
+	return rm_rf(dir);
+}

@@ -73,6 +73,12 @@ void vm_stop(struct vm *vm, usec_t grace);
 typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *userdata);
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata);
 int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
+/*
+ * The run directory a dead owner left for VM id: waits up to `wait` for its
+ * QEMU to go (its QMP socket stops answering), then removes it. -EBUSY if
+ * a QEMU still answers; 0 when there was nothing or it is gone now.
+ */
+int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait);
 /* Kills the VMM if still running, waits for it, removes the run directory. NULL-safe. */
 struct vm *vm_free(struct vm *vm);
 

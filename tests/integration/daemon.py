@@ -97,9 +97,10 @@ class Daemon:
         self.docker("tag", info.image_id, tag)
         return info.image_id
 
-    def restart(self):
-        """Stops arcad (SIGTERM) and starts it again on the same data root."""
-        self.proc.send_signal(signal.SIGTERM)
+    def restart(self, hard=False):
+        """Stops arcad (SIGTERM, or SIGKILL when hard) and starts it again on the same
+        data root."""
+        self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
         self.proc.wait(timeout=30)
         return self.start()
 

@@ -7,7 +7,16 @@ import json
 import subprocess
 import time
 
-LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+LOOP = "trap 'exit 0' TERM; echo ready; while true; do sleep 0.2; done"
+
+
+def _wait_ready(arcad, name, runs):
+    """Until the container's shell has set its trap `runs` times (a stop before that
+    would end it with 143 rather than its trap's 0)."""
+    deadline = time.time() + 60
+    while arcad.docker("logs", name).stdout.count("ready") < runs:
+        assert time.time() < deadline, "the container never got ready"
+        time.sleep(0.1)
 
 # (Type, Action, attributes we compare) in dockerd's order.
 DOCKERD_SEQUENCE = [
@@ -51,11 +60,14 @@ def test_lifecycle_sequence_matches_dockerd(arcad):
     d = arcad.docker
     d("create", "--name", "ev", "busybox", "sh", "-c", LOOP)
     d("start", "ev")
+    _wait_ready(arcad, "ev", 1)
     d("pause", "ev")
     d("unpause", "ev")
     d("rename", "ev", "ev2")
     d("exec", "ev2", "true")
+    _wait_ready(arcad, "ev2", 1)
     d("restart", "ev2")
+    _wait_ready(arcad, "ev2", 2)
     d("stop", "ev2")
     d("start", "ev2")
     d("kill", "ev2")
@@ -100,10 +112,12 @@ def test_stream_with_filters(arcad):
     finally:
         follower.terminate()
         follower.wait(timeout=10)
-    # A container filter takes a name or an ID prefix; until ends the stream.
+    # A container filter takes a name or an ID prefix; until ends the stream. (The CLI
+    # sends durations as whole seconds, so "until now" is given a second ahead.)
     cid = arcad.docker("create", "--name", "quiet", "busybox", "true").stdout.strip()
-    by_id = _events(arcad, "--since", "1m", "--until", "0s", "--filter", f"container={cid[:8]}")
-    by_name = _events(arcad, "--since", "1m", "--until", "0s", "--filter", "container=quiet")
+    until = f"{time.time() + 1:.3f}"
+    by_id = _events(arcad, "--since", "1m", "--until", until, "--filter", f"container={cid[:8]}")
+    by_name = _events(arcad, "--since", "1m", "--until", until, "--filter", "container=quiet")
     assert [m["Action"] for m in by_id] == [m["Action"] for m in by_name] == ["create"]
     arcad.docker("rm", "quiet")
 

@@ -56,6 +56,7 @@ void api_container_inspect(struct api_ctx *ctx);
 void api_container_delete(struct api_ctx *ctx);
 void api_container_rename(struct api_ctx *ctx);
 void api_container_prune(struct api_ctx *ctx);
+void api_container_update(struct api_ctx *ctx);
 /* containers-lifecycle.c */
 void api_container_start(struct api_ctx *ctx);
 void api_container_stop(struct api_ctx *ctx);

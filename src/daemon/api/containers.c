@@ -264,6 +264,23 @@ void api_container_rename(struct api_ctx *ctx)
 		http_reply_empty(ctx->conn, 204);
 }
 
+void api_container_update(struct api_ctx *ctx)
+{
+	struct container *c = find_or_reply(ctx);
+	if (!c)
+		return;
+	json_t *body = api_body_json(ctx, true);
+	if (!body)
+		return;
+	json_t *warnings = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (container_update(c, body, &warnings, &err) < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply_json(ctx->conn, 200, json_pack("{s:o}", "Warnings", warnings));
+	json_decref(body);
+}
+
 void api_container_prune(struct api_ctx *ctx)
 {
 	int64_t until;

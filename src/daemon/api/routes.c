@@ -46,7 +46,7 @@ static const struct route routes[] = {
 	{ "POST", "/containers/{id}/stop", "ContainerStop", api_container_stop },
 	{ "POST", "/containers/{id}/restart", "ContainerRestart", api_container_restart },
 	{ "POST", "/containers/{id}/kill", "ContainerKill", api_container_kill },
-	{ "POST", "/containers/{id}/update", "ContainerUpdate", api_unsupported },
+	{ "POST", "/containers/{id}/update", "ContainerUpdate", api_container_update },
 	{ "POST", "/containers/{id}/rename", "ContainerRename", api_container_rename },
 	{ "POST", "/containers/{id}/pause", "ContainerPause", api_container_pause },
 	{ "POST", "/containers/{id}/unpause", "ContainerUnpause", api_container_unpause },
