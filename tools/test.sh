@@ -58,7 +58,7 @@ PY
 # Fuzz targets, clang + libFuzzer, bounded time each.
 [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 if ninja -C build-fuzz >/dev/null; then
-	for target in proto guest-client reference manifest tar http api-json changes; do
+	for target in proto guest-client reference manifest tar http api-json changes guest-stats; do
 		work=$(mktemp -d)
 		if ./build-fuzz/tests/fuzz/fuzz-$target -max_total_time="$fuzz_seconds" \
 			-artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" >"$work/log" 2>&1; then
@@ -95,7 +95,7 @@ integration integration/ tests/integration
 ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_docker_cli.py tests/integration/test_docker_py.py \
 	tests/integration/test_compose.py tests/integration/test_events.py \
-	tests/integration/test_restart.py
+	tests/integration/test_restart.py tests/integration/test_observe.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

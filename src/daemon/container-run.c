@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "container-helper.h"
 #include "daemon.h"
 #include "event.h"
 #include "events.h"
@@ -277,6 +278,7 @@ static void cancel_policy_restart(struct container *c)
 /* The VM is gone: the container is stopped for good. */
 static void vm_gone(struct container *c)
 {
+	container_helpers_fail(c);
 	c->vm = vm_free(c->vm);
 	c->stop_timer = event_source_free(c->stop_timer);
 	c->proc = guest_proc_free(c->proc);
@@ -585,6 +587,11 @@ static unsigned vm_memory_mb(struct container *c)
 		return c->d->cfg.default_memory_mb;
 	uint64_t mb = ((uint64_t)bytes + (1 << 20) - 1) >> 20;
 	return (unsigned)MAX(mb, 64);
+}
+
+uint64_t container_memory_bytes(struct container *c)
+{
+	return (uint64_t)vm_memory_mb(c) << 20;
 }
 
 static unsigned vm_cpus(struct container *c)

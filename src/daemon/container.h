@@ -29,6 +29,7 @@ struct http_conn;
 struct event_source;
 struct attach;
 struct log_writer;
+struct helper;
 
 enum container_state {
 	CONTAINER_CREATED,
@@ -111,6 +112,7 @@ struct container {
 	unsigned tty_rows, tty_cols;
 	bool stdin_closed;
 	unsigned execs_running;
+	struct helper *helpers; /* container-helper.h: top, stats, archives */
 };
 
 extern const struct db_migration container_migrations[];
@@ -170,6 +172,8 @@ void container_restart_policies_at_boot(struct daemon *d);
 int container_update(struct container *c, json_t *body, json_t **ret_warnings,
 		     struct arca_error **err);
 bool container_is_running(const struct container *c);
+/* The memory its VM boots with (HostConfig.Memory, or the daemon's default). */
+uint64_t container_memory_bytes(struct container *c);
 /* The environment a process in the container gets (config Env plus Docker's defaults). */
 char **container_runtime_env(struct container *c, json_t *extra_env);
 int parse_signal(const char *s, int dflt);

@@ -39,6 +39,8 @@ json_t *api_filters(struct api_ctx *ctx, const char *const *known);
 /* The filters of a prune (until, label, label!) and until in ns (0: none); NULL if replied. */
 json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until);
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
+/* The {id} container, or NULL with the 404 (or 400) replied. */
+struct container *api_find_container(struct api_ctx *ctx);
 /* The h and w query parameters of a resize; false (and 400 replied) when invalid. */
 bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols);
 
@@ -69,6 +71,9 @@ void api_container_wait(struct api_ctx *ctx);
 void api_container_attach(struct api_ctx *ctx);
 void api_container_logs(struct api_ctx *ctx);
 void api_container_resize(struct api_ctx *ctx);
+/* containers-observe.c */
+void api_container_top(struct api_ctx *ctx);
+void api_container_stats(struct api_ctx *ctx);
 /* exec.c */
 void api_container_exec(struct api_ctx *ctx);
 void api_exec_start(struct api_ctx *ctx);

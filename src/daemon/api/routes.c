@@ -36,11 +36,11 @@ static const struct route routes[] = {
 	{ "GET", "/containers/json", "ContainerList", api_container_list },
 	{ "POST", "/containers/create", "ContainerCreate", api_container_create },
 	{ "GET", "/containers/{id}/json", "ContainerInspect", api_container_inspect },
-	{ "GET", "/containers/{id}/top", "ContainerTop", api_unsupported },
+	{ "GET", "/containers/{id}/top", "ContainerTop", api_container_top },
 	{ "GET", "/containers/{id}/logs", "ContainerLogs", api_container_logs },
 	{ "GET", "/containers/{id}/changes", "ContainerChanges", api_unsupported },
 	{ "GET", "/containers/{id}/export", "ContainerExport", api_unsupported },
-	{ "GET", "/containers/{id}/stats", "ContainerStats", api_unsupported },
+	{ "GET", "/containers/{id}/stats", "ContainerStats", api_container_stats },
 	{ "POST", "/containers/{id}/resize", "ContainerResize", api_container_resize },
 	{ "POST", "/containers/{id}/start", "ContainerStart", api_container_start },
 	{ "POST", "/containers/{id}/stop", "ContainerStop", api_container_stop },
@@ -363,6 +363,15 @@ json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until)
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err)
 {
 	http_reply_error(ctx->conn, err);
+}
+
+struct container *api_find_container(struct api_ctx *ctx)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
+	if (!c)
+		http_reply_error(ctx->conn, err);
+	return c;
 }
 
 bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols)

@@ -1,0 +1,65 @@
+"""docker top and docker stats against arcad (issue: state that survives, observability)."""
+import docker
+import pytest
+
+
+@pytest.fixture
+def client(arcad):
+    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
+    yield c
+    c.close()
+
+
+def test_top(arcad):
+    arcad.docker("run", "-d", "--name", "tp", "busybox", "sh", "-c",
+                 "sleep 1000 & while true; do sleep 1; done")
+    out = arcad.docker("top", "tp").stdout.splitlines()
+    assert out[0].split()[:3] == ["USER", "PID", "PPID"]
+    cmds = [line for line in out[1:]]
+    assert any("sleep 1000" in c for c in cmds)
+    assert any("sh -c sleep 1000 & while true; do sleep 1; done" in c for c in cmds)
+    # Only the container's processes: not arca-init, kernel threads or ps itself.
+    assert not any("[" in c.split()[-1] for c in cmds)
+    assert not any("/init" in c or " ps " in c for c in cmds)
+    out = arcad.docker("top", "tp", "-o", "pid,args").stdout.splitlines()
+    assert out[0].split() == ["PID", "COMMAND"] and len(out) >= 3
+    r = arcad.docker("top", "tp", "-o", "nosuchfield", check=False)
+    assert r.returncode != 0 and "ps" in r.stderr
+    arcad.docker("stop", "-t", "1", "tp")
+    r = arcad.docker("top", "tp", check=False)
+    assert r.returncode != 0 and "is not running" in r.stderr
+    arcad.docker("rm", "tp")
+
+
+def test_stats_no_stream_shows_real_memory_and_cpu(arcad):
+    arcad.docker("run", "-d", "--name", "busy", "-m", "200m", "busybox", "sh", "-c",
+                 "while true; do :; done")
+    line = arcad.docker("stats", "--no-stream", "--format",
+                        "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "busy").stdout.split()
+    name, cpu, used, _, limit, pids = line
+    assert name == "busy"
+    assert float(cpu.rstrip("%")) > 20  # the loop keeps its vCPU busy
+    assert limit == "200MiB"  # the guest's limit is what -m gave the VM
+    assert used.endswith("MiB") and 1 < float(used[:-3]) < 200
+    assert pids == "1"
+    arcad.docker("rm", "-f", "busy")
+
+
+def test_stats_stream_and_stopped(client, arcad):
+    c = client.containers.run("busybox", ["sleep", "1000"], detach=True, name="streamed")
+    stream = c.stats(stream=True, decode=True)
+    first, second = next(stream), next(stream)
+    stream.close()
+    assert second["precpu_stats"]["cpu_usage"]["total_usage"] == \
+        first["cpu_stats"]["cpu_usage"]["total_usage"]
+    assert second["memory_stats"]["limit"] == 1024 << 20  # the daemon's default VM memory
+    assert second["pids_stats"]["current"] == 1
+    assert second["name"] == "/streamed" and second["id"] == c.id
+    api = client.api  # this docker-py predates the one_shot argument
+    one = api._result(api._get(api._url("/containers/{0}/stats", c.id),
+                               params={"stream": "false", "one-shot": "true"}), True)
+    assert one["memory_stats"]["usage"] > 0
+    c.stop(timeout=1)
+    stopped = c.stats(stream=False)
+    assert stopped["memory_stats"] == {} and stopped["pids_stats"] == {}
+    c.remove()
