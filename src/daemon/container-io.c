@@ -28,18 +28,33 @@
 #include "fd-util.h"
 #include "guest-client.h"
 #include "http-server.h"
+#include "log-config.h"
 #include "log.h"
 #include "stdcopy.h"
+#include "strv.h"
 
 #define LOG_LINE_MAX (16 * 1024) /* as Docker: longer lines are split */
 
 struct log_follower;
+
+/*
+ * How many times the log was rotated, shared by the writer and its
+ * followers (which may outlive it): a follower at the end of its file knows
+ * from it which file comes next.
+ */
+struct log_gen {
+	unsigned refs;
+	uint64_t n;
+};
 
 struct log_writer {
 	int fd;
 	struct buf partial[3]; /* per stream, bytes after the last newline */
 	struct log_follower *followers;
 	bool closed;
+	struct log_config cfg;
+	uint64_t size;
+	struct log_gen *gen;
 };
 
 struct attach {
@@ -66,7 +81,29 @@ struct log_follower {
 	bool follow;
 	bool ended; /* the container stopped: finish at EOF */
 	struct buf line;
+	char *path;	     /* the current log file's path */
+	struct log_gen *gen; /* NULL: no rotation to follow */
+	uint64_t at_gen;     /* the rotation count when its file was the current one */
+	char **older;	     /* rotated files still to read, oldest first */
 };
+
+static struct log_gen *gen_ref(struct log_gen *g)
+{
+	if (g)
+		g->refs++;
+	return g;
+}
+
+static void gen_unref(struct log_gen *g)
+{
+	if (g && --g->refs == 0)
+		free(g);
+}
+
+static char *rotated_path(const char *path, unsigned i)
+{
+	return xasprintf("%s.%u", path, i);
+}
 
 /* --- the log file --- */
 
@@ -74,15 +111,54 @@ int log_writer_open(struct container *c, struct arca_error **err)
 {
 	if (c->log)
 		return 0;
+	struct log_config cfg;
+	int r = log_config_parse(json_object_get(c->host_config, "LogConfig"), &cfg, err);
+	if (r < 0 || cfg.none)
+		return r; /* --log-driver none: output goes to attached clients only */
 	int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return arca_error_errno(err, errno, "open log `%s`", c->log_path);
+	struct stat st;
 	c->log = xnew0(struct log_writer, 1);
 	c->log->fd = fd;
+	c->log->cfg = cfg;
+	c->log->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	c->log->gen = gen_ref(xnew0(struct log_gen, 1));
 	return 0;
 }
 
 static void followers_poke(struct container *c);
+
+/*
+ * json-file rotation: <log>.N-1 is dropped, each <log>.i becomes <log>.i+1,
+ * the log becomes <log>.1 and a new one starts. With max-file 1 the log is
+ * replaced. Followers keep their open file and move on by the rotation count.
+ */
+static void log_rotate(struct container *c, struct log_writer *w)
+{
+	unsigned keep = w->cfg.max_files;
+	followers_poke(c); /* those keeping up finish this file before it moves */
+	if (keep <= 1) {
+		(void)unlink(c->log_path);
+	} else {
+		for (unsigned i = keep - 1; i >= 1; i--) {
+			_cleanup_free_ char *to = rotated_path(c->log_path, i);
+			_cleanup_free_ char *from =
+			    i == 1 ? xstrdup(c->log_path) : rotated_path(c->log_path, i - 1);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				log_debug("rotate `%s`: %m", from);
+		}
+	}
+	int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("container %.12s: cannot start a new log file: %m", c->id);
+		return; /* keep writing to the old one rather than lose output */
+	}
+	safe_close(w->fd);
+	w->fd = fd;
+	w->size = 0;
+	w->gen->n++;
+}
 
 void log_writer_close(struct container *c)
 {
@@ -93,6 +169,7 @@ void log_writer_close(struct container *c)
 	for (int s = 1; s <= 2; s++)
 		buf_done(&w->partial[s]);
 	safe_close(w->fd);
+	gen_unref(w->gen);
 	/* Followers keep reading to the end, then finish. */
 	for (struct log_follower *f = w->followers; f; f = f->next)
 		f->ended = true;
@@ -110,7 +187,8 @@ void log_writer_close(struct container *c)
 	c->log = NULL;
 }
 
-static void log_entry(struct log_writer *w, int stream, const char *p, size_t n)
+static void log_entry(struct container *c, struct log_writer *w, int stream, const char *p,
+		      size_t n)
 {
 	_cleanup_free_ char *ts = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
 	json_t *j = json_pack("{s:s%, s:s, s:s}", "log", p, n, "stream",
@@ -121,8 +199,12 @@ static void log_entry(struct log_writer *w, int stream, const char *p, size_t n)
 		return;
 	size_t len = strlen(line);
 	line[len] = '\n';
+	if (w->cfg.max_size && w->size > 0 && w->size + len + 1 > w->cfg.max_size)
+		log_rotate(c, w);
 	if (loop_write(w->fd, line, len + 1) < 0)
 		log_debug("log write failed: %m");
+	else
+		w->size += len + 1;
 }
 
 /* Appends output to the log as json-file entries, one per line. */
@@ -141,7 +223,7 @@ static void log_append(struct container *c, int stream, const uint8_t *p, size_t
 		p += take;
 		n -= take;
 		if (nl || buf_len(part) >= LOG_LINE_MAX) {
-			log_entry(w, stream, (const char *)buf_peek(part), buf_len(part));
+			log_entry(c, w, stream, (const char *)buf_peek(part), buf_len(part));
 			buf_consume(part, buf_len(part));
 		}
 	}
@@ -399,7 +481,7 @@ void container_io_ended(struct container *c)
 		struct log_writer *w = c->log;
 		for (int s = 1; s <= 2; s++)
 			if (!buf_empty(&w->partial[s])) {
-				log_entry(w, s, (const char *)buf_peek(&w->partial[s]),
+				log_entry(c, w, s, (const char *)buf_peek(&w->partial[s]),
 					  buf_len(&w->partial[s]));
 				buf_consume(&w->partial[s], buf_len(&w->partial[s]));
 			}
@@ -420,6 +502,9 @@ static void follower_free(struct log_follower *f)
 {
 	safe_close(f->fd);
 	buf_done(&f->line);
+	free(f->path);
+	gen_unref(f->gen);
+	strv_free(f->older);
 	http_conn_unref(f->conn);
 	free(f);
 }
@@ -472,6 +557,36 @@ static void emit_line(struct log_follower *f, const char *line, size_t len)
 	json_decref(j);
 }
 
+/*
+ * At the end of a file: opens the next one, from the older rotated files
+ * first, then (following) the files the writer started since. False if
+ * this is the newest.
+ */
+static bool follower_next_file(struct log_follower *f)
+{
+	_cleanup_free_ char *next = NULL;
+	if (f->older && f->older[0]) {
+		next = xstrdup(f->older[0]);
+		free(f->older[0]);
+		memmove(f->older, f->older + 1, strv_length(f->older) * sizeof(char *));
+	} else if (f->gen && f->gen->n > f->at_gen) {
+		uint64_t behind = f->gen->n - f->at_gen - 1;
+		f->at_gen++;
+		next = behind ? rotated_path(f->path, (unsigned)MIN(behind, LOG_MAX_FILES))
+			      : xstrdup(f->path);
+	} else {
+		return false;
+	}
+	int fd = open(next, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return f->gen && f->gen->n > f->at_gen; /* dropped meanwhile: try the next */
+	safe_close(f->fd);
+	f->fd = fd;
+	f->off = 0;
+	buf_done(&f->line);
+	return true;
+}
+
 /* Reads and sends what the log has, as long as the client keeps up. */
 static void follower_pump(struct log_follower *f)
 {
@@ -495,7 +610,11 @@ static void follower_pump(struct log_follower *f)
 		return;
 	if (http_conn_queued(f->conn) >= HTTP_STREAM_HIGH)
 		return; /* the drain callback resumes */
-	/* At the end of the file. */
+	/* At the end of the file: the next one, if there is one. */
+	if (follower_next_file(f)) {
+		follower_pump(f);
+		return;
+	}
 	if (!f->follow || f->ended) {
 		follower_unlink(f);
 		http_conn_on_close(f->conn, NULL, NULL);
@@ -529,10 +648,14 @@ static void follower_closed(struct http_conn *conn, void *ud)
 	follower_free(f);
 }
 
-/* The offset where the last `tail` lines of fd start. */
-static off_t tail_offset(int fd, long tail)
+/*
+ * The offset where the last `tail` lines of fd start; *found counts the
+ * lines there were when the file has fewer (the rest come from older files).
+ */
+static off_t tail_offset(int fd, long tail, long *found)
 {
 	struct stat st;
+	*found = 0;
 	if (tail < 0 || fstat(fd, &st) < 0)
 		return 0;
 	if (tail == 0)
@@ -554,15 +677,38 @@ static off_t tail_offset(int fd, long tail)
 				skip_last = false;
 				continue;
 			}
-			if (++lines == tail)
+			if (++lines == tail) {
+				*found = lines;
 				return pos + (off_t)i;
+			}
 		}
 	}
+	*found = lines + (st.st_size > 0 && !skip_last ? 1 : 0);
 	return 0;
+}
+
+/* The rotated files of a log that exist, oldest first. */
+static char **rotated_files(const char *path)
+{
+	char **list = strv_copy(NULL);
+	for (unsigned i = LOG_MAX_FILES; i >= 1; i--) {
+		char *p = rotated_path(path, i);
+		if (access(p, F_OK) == 0)
+			list = strv_append_take(list, p);
+		else
+			free(p);
+	}
+	return list;
 }
 
 void container_logs(struct container *c, struct http_conn *conn, const struct logs_opts *o)
 {
+	struct log_config cfg;
+	if (log_config_parse(json_object_get(c->host_config, "LogConfig"), &cfg, NULL) == 0 &&
+	    cfg.none) {
+		http_reply_errorf(conn, 501, "configured logging driver does not support reading");
+		return;
+	}
 	int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		http_reply_errorf(conn, 500, "open the log of %s: %s", c->name, strerror(errno));
@@ -574,7 +720,50 @@ void container_logs(struct container *c, struct http_conn *conn, const struct lo
 	f->opts = *o;
 	f->tty = json_is_true(json_object_get(c->config, "Tty"));
 	f->follow = o->follow && (container_is_running(c) || c->starting) && c->log;
-	f->off = tail_offset(fd, o->tail);
+	f->path = xstrdup(c->log_path);
+	if (c->log) {
+		f->gen = gen_ref(c->log->gen);
+		f->at_gen = f->gen->n;
+	}
+	/* Older files first: all of them, or as many lines as tail still wants. */
+	long found;
+	f->off = tail_offset(fd, o->tail, &found);
+	char **older = rotated_files(c->log_path);
+	size_t n_older = strv_length(older), first = 0;
+	if (o->tail >= 0) {
+		long want = o->tail - found;
+		off_t first_off = 0;
+		first = n_older;
+		while (want > 0 && first > 0) {
+			_cleanup_close_ int ofd = open(older[first - 1], O_RDONLY | O_CLOEXEC);
+			long got = 0;
+			first_off = ofd >= 0 ? tail_offset(ofd, want, &got) : 0;
+			first--;
+			want -= got;
+		}
+		if (first < n_older) {
+			/* Start in the oldest file still needed, at its offset. */
+			int ofd = open(older[first], O_RDONLY | O_CLOEXEC);
+			if (ofd >= 0) {
+				/* The rest of the older files, then the current one from 0. */
+				f->older = strv_copy(older + first + 1);
+				f->older = strv_append(f->older, c->log_path);
+				safe_close(f->fd);
+				f->fd = ofd;
+				f->off = first_off;
+			}
+		}
+	} else if (n_older) {
+		int ofd = open(older[0], O_RDONLY | O_CLOEXEC);
+		if (ofd >= 0) {
+			f->older = strv_copy(older + 1);
+			f->older = strv_append(f->older, c->log_path);
+			safe_close(f->fd);
+			f->fd = ofd;
+			f->off = 0;
+		}
+	}
+	strv_free(older);
 	http_stream_begin(conn, 200,
 			  f->tty ? "application/vnd.docker.raw-stream"
 				 : "application/vnd.docker.multiplexed-stream",

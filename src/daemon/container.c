@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "events.h"
+#include "log-config.h"
 #include "restart-policy.h"
 #include "db.h"
 #include "ext4.h"
@@ -287,6 +288,10 @@ static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
 	}
 	int r = restart_policy_check(json_object_get(hc, "RestartPolicy"),
 				     json_is_true(json_object_get(hc, "AutoRemove")), err);
+	if (r < 0)
+		return r;
+	struct log_config log_cfg;
+	r = log_config_parse(json_object_get(hc, "LogConfig"), &log_cfg, err);
 	if (r < 0)
 		return r;
 	json_t *mode = json_object_get(hc, "NetworkMode");
@@ -654,6 +659,9 @@ json_t *container_inspect(struct container *c)
 						  : json_string("");
 	json_array_remove(path_args, 0);
 
+	struct log_config log_cfg;
+	if (log_config_parse(json_object_get(c->host_config, "LogConfig"), &log_cfg, NULL) < 0)
+		log_cfg.none = false;
 	json_t *state =
 	    json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:s, s:s}", "Status",
 		      container_state_name(c->state), "Running",
@@ -683,8 +691,8 @@ json_t *container_inspect(struct container *c)
 	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:{s:s, s:b, s:s, s:s, s:{}, s:s, s:o}}",
 	    "Id", c->id, "Created", c->created, "Path", path, "Args", path_args, "State", state,
 	    "Image", c->image_id, "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "",
-	    "LogPath", c->log_path, "RestartCount", c->restart_count, "Driver", "arca-vm",
-	    "Platform", "linux", "Name", json_sprintf("/%s", c->name), "HostConfig", hc,
+	    "LogPath", log_cfg.none ? "" : c->log_path, "RestartCount", c->restart_count, "Driver",
+	    "arca-vm", "Platform", "linux", "Name", json_sprintf("/%s", c->name), "HostConfig", hc,
 	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
 	    cfg, "NetworkSettings", "SandboxID", "", "HairpinMode", 0, "SandboxKey", "",
 	    "IPAddress", "", "Ports", "Gateway", "", "Networks", networks);

@@ -135,10 +135,10 @@ def test_error_codes_and_messages(client, arcad):
     assert status == 400 and "message" in json.loads(body)
     status, body = raw_request(arcad, "GET", "/v1.99/version")
     assert status == 400 and "too new" in json.loads(body)["message"]
-    status, body = raw_request(arcad, "GET", "/v1.51/containers/nope/stats")
+    status, body = raw_request(arcad, "GET", "/v1.51/containers/nope/attach/ws")
     assert status == 404
     cid = client.containers.create("busybox", ["true"]).id
-    status, body = raw_request(arcad, "GET", f"/v1.51/containers/{cid}/stats")
+    status, body = raw_request(arcad, "GET", f"/v1.51/containers/{cid}/attach/ws")
     assert status == 501 and "not supported" in json.loads(body)["message"]
     status, body = raw_request(arcad, "GET", "/v1.51/swarm")
     assert status == 503 and "not a swarm manager" in json.loads(body)["message"]

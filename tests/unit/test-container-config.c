@@ -11,6 +11,7 @@
 #include "container.h"
 #include "error.h"
 #include "exec-session.h"
+#include "log-config.h"
 #include "tap.h"
 
 static const char *image_json = "{\"Cmd\":[\"sh\"],\"Entrypoint\":null,"
@@ -148,8 +149,40 @@ static void test_exec(void)
 	}
 }
 
+static void test_log_config(void)
+{
+	struct log_config lc;
+	struct arca_error *err = NULL;
+	json_t *j = json_loads("{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"10m\","
+			       "\"max-file\":\"3\"}}",
+			       0, NULL);
+	ok(log_config_parse(j, &lc, &err) == 0, "json-file with rotation");
+	ok(lc.max_size == 10u << 20 && lc.max_files == 3 && !lc.none, "10m, 3 files");
+	json_decref(j);
+	ok(log_config_parse(NULL, &lc, &err) == 0 && lc.max_files == 1 && !lc.max_size,
+	   "no LogConfig: unlimited");
+	j = json_loads("{\"Type\":\"none\"}", 0, NULL);
+	ok(log_config_parse(j, &lc, &err) == 0 && lc.none, "none");
+	json_decref(j);
+	const char *bad[] = {
+		"{\"Type\":\"syslog\"}",
+		"{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"0\"}}",
+		"{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"big\"}}",
+		"{\"Type\":\"json-file\",\"Config\":{\"nope\":\"1\"}}",
+		"{\"Type\":\"none\",\"Config\":{\"max-size\":\"1m\"}}",
+		"{\"Type\":7}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], 0, NULL);
+		ok(log_config_parse(j, &lc, &err) < 0 && err, "refused: %s", bad[i]);
+		err = arca_error_free(err);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
+	test_log_config();
 	test_merge();
 	test_errors();
 	test_exec();

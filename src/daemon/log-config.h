@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HostConfig.LogConfig: the json-file driver (with its max-size and
+ * max-file rotation options) and none. Validated at create as dockerd does;
+ * other drivers are refused rather than silently replaced.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define LOG_MAX_FILES 100
+
+struct log_config {
+	bool none;	    /* --log-driver none: nothing is kept */
+	uint64_t max_size;  /* bytes per file, 0: unlimited */
+	unsigned max_files; /* files kept, the current one included (>= 1) */
+};
+
+/* log_config NULL or {} gives json-file without limits. */
+int log_config_parse(json_t *log_config, struct log_config *ret, struct arca_error **err);
