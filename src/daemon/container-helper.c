@@ -156,7 +156,7 @@ int helper_start(struct container *c, const struct helper_spec *spec, const stru
 	char *const env[] = { path, NULL };
 	struct guest_proc_spec ps = {
 		.argv = spec->argv,
-		.env = env,
+		.env = spec->env ? spec->env : env,
 		.cwd = "/",
 		.root = spec->in_container ? GUEST_ROOT : NULL,
 		.attach_stdin = spec->with_stdin,

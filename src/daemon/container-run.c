@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "container-health.h"
 #include "container-helper.h"
 #include "daemon.h"
 #include "event.h"
@@ -278,6 +279,7 @@ static void cancel_policy_restart(struct container *c)
 /* The VM is gone: the container is stopped for good. */
 static void vm_gone(struct container *c)
 {
+	container_health_stop(c);
 	container_helpers_fail(c);
 	c->vm = vm_free(c->vm);
 	c->stop_timer = event_source_free(c->stop_timer);
@@ -378,6 +380,7 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 	(void)container_save(c, NULL);
 	emit_network_events(c, "connect");
 	events_container(c->d->events, c, "start", NULL);
+	container_health_start(c);
 	if (c->restart_event) {
 		c->restart_event = false;
 		events_container(c->d->events, c, "restart", NULL);
@@ -410,6 +413,7 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	}
 	c->state = CONTAINER_EXITED;
 	c->pid = 0;
+	container_health_stop(c);
 	free(c->finished_at);
 	c->finished_at = now_rfc3339();
 	(void)container_save(c, NULL);

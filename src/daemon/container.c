@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "events.h"
+#include "container-health.h"
 #include "log-config.h"
 #include "restart-policy.h"
 #include "db.h"
@@ -133,6 +134,7 @@ struct container *container_free(struct container *c)
 	free(c->rw_disk);
 	free(c->log_path);
 	event_source_free(c->restart_timer);
+	health_free(c->health);
 	free(c);
 	return NULL;
 }
@@ -292,6 +294,9 @@ static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
 		return r;
 	struct log_config log_cfg;
 	r = log_config_parse(json_object_get(hc, "LogConfig"), &log_cfg, err);
+	if (r < 0)
+		return r;
+	r = healthcheck_check(json_object_get(cfg, "Healthcheck"), err);
 	if (r < 0)
 		return r;
 	json_t *mode = json_object_get(hc, "NetworkMode");
@@ -662,6 +667,7 @@ json_t *container_inspect(struct container *c)
 	struct log_config log_cfg;
 	if (log_config_parse(json_object_get(c->host_config, "LogConfig"), &log_cfg, NULL) < 0)
 		log_cfg.none = false;
+	json_t *health = container_health_json(c);
 	json_t *state =
 	    json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:s, s:s}", "Status",
 		      container_state_name(c->state), "Running",
@@ -673,6 +679,8 @@ json_t *container_inspect(struct container *c)
 		      "ExitCode", c->exit_code, "Error", str_or_empty(c->error), "StartedAt",
 		      c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
 		      c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z");
+	if (health)
+		json_object_set_new(state, "Health", health);
 
 	json_t *hc = json_deep_copy(c->host_config);
 	const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
@@ -728,8 +736,15 @@ json_t *container_summary(struct container *c, bool size)
 		long secs = (long)(time(NULL) - started);
 		char age[64];
 		time_human_duration(secs, age, sizeof(age));
-		snprintf(status, sizeof(status), "Up %s%s", age,
-			 c->state == CONTAINER_PAUSED ? " (Paused)" : "");
+		const char *health = container_health_status(c);
+		char suffix[32] = "";
+		if (c->state == CONTAINER_PAUSED)
+			snprintf(suffix, sizeof(suffix), " (Paused)");
+		else if (health && strcmp(health, "starting") == 0)
+			snprintf(suffix, sizeof(suffix), " (health: starting)");
+		else if (health)
+			snprintf(suffix, sizeof(suffix), " (%s)", health);
+		snprintf(status, sizeof(status), "Up %s%s", age, suffix);
 	} else if (c->state == CONTAINER_EXITED || c->state == CONTAINER_DEAD) {
 		time_t fin = (time_t)(time_parse_rfc3339(c->finished_at) / 1000000000LL);
 		long secs = (long)(time(NULL) - fin);

@@ -30,6 +30,7 @@ struct event_source;
 struct attach;
 struct log_writer;
 struct helper;
+struct health;
 
 enum container_state {
 	CONTAINER_CREATED,
@@ -113,6 +114,7 @@ struct container {
 	bool stdin_closed;
 	unsigned execs_running;
 	struct helper *helpers; /* container-helper.h: top, stats, archives */
+	struct health *health;	/* container-health.h, once a check ran */
 };
 
 extern const struct db_migration container_migrations[];

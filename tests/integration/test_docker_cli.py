@@ -330,3 +330,22 @@ def test_import_with_changes(arcad, tmp_path):
     assert r.returncode != 0 and "broken pipe" not in r.stderr and "import" in r.stderr, r.stderr
     assert arcad.docker("images", "-q", "junk:v1").stdout == ""
     arcad.docker("rmi", "imported:v1")
+
+
+def test_ps_filters_before_since_expose_volume(arcad):
+    for name in ("f1", "f2", "f3"):
+        arcad.docker("create", "--name", name, "--expose", "8080", "busybox", "true")
+        time.sleep(0.01)  # distinct creation times
+    names = lambda *f: sorted(arcad.docker("ps", "-a", *f, "--format", "{{.Names}}").stdout.split())
+    assert names("--filter", "before=f2") == ["f1"]
+    assert names("--filter", "since=f2") == ["f3"]
+    assert names("--filter", "since=f1", "--filter", "before=f3") == ["f2"]
+    assert names("--filter", "expose=8080") == ["f1", "f2", "f3"]
+    assert names("--filter", "expose=8080/tcp", "--filter", "name=f1") == ["f1"]
+    assert names("--filter", "expose=81") == []
+    assert names("--filter", "volume=/data") == []  # no volumes yet
+    assert names("--filter", "health=none") == ["f1", "f2", "f3"]
+    assert names("--filter", "is-task=false") == ["f1", "f2", "f3"]
+    r = arcad.docker("ps", "--filter", "before=nosuch", check=False)
+    assert r.returncode != 0 and "No such container: nosuch" in r.stderr
+    arcad.docker("rm", "f1", "f2", "f3")

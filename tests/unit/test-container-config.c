@@ -10,6 +10,7 @@
 
 #include "container.h"
 #include "error.h"
+#include "container-health.h"
 #include "exec-session.h"
 #include "log-config.h"
 #include "tap.h"
@@ -180,9 +181,30 @@ static void test_log_config(void)
 	}
 }
 
+static void test_healthcheck(void)
+{
+	struct arca_error *err = NULL;
+	const char *good[] = { "{\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":1000000000}",
+			       "{\"Test\":[\"NONE\"]}", "{}" };
+	const char *bad[] = { "{\"Test\":\"true\"}", "{\"Interval\":5}", "{\"Retries\":-1}",
+			      "{\"Timeout\":\"1s\"}", "[]" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		json_t *j = json_loads(good[i], 0, NULL);
+		ok(healthcheck_check(j, &err) == 0, "healthcheck ok: %s", good[i]);
+		json_decref(j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		ok(healthcheck_check(j, &err) < 0 && err, "healthcheck refused: %s", bad[i]);
+		err = arca_error_free(err);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	test_log_config();
+	test_healthcheck();
 	test_merge();
 	test_errors();
 	test_exec();

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "container-health.h"
 #include "container.h"
 #include "daemon.h"
 #include "hashmap.h"
@@ -60,6 +61,20 @@ static bool network_match(struct container *c, const char *s)
 	return false;
 }
 
+/* "80" means 80/tcp, as in Docker. */
+static bool expose_match(struct container *c, const char *port)
+{
+	_cleanup_free_ char *key = strchr(port, '/') ? xstrdup(port) : xasprintf("%s/tcp", port);
+	return json_object_get(json_object_get(c->config, "ExposedPorts"), key) != NULL;
+}
+
+/* dockerd's health filter values: starting, healthy, unhealthy, none. */
+static bool health_match(struct container *c, const char *want)
+{
+	const char *h = container_health_status(c);
+	return strcmp(want, h ? h : "none") == 0;
+}
+
 static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filters)
 {
 	const char *k;
@@ -92,6 +107,14 @@ static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filt
 				any |= ancestor_match(ctx, c, s);
 			else if (strcmp(k, "network") == 0)
 				any |= network_match(c, s);
+			else if (strcmp(k, "health") == 0)
+				any |= health_match(c, s);
+			else if (strcmp(k, "is-task") == 0)
+				any |= strcmp(s, "false") == 0; /* no swarm tasks here */
+			else if (strcmp(k, "expose") == 0)
+				any |= expose_match(c, s);
+			else if (strcmp(k, "volume") == 0 || strcmp(k, "publish") == 0)
+				any |= false; /* no volumes or published ports yet: none match */
 			else if (strcmp(k, "exited") == 0) {
 				int code;
 				any |= c->state == CONTAINER_EXITED && safe_atoi(s, &code) == 0 &&
@@ -119,8 +142,9 @@ static int by_created_desc(const void *a, const void *b)
 
 void api_container_list(struct api_ctx *ctx)
 {
-	static const char *const known[] = { "id",	 "name",   "label",   "status",
-					     "ancestor", "exited", "network", NULL };
+	static const char *const known[] = { "id",     "name",	  "label",  "status",  "ancestor",
+					     "exited", "network", "health", "before",  "since",
+					     "volume", "is-task", "expose", "publish", NULL };
 	json_t *filters = api_filters(ctx, known);
 	if (!filters)
 		return;
@@ -147,6 +171,26 @@ void api_container_list(struct api_ctx *ctx)
 			}
 		}
 	}
+	/* before and since name a container: only those created before (after) it. */
+	const char *before = NULL, *since = NULL;
+	const char *keys[] = { "before", "since" };
+	const char **bounds[] = { &before, &since };
+	for (size_t b = 0; b < 2; b++) {
+		const char *ref =
+		    json_string_value(json_array_get(json_object_get(filters, keys[b]), 0));
+		if (!ref)
+			continue;
+		_cleanup_error_ struct arca_error *err = NULL;
+		struct container *rc = daemon_find_container(ctx->d, ref, &err);
+		if (!rc) {
+			json_decref(filters);
+			api_reply_error(ctx, err);
+			return;
+		}
+		*bounds[b] = rc->created;
+	}
+	json_object_del(filters, "before");
+	json_object_del(filters, "since");
 	bool all = http_query_bool(ctx->req, "all", false);
 	bool size = http_query_bool(ctx->req, "size", false);
 	_cleanup_free_ char *limit_s = http_query_get(ctx->req, "limit");
@@ -170,6 +214,9 @@ void api_container_list(struct api_ctx *ctx)
 		struct container *c = list[i];
 		bool has_status = json_object_get(filters, "status") != NULL;
 		if (!show_all && !has_status && !container_is_running(c))
+			continue;
+		if ((before && strcmp(c->created, before) >= 0) ||
+		    (since && strcmp(c->created, since) <= 0))
 			continue;
 		if (!filters_match(ctx, c, filters))
 			continue;
