@@ -10,9 +10,11 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "event.h"
+#include "container-maint.h"
 #include "container.h"
 #include "guest-client.h"
 #include "guest-setup.h"
+#include "strv.h"
 #include "vm.h"
 
 #define STDERR_MAX (64u * 1024u)
@@ -149,13 +151,21 @@ static const struct guest_proc_ops proc_ops = {
 int helper_start(struct container *c, const struct helper_spec *spec, const struct helper_ops *ops,
 		 void *userdata, struct helper **ret, struct arca_error **err)
 {
-	if (!container_is_running(c) || !c->vm || c->state == CONTAINER_PAUSED)
+	struct vm *vm = c->state == CONTAINER_PAUSED ? NULL : container_helper_vm(c);
+	if (!vm)
 		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT, "container %s is not running",
 				      c->id);
 	char path[] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin";
 	char *const env[] = { path, NULL };
+	/* busybox: "/bin/busybox APPLET ARGS..." from the guest's root. */
+	_cleanup_strv_free_ char **argv = strv_copy(NULL);
+	if (spec->busybox)
+		argv = strv_append(argv, "/bin/busybox");
+	for (char *const *a = spec->argv; *a; a++)
+		argv = strv_append(argv, *a);
 	struct guest_proc_spec ps = {
-		.argv = spec->argv,
+		.argv = argv,
+		.exec_guest = spec->busybox,
 		.env = spec->env ? spec->env : env,
 		.cwd = "/",
 		.root = spec->in_container ? GUEST_ROOT : NULL,
@@ -168,7 +178,7 @@ int helper_start(struct container *c, const struct helper_spec *spec, const stru
 	h->ops = ops;
 	h->userdata = userdata;
 	h->max_collect = spec->max_collect ? spec->max_collect : 1u << 20;
-	int r = guest_proc_spawn(vm_guest(c->vm), &ps, &proc_ops, h, &h->proc);
+	int r = guest_proc_spawn(vm_guest(vm), &ps, &proc_ops, h, &h->proc);
 	if (r < 0) {
 		free(h);
 		return arca_error_errno(err, r, "run a helper in container %.12s", c->id);

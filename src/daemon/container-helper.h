@@ -44,6 +44,7 @@ struct helper_spec {
 	char *const *argv;
 	char *const *env;  /* NULL: a PATH for busybox */
 	bool in_container; /* chrooted into the container's root (else the guest's) */
+	bool busybox;	   /* argv is a busybox applet's, run from the guest's busybox */
 	bool with_stdin;
 	size_t max_collect; /* collected stdout beyond this fails with -E2BIG */
 };

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "container-health.h"
 #include "container-helper.h"
+#include "container-maint.h"
 #include "daemon.h"
 #include "event.h"
 #include "events.h"
@@ -608,6 +609,47 @@ static unsigned vm_cpus(struct container *c)
 	return n ? MIN(n, 64u) : 1;
 }
 
+void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg)
+{
+	struct daemon *d = c->d;
+	*cfg = (struct vm_config){
+		.id = c->id,
+		.runtime_dir = d->cfg.run_dir,
+		.kernel = d->kernel,
+		.initramfs = d->initramfs,
+		.memory_mb = vm_memory_mb(c),
+		.cpus = vm_cpus(c),
+		.hostname = json_string_value(json_object_get(c->config, "Hostname")),
+		.debug = d->cfg.debug,
+		.die_with_parent = true,
+		.use_vsock = d->use_vsock,
+		.disks = { { .path = image_disk, .serial = "arca-image", .readonly = true },
+			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
+		.n_disks = 2,
+	};
+}
+
+/*
+ * A maintenance VM holds the disks: a start or remove waits for it to end
+ * (*flag set, the op queued), or is refused while an operation still uses it.
+ * True when the caller is done (queued or answered).
+ */
+static bool wait_for_maintenance(struct container *c, struct container_op **ops, bool *flag,
+				 container_done_fn cb, void *userdata)
+{
+	if (container_maintenance_ending(c)) {
+		ops_add(ops, cb, userdata);
+		*flag = true;
+		return true;
+	}
+	if (!container_in_maintenance(c))
+		return false;
+	reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+		  "container %s is busy: a copy, diff or export is using its disk; try again",
+		  c->name);
+	return true;
+}
+
 void container_start(struct container *c, container_done_fn cb, void *userdata)
 {
 	if (container_is_running(c))
@@ -617,6 +659,8 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "container %s is marked for removal and cannot be started",
 				 c->name);
+	if (wait_for_maintenance(c, &c->start_ops, &c->start_after_maint, cb, userdata))
+		return;
 	ops_add(&c->start_ops, cb, userdata);
 	if (c->starting || c->vm)
 		return; /* joins the start (or the restart) under way */
@@ -647,21 +691,8 @@ static void start_vm(struct container *c)
 		arca_error_free(err);
 		return;
 	}
-	struct vm_config cfg = {
-		.id = c->id,
-		.runtime_dir = d->cfg.run_dir,
-		.kernel = d->kernel,
-		.initramfs = d->initramfs,
-		.memory_mb = vm_memory_mb(c),
-		.cpus = vm_cpus(c),
-		.hostname = json_string_value(json_object_get(c->config, "Hostname")),
-		.debug = d->cfg.debug,
-		.die_with_parent = true,
-		.use_vsock = d->use_vsock,
-		.disks = { { .path = disk, .serial = "arca-image", .readonly = true },
-			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
-		.n_disks = 2,
-	};
+	struct vm_config cfg;
+	container_vm_config(c, disk, &cfg);
 	c->starting = true;
 	c->stopping = false;
 	c->stop_signal_sent = 0;
@@ -915,6 +946,8 @@ void container_remove(struct container *c, bool force, container_done_fn cb, voi
 	if (c->state == CONTAINER_REMOVING || c->removing_after_exit)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "removal of container %s is already in progress", c->name);
+	if (wait_for_maintenance(c, &c->stop_ops, &c->remove_after_maint, cb, userdata))
+		return;
 	if (c->state == CONTAINER_RESTARTING && !force)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "You cannot remove a restarting container %s. Stop the container "
@@ -950,6 +983,20 @@ static void on_boot_started(struct container *c, const struct arca_error *err, v
 	free(c->error);
 	c->error = xstrdup(err->msg);
 	(void)container_save(c, NULL);
+}
+
+void container_maintenance_over(struct container *c)
+{
+	if (c->remove_after_maint) {
+		c->remove_after_maint = false;
+		c->start_after_maint = false;
+		finish_remove(c); /* answers the removes that waited */
+		return;
+	}
+	if (c->start_after_maint) {
+		c->start_after_maint = false;
+		container_start(c, NULL, NULL); /* answers the starts that waited */
+	}
 }
 
 void container_restart_policies_at_boot(struct daemon *d)

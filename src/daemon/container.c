@@ -22,6 +22,7 @@
 #include "event.h"
 #include "events.h"
 #include "container-health.h"
+#include "container-maint.h"
 #include "log-config.h"
 #include "restart-policy.h"
 #include "db.h"
@@ -135,6 +136,7 @@ struct container *container_free(struct container *c)
 	free(c->log_path);
 	event_source_free(c->restart_timer);
 	health_free(c->health);
+	maint_free(c->maint);
 	free(c);
 	return NULL;
 }

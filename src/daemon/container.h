@@ -31,6 +31,7 @@ struct attach;
 struct log_writer;
 struct helper;
 struct health;
+struct maint;
 
 enum container_state {
 	CONTAINER_CREATED,
@@ -96,8 +97,10 @@ struct container {
 	bool stopping; /* a stop/kill/restart asked for the exit */
 	bool removing_after_exit;
 	bool restart_after_exit;
-	bool stop_event;    /* a stop asked for the exit: "stop" follows "die" */
-	bool restart_event; /* a restart is under way: "restart" follows "start" */
+	bool start_after_maint;	 /* a start waits for the maintenance VM to end */
+	bool remove_after_maint; /* ... or a remove */
+	bool stop_event;	 /* a stop asked for the exit: "stop" follows "die" */
+	bool restart_event;	 /* a restart is under way: "restart" follows "start" */
 	struct vm *vm;
 	struct guest_proc *proc;
 	struct log_writer *log;
@@ -115,6 +118,7 @@ struct container {
 	unsigned execs_running;
 	struct helper *helpers; /* container-helper.h: top, stats, archives */
 	struct health *health;	/* container-health.h, once a check ran */
+	struct maint *maint;	/* container-maint.h: a VM for cp/diff/export while stopped */
 };
 
 extern const struct db_migration container_migrations[];
@@ -168,12 +172,17 @@ void container_cancel_wait(struct container *c, void *userdata);
 /* force: kill a running container first; the callback runs once it is gone. */
 void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
+/* Its maintenance VM is gone: a start or remove that waited goes on (may free c). */
+void container_maintenance_over(struct container *c);
 /* Daemon start: starts the containers their restart policy brings back. */
 void container_restart_policies_at_boot(struct daemon *d);
 /* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */
 int container_update(struct container *c, json_t *body, json_t **ret_warnings,
 		     struct arca_error **err);
 bool container_is_running(const struct container *c);
+struct vm_config;
+/* The VM a start boots: its resources, the image disk and the writable disk. */
+void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg);
 /* The memory its VM boots with (HostConfig.Memory, or the daemon's default). */
 uint64_t container_memory_bytes(struct container *c);
 /* The environment a process in the container gets (config Env plus Docker's defaults). */

@@ -53,6 +53,7 @@ struct proc {
 	char *user;
 	char **group_add;
 	char *root;
+	bool exec_guest; /* argv[0] opened in our root, executed inside root */
 	struct rlimit_spec {
 		uint32_t resource;
 		uint64_t soft, hard;

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -174,6 +175,10 @@ static _Noreturn void child_run(struct proc *p, const struct user_ids *ids, char
 		child_fail(errfd, STAGE_SETUP, errno);
 	if (dup2(fds->in, 0) < 0 || dup2(fds->out, 1) < 0 || dup2(fds->err, 2) < 0)
 		child_fail(errfd, STAGE_SETUP, errno);
+	/* A tool of ours (busybox) run inside the container's root: opened first. */
+	int exe = -1;
+	if (p->exec_guest && (exe = open(p->argv[0], O_PATH | O_CLOEXEC)) < 0)
+		child_fail(errfd, STAGE_EXEC, errno);
 	if (p->root && p->root[0] && (chroot(p->root) < 0 || chdir("/") < 0))
 		child_fail(errfd, STAGE_ROOT, errno);
 	if (setgroups(ids->n_groups, ids->groups) < 0 || setgid(ids->gid) < 0 ||
@@ -187,6 +192,10 @@ static _Noreturn void child_run(struct proc *p, const struct user_ids *ids, char
 	}
 	if (chdir(p->cwd && p->cwd[0] ? p->cwd : "/") < 0)
 		child_fail(errfd, STAGE_CWD, errno);
+	if (exe >= 0) {
+		syscall(SYS_execveat, exe, "", p->argv, env, AT_EMPTY_PATH);
+		child_fail(errfd, STAGE_EXEC, errno);
+	}
 	child_fail(errfd, STAGE_EXEC, exec_search(p->argv, env));
 }
 

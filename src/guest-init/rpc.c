@@ -219,9 +219,10 @@ static int h_proc_create(struct rpc_ctx *ctx)
 {
 	uint32_t id = 0, rows = 0, cols = 0, sin = 0, sout = 0, serr = 0;
 	const char *cwd = NULL, *user = NULL, *root = NULL;
-	bool tty = false;
+	bool tty = false, exec_guest = false;
 	struct proto_field_spec spec[] = {
 		{ PROTO_T_PROC_ID, PROTO_F_U32, &id, true },
+		{ PROTO_T_EXEC_GUEST, PROTO_F_BOOL, &exec_guest, false },
 		{ PROTO_T_CWD, PROTO_F_STR, &cwd, false },
 		{ PROTO_T_USER, PROTO_F_STR, &user, false },
 		{ PROTO_T_ROOT, PROTO_F_STR, &root, false },
@@ -258,6 +259,7 @@ static int h_proc_create(struct rpc_ctx *ctx)
 	p->cwd = cwd ? xstrdup(cwd) : NULL;
 	p->user = user ? xstrdup(user) : NULL;
 	p->root = root ? xstrdup(root) : NULL;
+	p->exec_guest = exec_guest;
 	struct pstream *all[] = { &p->in, &p->out, &p->err };
 	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
 		all[i]->proc = p;

@@ -102,6 +102,7 @@ enum proto_tag {
 	PROTO_T_INIT_VERSION,	   /* str */
 	PROTO_T_UMOUNT_FLAGS,	   /* u32: MNT_* */
 	PROTO_T_STDIN_ONCE,	   /* u32 bool: close stdin on its stream's CLOSE (always) */
+	PROTO_T_EXEC_GUEST,	   /* u32 bool: argv[0] is a guest-root path, run inside ROOT */
 	_PROTO_T_MAX,
 };
 

@@ -87,6 +87,7 @@ struct guest_proc_spec {
 	const char *user;
 	char *const *group_add;
 	const char *root;
+	bool exec_guest; /* argv[0] is in the guest's own root (busybox), run inside root */
 	const struct guest_rlimit *rlimits;
 	size_t n_rlimits;
 	bool tty;

@@ -74,6 +74,13 @@ void api_container_resize(struct api_ctx *ctx);
 /* containers-observe.c */
 void api_container_top(struct api_ctx *ctx);
 void api_container_stats(struct api_ctx *ctx);
+/* containers-fs.c */
+void api_container_archive_info(struct api_ctx *ctx);
+void api_container_archive(struct api_ctx *ctx);
+void api_put_container_archive(struct api_ctx *ctx);
+void api_container_export(struct api_ctx *ctx);
+void api_container_changes(struct api_ctx *ctx);
+bool api_archive_put_streams(const struct http_request *r);
 /* exec.c */
 void api_container_exec(struct api_ctx *ctx);
 void api_exec_start(struct api_ctx *ctx);

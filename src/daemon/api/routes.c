@@ -38,8 +38,8 @@ static const struct route routes[] = {
 	{ "GET", "/containers/{id}/json", "ContainerInspect", api_container_inspect },
 	{ "GET", "/containers/{id}/top", "ContainerTop", api_container_top },
 	{ "GET", "/containers/{id}/logs", "ContainerLogs", api_container_logs },
-	{ "GET", "/containers/{id}/changes", "ContainerChanges", api_unsupported },
-	{ "GET", "/containers/{id}/export", "ContainerExport", api_unsupported },
+	{ "GET", "/containers/{id}/changes", "ContainerChanges", api_container_changes },
+	{ "GET", "/containers/{id}/export", "ContainerExport", api_container_export },
 	{ "GET", "/containers/{id}/stats", "ContainerStats", api_container_stats },
 	{ "POST", "/containers/{id}/resize", "ContainerResize", api_container_resize },
 	{ "POST", "/containers/{id}/start", "ContainerStart", api_container_start },
@@ -54,9 +54,9 @@ static const struct route routes[] = {
 	{ "GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket", api_unsupported },
 	{ "POST", "/containers/{id}/wait", "ContainerWait", api_container_wait },
 	{ "DELETE", "/containers/{id}", "ContainerDelete", api_container_delete },
-	{ "HEAD", "/containers/{id}/archive", "ContainerArchiveInfo", api_unsupported },
-	{ "GET", "/containers/{id}/archive", "ContainerArchive", api_unsupported },
-	{ "PUT", "/containers/{id}/archive", "PutContainerArchive", api_unsupported },
+	{ "HEAD", "/containers/{id}/archive", "ContainerArchiveInfo", api_container_archive_info },
+	{ "GET", "/containers/{id}/archive", "ContainerArchive", api_container_archive },
+	{ "PUT", "/containers/{id}/archive", "PutContainerArchive", api_put_container_archive },
 	{ "POST", "/containers/prune", "ContainerPrune", api_container_prune },
 	{ "POST", "/containers/{id}/exec", "ContainerExec", api_container_exec },
 	{ "POST", "/exec/{id}/start", "ExecStart", api_exec_start },
@@ -214,7 +214,7 @@ bool api_wants_stream(struct http_conn *c, const struct http_request *r, void *u
 {
 	(void)c;
 	(void)userdata;
-	return api_image_load_streams(r);
+	return api_image_load_streams(r) || api_archive_put_streams(r);
 }
 
 void api_dispatch(struct http_conn *c, struct http_request *r, void *userdata)
