@@ -96,7 +96,8 @@ ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_docker_cli.py tests/integration/test_docker_py.py \
 	tests/integration/test_compose.py tests/integration/test_events.py \
 	tests/integration/test_restart.py tests/integration/test_observe.py \
-	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py
+	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py \
+	tests/integration/test_commit.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

@@ -19,6 +19,11 @@
 
 #define STDERR_MAX (64u * 1024u)
 
+const char *const helper_tar_dir_script =
+    "cd \"$1\" || exit 1; set --; for f in * .[!.]* ..?*; do"
+    " if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done;"
+    " if [ $# = 0 ]; then exec tar -cf - --no-recursion .; fi; exec tar -cf - \"$@\"";
+
 struct helper {
 	struct helper *next; /* in the container's list */
 	struct container *c;

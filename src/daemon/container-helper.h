@@ -49,6 +49,12 @@ struct helper_spec {
 	size_t max_collect; /* collected stdout beyond this fails with -E2BIG */
 };
 
+/*
+ * `sh -c helper_tar_dir_script sh DIR`: a tar of DIR's contents on stdout,
+ * entries named as Docker names them ("bin/", not "./bin/").
+ */
+extern const char *const helper_tar_dir_script;
+
 int helper_start(struct container *c, const struct helper_spec *spec, const struct helper_ops *ops,
 		 void *userdata, struct helper **ret, struct arca_error **err);
 /* Kills the command if it still runs. NULL-safe. */

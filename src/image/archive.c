@@ -292,7 +292,7 @@ static int ingest_member(struct image_store *s, int root, const char *path, stru
 	return r;
 }
 
-static void layers_free(struct image_layer *l, size_t n)
+void store_layers_free(struct image_layer *l, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(l[i].diff_id);
@@ -302,11 +302,10 @@ static void layers_free(struct image_layer *l, size_t n)
 	free(l);
 }
 
-/* Stores one image given its config bytes and layers (diff IDs checked), with tags. */
-static int finish_image(struct image_store *s, const char *config, size_t config_len,
-			struct image_layer *layers, size_t n, char *const *tags,
-			const char *manifest_digest, bool disk_ready, char **ret_id,
-			struct arca_error **err)
+int store_finish_image(struct image_store *s, const char *config, size_t config_len,
+		       struct image_layer *layers, size_t n, char *const *tags,
+		       const char *manifest_digest, bool disk_ready, char **ret_id,
+		       struct arca_error **err)
 {
 	struct image_config cfg = { 0 };
 	char id[DIGEST_STR_LEN], chain[DIGEST_STR_LEN];
@@ -409,9 +408,9 @@ static int load_docker_archive(struct image_store *s, int root, json_t *manifest
 		}
 		_cleanup_free_ char *id = NULL;
 		if (r >= 0)
-			r = finish_image(s, config, config_len, layers, n, tags, NULL, false, &id,
-					 err);
-		layers_free(layers, n);
+			r = store_finish_image(s, config, config_len, layers, n, tags, NULL, false,
+					       &id, err);
+		store_layers_free(layers, n);
 		if (r < 0)
 			return r;
 		if (!tags[0]) {
@@ -502,9 +501,9 @@ static int load_oci_manifest(struct image_store *s, int root, const char *digest
 		tags = strv_append(tags, full);
 	_cleanup_free_ char *id = NULL;
 	if (r >= 0)
-		r = finish_image(s, config, config_len, layers, m.n_layers, tags, NULL, false, &id,
-				 err);
-	layers_free(layers, m.n_layers);
+		r = store_finish_image(s, config, config_len, layers, m.n_layers, tags, NULL, false,
+				       &id, err);
+	store_layers_free(layers, m.n_layers);
 	manifest_done(&m);
 	if (r < 0)
 		return r;
@@ -572,7 +571,7 @@ int image_load(struct image_store *s, int in_fd, image_progress_fn progress, voi
 	return 0;
 }
 
-static char *now_rfc3339(void)
+char *store_now_rfc3339(void)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -587,7 +586,7 @@ static char *now_rfc3339(void)
 int image_import(struct image_store *s, int in_fd, const char *ref, const char *message,
 		 json_t *config_changes, char **ret_id, struct arca_error **err)
 {
-	_cleanup_free_ char *full = NULL, *created = now_rfc3339();
+	_cleanup_free_ char *full = NULL, *created = store_now_rfc3339();
 	struct image_layer *layer = xnew0(struct image_layer, 1);
 	int r = 0;
 
@@ -621,10 +620,10 @@ int image_import(struct image_store *s, int in_fd, const char *ref, const char *
 		json_decref(cfg);
 		char *tags[] = { full, NULL };
 		/* finish_image builds the disk again from the blob (cached by chain). */
-		r = finish_image(s, text, strlen(text), layer, 1, full ? tags : NULL, NULL, true,
-				 ret_id, err);
+		r = store_finish_image(s, text, strlen(text), layer, 1, full ? tags : NULL, NULL,
+				       true, ret_id, err);
 	}
-	layers_free(layer, 1);
+	store_layers_free(layer, 1);
 	if (r < 0)
 		arca_error_wrap(err, "import");
 	return r;

@@ -93,6 +93,24 @@ int image_load(struct image_store *s, int in_fd, image_progress_fn progress, voi
 int image_import(struct image_store *s, int in_fd, const char *ref, const char *message,
 		 json_t *config_changes, char **ret_id, struct arca_error **err);
 
+struct image_commit_opts {
+	const char *base_id;	    /* the container's image */
+	json_t *config;		    /* the new image's "config" */
+	const char *ref;	    /* repo[:tag], or NULL */
+	const char *comment;	    /* may be NULL */
+	const char *author;	    /* may be NULL */
+	const char *container_id;   /* recorded as "container" */
+	const char *created_by;	    /* the history entry's created_by */
+	const char *const *exclude; /* paths left out when they are directories or empty files */
+};
+/*
+ * docker commit: a new image of base_id's layers plus one made from
+ * changes_fd, a tar of an overlayfs upper directory (0/0 character devices
+ * are whiteouts; they become ".wh." entries).
+ */
+int image_commit(struct image_store *s, const struct image_commit_opts *o, int changes_fd,
+		 char **ret_id, struct arca_error **err);
+
 /* The image's read-only ext4 disk (built if missing). */
 int image_disk(struct image_store *s, const char *id, char **ret_path, struct arca_error **err);
 /* The image's config object ("config" of the image config JSON); new reference. */

@@ -81,6 +81,8 @@ void api_put_container_archive(struct api_ctx *ctx);
 void api_container_export(struct api_ctx *ctx);
 void api_container_changes(struct api_ctx *ctx);
 bool api_archive_put_streams(const struct http_request *r);
+/* commit.c */
+void api_image_commit(struct api_ctx *ctx);
 /* exec.c */
 void api_container_exec(struct api_ctx *ctx);
 void api_exec_start(struct api_ctx *ctx);

@@ -447,12 +447,7 @@ static void on_export_mounted(struct guest_client *gc, int error, const char *me
 		fs_fail(r, 500, "export container %s: %s", r->id, message);
 		return;
 	}
-	/* Entries named as dockerd names them ("bin/", not "./bin/"). */
-	static const char script[] =
-	    "cd \"$1\" || exit 1; set --; for f in * .[!.]* ..?*; do"
-	    " if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done;"
-	    " exec tar -cf - \"$@\"";
-	const char *argv[] = { "sh", "-c", script, "sh", r->mnt, NULL };
+	const char *argv[] = { "sh", "-c", helper_tar_dir_script, "sh", r->mnt, NULL };
 	if (run_helper(r, argv, false, false, &tar_out_ops, 0) < 0) {
 		fs_fail(r, 500, "cannot run tar in container %s", r->id);
 		return;

@@ -74,7 +74,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/images/{name}", "ImageDelete", api_image_delete },
 	{ "GET", "/images/search", "ImageSearch", api_unsupported },
 	{ "POST", "/images/prune", "ImagePrune", api_image_prune },
-	{ "POST", "/commit", "ImageCommit", api_unsupported },
+	{ "POST", "/commit", "ImageCommit", api_image_commit },
 	{ "GET", "/images/{name}/get", "ImageGet", api_image_get },
 	{ "GET", "/images/get", "ImageGetAll", api_image_get_all },
 	{ "POST", "/images/load", "ImageLoad", api_image_load },

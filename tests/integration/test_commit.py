@@ -1,0 +1,47 @@
+"""docker commit against arcad: the writable layer as a new image, then run it."""
+import json
+
+
+def test_commit_then_run(arcad):
+    arcad.docker("run", "--name", "base", "busybox", "sh", "-c",
+                 "echo committed > /greeting; rm /bin/vi; mkdir -p /app && echo x > /app/f")
+    image_id = arcad.docker("commit", "-m", "my change", "-a", "tester",
+                            "-c", 'CMD ["cat", "/greeting"]', "-c", "ENV MODE=prod",
+                            "base", "committed:v1").stdout.strip()
+    assert image_id.startswith("sha256:")
+    assert arcad.docker("run", "--rm", "committed:v1").stdout == "committed\n"
+    out = arcad.docker("run", "--rm", "committed:v1", "sh", "-c",
+                       "ls /bin/vi 2>&1; cat /app/f; echo $MODE").stdout
+    assert "No such file" in out and "x\n" in out and "prod" in out  # the deletion holds
+    info = json.loads(arcad.docker("image", "inspect", "committed:v1").stdout)[0]
+    assert info["Id"] == image_id
+    assert info["Comment"] == "my change" and info["Author"] == "tester"
+    assert info["Config"]["Cmd"] == ["cat", "/greeting"]
+    base_layers = json.loads(arcad.docker("image", "inspect", "busybox").stdout)[0][
+        "RootFS"]["Layers"]
+    assert info["RootFS"]["Layers"][:-1] == base_layers  # one layer on top of the image's
+    hist = json.loads(arcad.docker("history", "--no-trunc", "--format", "{{json .}}",
+                                   "committed:v1").stdout.splitlines()[0])
+    assert hist["Comment"] == "my change"
+    # Committing the committed image's container again stacks another layer.
+    arcad.docker("run", "--name", "second", "committed:v1", "sh", "-c", "echo more > /more")
+    arcad.docker("commit", "second", "committed:v2")
+    assert arcad.docker("run", "--rm", "committed:v2", "cat", "/greeting", "/more").stdout == \
+        "committed\nmore\n"
+    r = arcad.docker("commit", "nosuch", "x:y", check=False)
+    assert r.returncode != 0 and "No such container: nosuch" in r.stderr
+    r = arcad.docker("commit", "-c", "RUN true", "base", "x:y", check=False)
+    assert r.returncode != 0 and "RUN is not a valid change command" in r.stderr
+    arcad.docker("rm", "base", "second")
+    arcad.docker("rmi", "committed:v2", "committed:v1")
+
+
+def test_commit_running_container(arcad):
+    arcad.docker("run", "-d", "--name", "live", "busybox", "sh", "-c",
+                 "echo live > /state; sleep 1000")
+    arcad.docker("exec", "live", "true")
+    arcad.docker("commit", "live", "snap:1")
+    assert arcad.docker("run", "--rm", "snap:1", "cat", "/state").stdout == "live\n"
+    assert arcad.docker("inspect", "live", "--format", "{{.State.Running}}").stdout == "true\n"
+    arcad.docker("rm", "-f", "live")
+    arcad.docker("rmi", "snap:1")
