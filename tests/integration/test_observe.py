@@ -1,4 +1,6 @@
 """docker top and docker stats against arcad (issue: state that survives, observability)."""
+import json
+
 import docker
 import pytest
 
@@ -63,3 +65,18 @@ def test_stats_stream_and_stopped(client, arcad):
     stopped = c.stats(stream=False)
     assert stopped["memory_stats"] == {} and stopped["pids_stats"] == {}
     c.remove()
+
+
+def test_system_df_and_rm_v(arcad):
+    arcad.docker("create", "--name", "dfc", "busybox", "true")
+    out = arcad.docker("system", "df", "--format", "{{json .}}").stdout.splitlines()
+    rows = {json.loads(line)["Type"]: json.loads(line) for line in out}
+    assert rows["Images"]["TotalCount"] == "1" and rows["Images"]["Active"] == "1"
+    assert rows["Containers"]["TotalCount"] == "1"
+    assert rows["Images"]["Size"] != "0B"
+    assert rows["Local Volumes"]["TotalCount"] == "0"
+    verbose = arcad.docker("system", "df", "-v").stdout
+    assert "dfc" in verbose and "busybox" in verbose
+    r = arcad.docker("system", "df", "--format", "{{json .}}", check=False)
+    assert r.returncode == 0
+    arcad.docker("rm", "-v", "dfc")  # no volumes to remove with it, and no error

@@ -51,6 +51,7 @@ void api_system_version(struct api_ctx *ctx);
 void api_system_info(struct api_ctx *ctx);
 void api_system_auth(struct api_ctx *ctx);
 void api_system_events(struct api_ctx *ctx);
+void api_system_data_usage(struct api_ctx *ctx);
 /* containers.c */
 void api_container_list(struct api_ctx *ctx);
 void api_container_create(struct api_ctx *ctx);
@@ -89,6 +90,10 @@ void api_exec_start(struct api_ctx *ctx);
 void api_exec_resize(struct api_ctx *ctx);
 void api_exec_inspect(struct api_ctx *ctx);
 /* images.c */
+struct image_list_opts;
+/* image_list with each image's Containers count. */
+int api_images_counted(struct api_ctx *ctx, const struct image_list_opts *o, json_t **ret,
+		       struct arca_error **err);
 void api_image_list(struct api_ctx *ctx);
 void api_image_inspect(struct api_ctx *ctx);
 void api_image_history(struct api_ctx *ctx);

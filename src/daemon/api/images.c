@@ -16,6 +16,30 @@
 #include "hashmap.h"
 #include "image.h"
 
+int api_images_counted(struct api_ctx *ctx, const struct image_list_opts *o, json_t **ret,
+		       struct arca_error **err)
+{
+	json_t *list = NULL;
+	int r = image_list(ctx->d->images, o, &list, err);
+	if (r < 0)
+		return r;
+	/* Containers per image, as Docker counts them when asked (-1 otherwise). */
+	size_t i;
+	json_t *img;
+	json_array_foreach(list, i, img)
+	{
+		const char *id = json_string_value(json_object_get(img, "Id"));
+		int n = 0;
+		size_t it = 0;
+		void *v;
+		while (hashmap_iter(ctx->d->containers, &it, NULL, &v))
+			n += strcmp(((struct container *)v)->image_id, id) == 0;
+		json_object_set_new(img, "Containers", json_integer(n));
+	}
+	*ret = list;
+	return 0;
+}
+
 void api_image_list(struct api_ctx *ctx)
 {
 	json_t *filters = api_filters(ctx, NULL); /* image_list checks the keys */
@@ -28,24 +52,10 @@ void api_image_list(struct api_ctx *ctx)
 	};
 	json_t *list = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
-	if (image_list(ctx->d->images, &o, &list, &err) < 0)
+	if (api_images_counted(ctx, &o, &list, &err) < 0)
 		api_reply_error(ctx, err);
-	else {
-		/* Containers per image, as Docker counts them when asked (-1 otherwise). */
-		size_t i;
-		json_t *img;
-		json_array_foreach(list, i, img)
-		{
-			const char *id = json_string_value(json_object_get(img, "Id"));
-			int n = 0;
-			size_t it = 0;
-			void *v;
-			while (hashmap_iter(ctx->d->containers, &it, NULL, &v))
-				n += strcmp(((struct container *)v)->image_id, id) == 0;
-			json_object_set_new(img, "Containers", json_integer(n));
-		}
+	else
 		http_reply_json(ctx->conn, 200, list);
-	}
 	json_decref(filters);
 }
 

@@ -86,7 +86,7 @@ static const struct route routes[] = {
 	{ "GET", "/_ping", "SystemPing", api_system_ping },
 	{ "HEAD", "/_ping", "SystemPingHead", api_system_ping_head },
 	{ "GET", "/events", "SystemEvents", api_system_events },
-	{ "GET", "/system/df", "SystemDataUsage", api_unsupported },
+	{ "GET", "/system/df", "SystemDataUsage", api_system_data_usage },
 	{ "POST", "/session", "Session", api_unsupported },
 	/* volumes */
 	{ "GET", "/volumes", "VolumeList", api_unsupported },

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth, SystemEvents. */
+/* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth, SystemEvents, SystemDataUsage. */
 #include "api.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -16,6 +19,7 @@
 #include "hashmap.h"
 #include "image.h"
 #include "registry.h"
+#include "strv.h"
 #include "time-util.h"
 #include "worker.h"
 
@@ -194,4 +198,83 @@ void api_system_events(struct api_ctx *ctx)
 		return;
 	}
 	events_subscribe(ctx->d->events, ctx->conn, filters, since, until);
+}
+
+/* Bytes a directory tree takes on disk (allocated blocks, so sparse files count as they are). */
+static int64_t disk_usage(const char *path)
+{
+	int64_t total = 0;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		return 0;
+	fd = -EBADF; /* owned by d */
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		total += (int64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_free_ char *sub = xasprintf("%s/%s", path, e->d_name);
+			total += disk_usage(sub);
+		}
+	}
+	closedir(d);
+	return total;
+}
+
+void api_system_data_usage(struct api_ctx *ctx)
+{
+	_cleanup_strv_free_ char **types = http_query_get_all(ctx->req, "type");
+	bool all = !types || !types[0];
+	bool want_img = all, want_ctr = all, want_vol = all, want_cache = all;
+	for (char **t = types; t && *t; t++) {
+		if (strcmp(*t, "image") == 0)
+			want_img = true;
+		else if (strcmp(*t, "container") == 0)
+			want_ctr = true;
+		else if (strcmp(*t, "volume") == 0)
+			want_vol = true;
+		else if (strcmp(*t, "build-cache") == 0)
+			want_cache = true;
+		else {
+			http_reply_errorf(ctx->conn, 400, "invalid type: %s", *t);
+			return;
+		}
+	}
+	json_t *out = json_object();
+	if (want_img) {
+		struct image_list_opts o = { .all = false };
+		json_t *images = NULL;
+		_cleanup_error_ struct arca_error *err = NULL;
+		if (api_images_counted(ctx, &o, &images, &err) < 0) {
+			json_decref(out);
+			api_reply_error(ctx, err);
+			return;
+		}
+		/* What the store holds on disk: blobs and image disks, shared ones once. */
+		_cleanup_free_ char *blobs = xasprintf("%s/blobs", ctx->d->cfg.root);
+		_cleanup_free_ char *disks = xasprintf("%s/disks", ctx->d->cfg.root);
+		json_object_set_new(out, "LayersSize",
+				    json_integer(disk_usage(blobs) + disk_usage(disks)));
+		json_object_set_new(out, "Images", images);
+	}
+	if (want_ctr) {
+		json_t *list = json_array();
+		size_t it = 0;
+		void *v;
+		while (hashmap_iter(ctx->d->containers, &it, NULL, &v))
+			json_array_append_new(list, container_summary(v, true));
+		json_object_set_new(out, "Containers", list);
+	}
+	if (want_vol)
+		json_object_set_new(out, "Volumes", json_array()); /* no volumes yet */
+	if (want_cache)
+		json_object_set_new(out, "BuildCache", json_array()); /* no builder yet */
+	http_reply_json(ctx->conn, 200, out);
 }
