@@ -146,6 +146,7 @@ static int maint_start(struct container *c, struct arca_error **err)
 	cfg.runtime_dir = m->run_dir; /* apart from a start's, should one follow */
 	cfg.memory_mb = MAINT_MEMORY_MB;
 	cfg.cpus = 1;
+	cfg.die_with_parent = true; /* a maintenance VM is never adopted */
 	c->maint = m;
 	r = vm_start(d->event, &cfg, &maint_cbs, c, &m->vm, err);
 	if (r < 0)

@@ -331,6 +331,8 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 		/* The VM stopped before the main process reported an exit. */
 		c->state = CONTAINER_EXITED;
 		c->exit_code = 255;
+		c->vm_pid = 0;
+		c->restoring = false;
 		free(c->error);
 		c->error = error < 0 && vm_last_error(vm) ? xstrdup(vm_last_error(vm))
 							  : xstrdup("the container's VM stopped");
@@ -341,6 +343,20 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 		container_io_ended(c);
 	}
 	vm_gone(c);
+}
+
+/* What a restarted daemon needs to adopt this VM and its main process. */
+static void remember_vm(struct container *c)
+{
+	struct guest_proc_ids ids = { 0 };
+	if (c->proc)
+		guest_proc_get_ids(c->proc, &ids);
+	c->vm_pid = c->vm ? (int)vm_pid(c->vm) : 0;
+	c->vsock_cid = c->vm ? vm_vsock_cid(c->vm) : 0;
+	c->proc_ids[0] = ids.proc;
+	c->proc_ids[1] = ids.in;
+	c->proc_ids[2] = ids.out;
+	c->proc_ids[3] = ids.err;
 }
 
 static void on_proc_started(struct guest_proc *p, int error, const char *message, uint32_t pid,
@@ -373,6 +389,7 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 	c->pid = pid;
 	c->run_started = now_usec(CLOCK_MONOTONIC);
 	c->state = CONTAINER_RUNNING;
+	remember_vm(c);
 	c->exit_code = 0;
 	free(c->error);
 	c->error = NULL;
@@ -414,6 +431,7 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	}
 	c->state = CONTAINER_EXITED;
 	c->pid = 0;
+	c->vm_pid = 0;
 	container_health_stop(c);
 	free(c->finished_at);
 	c->finished_at = now_rfc3339();
@@ -621,7 +639,7 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 		.cpus = vm_cpus(c),
 		.hostname = json_string_value(json_object_get(c->config, "Hostname")),
 		.debug = d->cfg.debug,
-		.die_with_parent = true,
+		.die_with_parent = false, /* it outlives a daemon that dies: live restore */
 		.use_vsock = d->use_vsock,
 		.disks = { { .path = image_disk, .serial = "arca-image", .readonly = true },
 			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
@@ -751,12 +769,28 @@ static void resume_if_paused(struct container *c)
 void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
 		    void *userdata)
 {
+	if (c->state == CONTAINER_RESTARTING && c->vm) {
+		/* The policy restart is booting its VM: that VM goes, and no restart follows. */
+		ops_add(&c->stop_ops, cb, userdata);
+		c->stopping = c->stop_event = c->manual_stop = true;
+		(void)container_save(c, NULL);
+		vm_stop(c->vm, 0);
+		return;
+	}
 	if (c->state == CONTAINER_RESTARTING) {
 		cancel_policy_restart(c);
 		c->manual_stop = true;
 		(void)container_save(c, NULL);
 		events_container(c->d->events, c, "stop", NULL);
 		return reply_now(c, cb, userdata, 0, ARCA_ERR_INTERNAL, NULL);
+	}
+	if (container_is_running(c) && !c->proc && c->vm) {
+		/* Still being adopted (or paused since before a daemon restart): the VM goes. */
+		ops_add(&c->stop_ops, cb, userdata);
+		c->stopping = c->stop_event = c->manual_stop = true;
+		resume_if_paused(c);
+		vm_stop(c->vm, 2 * USEC_PER_SEC);
+		return;
 	}
 	if (!container_is_running(c) || !c->proc)
 		return reply_now(c, cb, userdata, EALREADY, ARCA_ERR_NOT_MODIFIED,
@@ -852,7 +886,10 @@ static void on_paused(struct vm *vm, int error, const char *message, void *userd
 		c->state = p->pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
 		(void)container_save(c, NULL);
 		events_container(c->d->events, c, p->pause ? "pause" : "unpause", NULL);
-		reply_now(c, p->cb, p->userdata, 0, ARCA_ERR_INTERNAL, NULL);
+		if (!p->pause && c->restoring)
+			ops_add(&c->start_ops, p->cb, p->userdata); /* answered once adopted */
+		else
+			reply_now(c, p->cb, p->userdata, 0, ARCA_ERR_INTERNAL, NULL);
 	}
 	free(p);
 }
@@ -996,6 +1033,109 @@ void container_maintenance_over(struct container *c)
 	if (c->start_after_maint) {
 		c->start_after_maint = false;
 		container_start(c, NULL, NULL); /* answers the starts that waited */
+	}
+}
+
+/* --- live restore --- */
+
+static void restore_failed(struct container *c, const char *why)
+{
+	log_warn("container %.12s (%s): cannot re-attach its VM: %s", c->id, c->name, why);
+	c->restoring = false;
+	c->state = CONTAINER_EXITED;
+	c->exit_code = 255;
+	c->vm_pid = 0;
+	free(c->error);
+	c->error = xasprintf("the daemon restarted and could not re-attach the VM: %s", why);
+	free(c->finished_at);
+	c->finished_at = now_rfc3339();
+	(void)container_save(c, NULL);
+	c->vm = vm_free(c->vm);
+	c->proc = guest_proc_free(c->proc);
+	log_writer_close(c);
+	(void)vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC);
+	struct arca_error *err = NULL;
+	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "%s", c->error);
+	ops_reply(&c->start_ops, c, err);
+	arca_error_free(err);
+}
+
+static void on_adopted(struct guest_proc *p, int error, const char *message, uint32_t pid,
+		       void *userdata)
+{
+	struct container *c = userdata;
+	(void)p;
+	c->restoring = false;
+	if (error || !container_is_running(c)) {
+		/* The guest does not know it (its exit, status < 0, follows), or it ended. */
+		if (error)
+			log_warn("container %.12s: its process is gone: %s", c->id, message);
+		ops_reply(&c->start_ops, c, NULL);
+		return;
+	}
+	c->pid = pid;
+	c->run_started = now_usec(CLOCK_MONOTONIC);
+	remember_vm(c);
+	(void)container_save(c, NULL);
+	if (c->state == CONTAINER_PAUSED)
+		(void)vm_pause(c->vm, NULL, NULL); /* as it was when the daemon died */
+	container_health_start(c);
+	ops_reply(&c->start_ops, c, NULL); /* an unpause that waited for it */
+	log_info("container %.12s (%s): re-attached to its running VM", c->id, c->name);
+}
+
+static const struct guest_proc_ops adopted_ops = {
+	.started = on_adopted,
+	.output = on_proc_output,
+	.stdin_ready = on_proc_stdin_ready,
+	.exited = on_proc_exited,
+};
+
+static void on_restore_ready(struct vm *vm, void *userdata)
+{
+	struct container *c = userdata;
+	struct arca_error *err = NULL;
+	struct guest_proc_ids ids = { .proc = c->proc_ids[0],
+				      .in = c->proc_ids[1],
+				      .out = c->proc_ids[2],
+				      .err = c->proc_ids[3] };
+	int r = log_writer_open(c, &err);
+	if (r >= 0)
+		r = guest_proc_adopt(vm_guest(vm), &ids, &adopted_ops, c, &c->proc);
+	if (r < 0) {
+		restore_failed(c, err ? err->msg : strerror(-r));
+		arca_error_free(err);
+	}
+}
+
+static const struct vm_callbacks restore_cbs = {
+	.ready = on_restore_ready,
+	.exited = on_vm_exited,
+};
+
+void container_restore_all(struct daemon *d)
+{
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v)) {
+		struct container *c = v;
+		if (!c->restoring)
+			continue;
+		_cleanup_free_ char *disk = NULL;
+		struct arca_error *err = NULL;
+		struct vm_config cfg;
+		int r = image_disk(d->images, c->image_id, &disk, &err);
+		if (r >= 0) {
+			container_vm_config(c, disk, &cfg);
+			cfg.vsock_cid = c->vsock_cid;
+			/* A paused one runs while it is adopted, then pauses again. */
+			r = vm_attach(d->event, &cfg, c->vm_pid, c->state == CONTAINER_PAUSED,
+				      &restore_cbs, c, &c->vm, &err);
+		}
+		if (r < 0) {
+			restore_failed(c, err ? err->msg : strerror(-r));
+			arca_error_free(err);
+		}
 	}
 }
 

@@ -73,12 +73,15 @@ static char *now_rfc3339(void)
 
 static json_t *state_json(const struct container *c)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b}", "Status",
-			 container_state_name(c->state), "ExitCode", c->exit_code, "Error",
-			 c->error ? c->error : "", "StartedAt",
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I]}",
+			 "Status", container_state_name(c->state), "ExitCode", c->exit_code,
+			 "Error", c->error ? c->error : "", "StartedAt",
 			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
 			 c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z", "RestartCount",
-			 c->restart_count, "Pid", (int)c->pid, "ManuallyStopped", c->manual_stop);
+			 c->restart_count, "Pid", (int)c->pid, "ManuallyStopped", c->manual_stop,
+			 "VmPid", c->vm_pid, "VsockCid", (json_int_t)c->vsock_cid, "ProcIds",
+			 (json_int_t)c->proc_ids[0], (json_int_t)c->proc_ids[1],
+			 (json_int_t)c->proc_ids[2], (json_int_t)c->proc_ids[3]);
 }
 
 int container_save(struct container *c, struct arca_error **err)
@@ -588,6 +591,12 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->finished_at = dup_or_null(st, "FinishedAt");
 		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
 		c->manual_stop = json_is_true(json_object_get(st, "ManuallyStopped"));
+		c->pid = (uint32_t)json_integer_value(json_object_get(st, "Pid"));
+		c->vm_pid = (int)json_integer_value(json_object_get(st, "VmPid"));
+		c->vsock_cid = (uint32_t)json_integer_value(json_object_get(st, "VsockCid"));
+		for (size_t k = 0; k < 4; k++)
+			c->proc_ids[k] = (uint32_t)json_integer_value(
+			    json_array_get(json_object_get(st, "ProcIds"), k));
 		json_decref(st);
 		set_paths(c);
 		if (json_object_size(c->networks) == 0) {
@@ -595,20 +604,27 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 			struct container_create_req req = { .api_minor = 51 };
 			(void)attach_networks(c, &req, NULL);
 		}
-		/* A VM does not outlive the daemon yet: what it left in the run directory goes
-		 * (its QEMU dies with the daemon: PR_SET_PDEATHSIG), and a running container
-		 * is now stopped. */
-		if (vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0)
-			log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
-		if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
-		    c->state == CONTAINER_RESTARTING) {
+		bool was_running = c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
+				   c->state == CONTAINER_RESTARTING;
+		if (was_running && c->state != CONTAINER_RESTARTING && c->vm_pid > 0 &&
+		    c->proc_ids[0]) {
+			/* Its VM may still run (live restore): container_restore_all adopts it. */
+			c->restoring = true;
+		} else if (was_running) {
+			/* Nothing to adopt: what its VM left goes, and it is now stopped. */
+			if (vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0)
+				log_warn("container %.12s: a VM of the previous daemon still runs",
+					 c->id);
 			c->state = CONTAINER_EXITED;
 			c->exit_code = 255;
+			c->vm_pid = 0;
 			free(c->error);
 			c->error = xstrdup("the daemon restarted while the container ran");
 			free(c->finished_at);
 			c->finished_at = now_rfc3339();
 			(void)container_save(c, NULL);
+		} else {
+			(void)vm_clear_stale(d->cfg.run_dir, c->id, 0);
 		}
 		hashmap_put(d->containers, c->id, c);
 	}

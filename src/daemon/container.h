@@ -87,6 +87,11 @@ struct container {
 	bool manual_stop;  /* the last exit was asked for (stop, kill): Docker's
 			      HasBeenManuallyStopped, kept for unless-stopped */
 	uint32_t pid;	   /* guest PID of the main process */
+	/* What a restarted daemon needs to adopt a running VM (live restore). */
+	int vm_pid;	      /* the VMM's host PID, 0 when none runs */
+	uint32_t vsock_cid;   /* its vsock CID, when vsock is used */
+	uint32_t proc_ids[4]; /* the main process: proc, stdin, stdout, stderr */
+	bool restoring;	      /* loaded running: its VM is being adopted */
 
 	char *dir;
 	char *rw_disk;
@@ -174,6 +179,8 @@ void container_remove(struct container *c, bool force, container_done_fn cb, voi
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
 /* Its maintenance VM is gone: a start or remove that waited goes on (may free c). */
 void container_maintenance_over(struct container *c);
+/* Daemon start: adopts the VMs of containers that ran when the daemon died. */
+void container_restore_all(struct daemon *d);
 /* Daemon start: starts the containers their restart policy brings back. */
 void container_restart_policies_at_boot(struct daemon *d);
 /* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */

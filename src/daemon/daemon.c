@@ -158,6 +158,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = arca_error_errno(err, r, "HTTP server");
 		goto fail;
 	}
+	container_restore_all(d);
 	container_restart_policies_at_boot(d);
 	*ret = d;
 	return 0;

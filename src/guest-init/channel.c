@@ -48,6 +48,7 @@ static void on_closed(struct proto_conn *c, int error, void *userdata)
 	else
 		log_info("host disconnected, waiting for it to come back");
 	gi->conn = proto_conn_free(gi->conn);
+	stdio_detach_all(gi); /* what it had not acknowledged waits for the next host */
 	if (gi->channel == CHANNEL_SERIAL)
 		schedule_reconnect(gi);
 }

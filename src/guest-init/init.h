@@ -29,7 +29,10 @@ struct pstream {
 	struct event_source *src;
 	struct proto_window win;
 	struct buf pending; /* stdin: received, not yet written to fd (<= window) */
+	struct buf unacked; /* out: sent, not yet credited back (<= window): replayed
+			       to a host that re-attaches after losing its connection */
 	bool eof;	    /* stdin: host sent CLOSE; out: we sent CLOSE */
+	bool detached;	    /* out: its host went away; silent until PROC_ATTACH */
 };
 
 enum proc_state {
@@ -104,6 +107,10 @@ int stdio_on_close(struct proc *p, struct pstream *s);
 int stdio_on_credit(struct proc *p, struct pstream *s, uint32_t n);
 void stdio_drain_after_exit(struct proc *p);
 void stdio_resume_all(struct guest_init *gi);
+/* A new host adopts the process: fresh windows, unacknowledged output sent again. */
+void stdio_reattach(struct proc *p);
+/* The host connection is gone: outputs wait for a host that adopts them. */
+void stdio_detach_all(struct guest_init *gi);
 void pstream_done(struct pstream *s);
 bool stdio_outputs_done(const struct proc *p);
 

@@ -83,6 +83,8 @@ struct proc *proc_free(struct proc *p)
 	pstream_done(&p->in);
 	pstream_done(&p->out);
 	pstream_done(&p->err);
+	buf_done(&p->out.unacked);
+	buf_done(&p->err.unacked);
 	safe_close(p->pty_master);
 	strv_free(p->argv);
 	strv_free(p->env);

@@ -360,6 +360,33 @@ static int h_proc_resize(struct rpc_ctx *ctx)
 	return 0;
 }
 
+/*
+ * A host that lost its connection (a daemon restart) adopts a process: its
+ * output not yet acknowledged is sent again, a lost CLOSE and exit event
+ * too, and the reply tells it the ids still in use.
+ */
+static int h_proc_attach(struct rpc_ctx *ctx)
+{
+	struct proc *p;
+	int r = get_proc(ctx, NULL, 0, &p);
+	if (r < 0)
+		return r;
+	uint32_t next_proc = 1, next_stream = 1;
+	for (struct proc *q = ctx->gi->procs; q; q = q->next) {
+		next_proc = MAX(next_proc, q->id + 1);
+		next_stream = MAX(next_stream, MAX(q->in.id, MAX(q->out.id, q->err.id)) + 1);
+	}
+	proto_put_u32(ctx->resp, PROTO_T_PID, p->pid > 0 ? (uint32_t)p->pid : 0);
+	proto_put_u32(ctx->resp, PROTO_T_NEXT_PROC, next_proc);
+	proto_put_u32(ctx->resp, PROTO_T_NEXT_STREAM, next_stream);
+	if (p->state == PROC_EXITED)
+		proto_put_u32(ctx->resp, PROTO_T_EXIT_STATUS, (uint32_t)p->exit_status);
+	stdio_reattach(p);
+	p->exit_reported = false; /* said again once the output is through */
+	proc_check_done(p);
+	return 0;
+}
+
 static int h_proc_delete(struct rpc_ctx *ctx)
 {
 	struct proc *p;
@@ -442,6 +469,7 @@ static const rpc_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_SYNC] = h_sync,
 	[PROTO_OP_SHUTDOWN] = h_shutdown,
 	[PROTO_OP_SET_HOSTNAME] = h_set_hostname,
+	[PROTO_OP_PROC_ATTACH] = h_proc_attach,
 };
 
 static int handle_request(struct guest_init *gi, const struct proto_frame *f)

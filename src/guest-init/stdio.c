@@ -39,9 +39,9 @@ static void out_finish(struct pstream *s)
 	if (s->fd < 0)
 		return;
 	pstream_done(s);
-	if (p->init->conn && !s->eof)
+	if (p->init->conn && !s->eof && !s->detached)
 		(void)proto_conn_send_close(p->init->conn, s->id);
-	s->eof = true;
+	s->eof = true; /* a re-attaching host gets the CLOSE then */
 	proc_check_done(p);
 }
 
@@ -51,7 +51,7 @@ static void out_update(struct pstream *s)
 	struct proto_conn *c = s->proc->init->conn;
 	if (!s->src)
 		return;
-	bool want = c && s->win.send > 0 && proto_conn_can_send_data(c);
+	bool want = c && !s->detached && s->win.send > 0 && proto_conn_can_send_data(c);
 	(void)event_source_set_enabled(s->src, want);
 }
 
@@ -62,7 +62,7 @@ static void out_pump(struct pstream *s)
 	struct proc *p = s->proc;
 	struct proto_conn *c = p->init->conn;
 
-	while (s->fd >= 0 && c && s->win.send > 0 && proto_conn_can_send_data(c)) {
+	while (s->fd >= 0 && c && !s->detached && s->win.send > 0 && proto_conn_can_send_data(c)) {
 		size_t want = MIN((size_t)s->win.send, sizeof(chunk));
 		ssize_t n = read(s->fd, chunk, want);
 		if (n < 0 && errno == EINTR)
@@ -80,6 +80,7 @@ static void out_pump(struct pstream *s)
 			out_finish(s);
 			break;
 		}
+		buf_append(&s->unacked, chunk, (size_t)n);
 		s->win.send -= (uint32_t)n;
 		/* Yield to the loop after one chunk unless draining an exited process. */
 		if (p->state != PROC_EXITED)
@@ -198,8 +199,57 @@ int stdio_on_credit(struct proc *p, struct pstream *s, uint32_t n)
 	int r = proto_window_on_credit(&s->win, n);
 	if (r < 0)
 		return r;
+	buf_consume(&s->unacked, MIN((size_t)n, buf_len(&s->unacked)));
 	out_pump(s);
 	return 0;
+}
+
+/* Sends again what the host never acknowledged, within the fresh window. */
+static void out_replay(struct pstream *s)
+{
+	struct proto_conn *c = s->proc->init->conn;
+	s->detached = false;
+	proto_window_init(&s->win);
+	struct buf old = s->unacked;
+	s->unacked = (struct buf){ 0 };
+	const uint8_t *p = buf_peek(&old);
+	size_t left = buf_len(&old);
+	while (c && left > 0 && s->win.send > 0) {
+		size_t n = MIN(left, MIN((size_t)PROTO_DATA_CHUNK, (size_t)s->win.send));
+		if (proto_conn_send_data(c, s->id, p, n) < 0)
+			break;
+		buf_append(&s->unacked, p, n);
+		s->win.send -= (uint32_t)n;
+		p += n;
+		left -= n;
+	}
+	buf_done(&old);
+	if (c && s->eof)
+		(void)proto_conn_send_close(c, s->id); /* the first CLOSE may have been lost */
+	out_update(s);
+}
+
+void stdio_detach_all(struct guest_init *gi)
+{
+	for (struct proc *p = gi->procs; p; p = p->next) {
+		p->out.detached = p->out.id != 0;
+		p->err.detached = p->err.id != 0;
+		out_update(&p->out);
+		out_update(&p->err);
+	}
+}
+
+void stdio_reattach(struct proc *p)
+{
+	if (p->out.id)
+		out_replay(&p->out);
+	if (p->err.id)
+		out_replay(&p->err);
+	if (p->in.id) {
+		/* The new host starts with a full window; what we hold still drains. */
+		proto_window_init(&p->in.win);
+	}
+	stdio_resume_all(p->init);
 }
 
 void stdio_drain_after_exit(struct proc *p)

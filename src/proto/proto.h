@@ -56,6 +56,7 @@ enum proto_op {
 	PROTO_OP_SYNC = 12,
 	PROTO_OP_SHUTDOWN = 13,
 	PROTO_OP_SET_HOSTNAME = 14,
+	PROTO_OP_PROC_ATTACH = 15,
 	_PROTO_OP_MAX,
 };
 
@@ -103,6 +104,8 @@ enum proto_tag {
 	PROTO_T_UMOUNT_FLAGS,	   /* u32: MNT_* */
 	PROTO_T_STDIN_ONCE,	   /* u32 bool: close stdin on its stream's CLOSE (always) */
 	PROTO_T_EXEC_GUEST,	   /* u32 bool: argv[0] is a guest-root path, run inside ROOT */
+	PROTO_T_NEXT_PROC,	   /* u32: above every process id in use */
+	PROTO_T_NEXT_STREAM,	   /* u32: above every stream id in use */
 	_PROTO_T_MAX,
 };
 

@@ -478,6 +478,80 @@ static void on_start_reply(struct guest_client *gc, int error, const char *messa
 		proc_mark_exited(p, 126);
 }
 
+void guest_proc_get_ids(const struct guest_proc *p, struct guest_proc_ids *ret)
+{
+	*ret = (struct guest_proc_ids){ .proc = p->id,
+					.in = p->in_id,
+					.out = p->out.eof && !p->out.id ? 0 : p->out.id,
+					.err = p->err.eof && !p->err.id ? 0 : p->err.id };
+}
+
+static void on_attach_reply(struct guest_client *gc, int error, const char *message,
+			    const struct proto_reader *body, void *userdata)
+{
+	struct guest_proc *p = userdata;
+	uint32_t pid = 0, next_proc = 0, next_stream = 0;
+	struct proto_field_spec spec[] = {
+		{ PROTO_T_PID, PROTO_F_U32, &pid, false },
+		{ PROTO_T_NEXT_PROC, PROTO_F_U32, &next_proc, false },
+		{ PROTO_T_NEXT_STREAM, PROTO_F_U32, &next_stream, false },
+	};
+	if (!error && body)
+		(void)proto_parse_fields(body, spec, ELEMENTSOF(spec));
+	/* New processes and streams must not reuse ids the guest still has. */
+	if (next_proc > gc->next_proc)
+		gc->next_proc = next_proc;
+	if (next_stream > gc->next_stream)
+		gc->next_stream = next_stream;
+	p->started = true;
+	if (p->ops->started)
+		p->ops->started(p, error, message, pid, p->userdata);
+	if (error)
+		proc_mark_exited(p, -ESRCH);
+}
+
+int guest_proc_adopt(struct guest_client *gc, const struct guest_proc_ids *ids,
+		     const struct guest_proc_ops *ops, void *userdata, struct guest_proc **ret)
+{
+	if (!guest_client_is_up(gc))
+		return -ENOTCONN;
+	if (!ids->proc)
+		return -EINVAL;
+	struct guest_proc *p = xnew0(struct guest_proc, 1);
+	p->gc = gc;
+	p->ops = ops;
+	p->userdata = userdata;
+	p->id = ids->proc;
+	proto_window_init(&p->in_win);
+	proto_window_init(&p->out.win);
+	proto_window_init(&p->err.win);
+	p->in_id = ids->in;
+	p->in_closed = !ids->in;
+	p->out.id = ids->out;
+	p->out.eof = !ids->out;
+	p->err.id = ids->err;
+	p->err.eof = !ids->err;
+	uint32_t top = MAX(ids->in, MAX(ids->out, ids->err));
+	if (gc->next_proc <= ids->proc)
+		gc->next_proc = ids->proc + 1;
+	if (gc->next_stream <= top)
+		gc->next_stream = top + 1;
+	/* Linked first: replayed output and the exit may come before the reply. */
+	p->next = gc->procs;
+	gc->procs = p;
+	struct guest_request rq;
+	guest_request_init(&rq, PROTO_OP_PROC_ATTACH);
+	proto_put_u32(&rq.w, PROTO_T_PROC_ID, p->id);
+	int64_t r = guest_client_call(gc, &rq, on_attach_reply, p);
+	if (r < 0) {
+		gc->procs = p->next;
+		free(p);
+		return (int)r;
+	}
+	*ret = p;
+	return 0;
+}
+
 static uint32_t new_stream(struct guest_client *gc)
 {
 	uint32_t id = gc->next_stream++;

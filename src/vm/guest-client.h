@@ -109,6 +109,19 @@ struct guest_proc_ops {
 
 int guest_proc_spawn(struct guest_client *gc, const struct guest_proc_spec *spec,
 		     const struct guest_proc_ops *ops, void *userdata, struct guest_proc **ret);
+/* A process's ids on the channel, to adopt it again after a reconnection. */
+struct guest_proc_ids {
+	uint32_t proc, in, out, err; /* 0: no such stream */
+};
+void guest_proc_get_ids(const struct guest_proc *p, struct guest_proc_ids *ret);
+/*
+ * Adopts a process a previous connection created (a daemon restart):
+ * PROC_ATTACH; the guest sends again the output it never had acknowledged,
+ * and its exit if it ended. started() reports the PID, or an error when the
+ * guest does not know the process (an exit with status < 0 follows).
+ */
+int guest_proc_adopt(struct guest_client *gc, const struct guest_proc_ids *ids,
+		     const struct guest_proc_ops *ops, void *userdata, struct guest_proc **ret);
 /* Deletes the guest record if exited; never kills. NULL-safe. */
 struct guest_proc *guest_proc_free(struct guest_proc *p);
 

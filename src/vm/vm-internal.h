@@ -29,6 +29,8 @@ extern const struct vm_driver_ops vm_driver_qemu;
 
 struct vm {
 	struct event *event;
+	bool attached;	  /* adopted from a previous owner (vm_attach): not our child */
+	int attach_stage; /* vm_attach of a paused VM: the next step */
 	const struct vm_driver_ops *driver;
 	void *driver_data;
 

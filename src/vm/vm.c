@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,8 +177,14 @@ static int on_pidfd(struct event_source *s, int fd, uint32_t revents, void *user
 	siginfo_t si = { 0 };
 	(void)revents;
 
-	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+	/* An adopted VMM is not our child: its pidfd turning readable is its exit. */
+	if (vm->attached) {
+		si.si_code = CLD_KILLED;
+		si.si_status = 0;
+	} else if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 ||
+		   si.si_pid == 0) {
 		return 0;
+	}
 	vm->pid_src = event_source_free(s);
 	vm->pidfd = safe_close(vm->pidfd);
 	vm->pid = 0;
@@ -344,7 +351,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	vm->die_with_parent = cfg->die_with_parent;
 	vm->use_vsock = cfg->use_vsock;
 	if (vm->use_vsock)
-		vm->vsock_cid = vsock_random_cid();
+		vm->vsock_cid = cfg->vsock_cid ? cfg->vsock_cid : vsock_random_cid();
 	vm->boot_timeout = cfg->boot_timeout ? cfg->boot_timeout : DEFAULT_BOOT_TIMEOUT;
 	if (vm->memory_mb < 64 || vm->memory_mb > 1024 * 1024)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -364,20 +371,15 @@ static void on_vsock_connected(int fd, void *userdata)
 		log_warn_errno(r, "vm %s: vsock channel: %m", vm->id);
 }
 
-static int connect_control(struct vm *vm, struct arca_error **err)
+static int connect_channel(struct vm *vm, struct arca_error **err)
 {
-	int fd = connect_unix(vm->qmp_path);
-	if (fd < 0)
-		return arca_error_errno(err, fd, "connect to `%s`", vm->qmp_path);
-	int r = vm->driver->attach(vm, fd);
-	if (r < 0)
-		return arca_error_errno(err, r, "attach to the VMM");
+	int r;
 	if (vm->use_vsock) {
 		r = vsock_dialer_new(vm->event, vm->vsock_cid, PROTO_VSOCK_PORT, on_vsock_connected,
 				     vm, &vm->dialer);
 		return r < 0 ? arca_error_errno(err, r, "vsock dial") : 0;
 	}
-	fd = connect_unix(vm->chan_path);
+	int fd = connect_unix(vm->chan_path);
 	if (fd < 0)
 		return arca_error_errno(err, fd, "connect to `%s`", vm->chan_path);
 	r = guest_client_new(vm->event, fd, &guest_ops, vm, &vm->guest);
@@ -386,22 +388,42 @@ static int connect_control(struct vm *vm, struct arca_error **err)
 	return 0;
 }
 
-int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callbacks *cb,
-	     void *userdata, struct vm **ret, struct arca_error **err)
+static int connect_qmp(struct vm *vm, struct arca_error **err)
+{
+	int fd = connect_unix(vm->qmp_path);
+	if (fd < 0)
+		return arca_error_errno(err, fd, "connect to `%s`", vm->qmp_path);
+	int r = vm->driver->attach(vm, fd);
+	if (r < 0)
+		return arca_error_errno(err, r, "attach to the VMM");
+	return 0;
+}
+
+static int connect_control(struct vm *vm, struct arca_error **err)
+{
+	int r = connect_qmp(vm, err);
+	return r < 0 ? r : connect_channel(vm, err);
+}
+
+static struct vm *vm_new(struct event *e, const struct vm_callbacks *cb, void *userdata)
 {
 	struct vm *vm = xnew0(struct vm, 1);
-	_cleanup_close_ int qmp_fd = -EBADF, chan_fd = -EBADF;
-	_cleanup_strv_free_ char **argv = NULL;
-	int r;
-
 	vm->event = e;
 	vm->driver = &vm_driver_qemu;
 	vm->pidfd = -EBADF;
 	vm->cb = cb;
 	vm->userdata = userdata;
 	vm->state = VM_STARTING;
+	return vm;
+}
 
-	r = copy_config(vm, cfg, err);
+int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callbacks *cb,
+	     void *userdata, struct vm **ret, struct arca_error **err)
+{
+	struct vm *vm = vm_new(e, cb, userdata);
+	_cleanup_close_ int qmp_fd = -EBADF, chan_fd = -EBADF;
+	_cleanup_strv_free_ char **argv = NULL;
+	int r = copy_config(vm, cfg, err);
 	if (r < 0)
 		goto fail_nodir;
 	r = accel_detect(cfg->accel, NULL, NULL, NULL, &vm->accel);
@@ -466,6 +488,123 @@ fail_nodir:
 	return r;
 }
 
+/* Is pid the VMM of this run directory? (Guards against a reused PID.) */
+static bool is_our_vmm(pid_t pid, const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/cmdline", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, dir) != NULL;
+}
+
+/*
+ * Adopting a paused VM, in steps 300 ms apart: resume it (QMP is negotiated
+ * by then); connect the channel and drop it at once, which a running guest
+ * sees as its host leaving (the departure of the old one went unnoticed while
+ * it was paused); connect again, to be greeted.
+ */
+static int on_attach_step(struct event_source *s, usec_t now, void *userdata)
+{
+	struct vm *vm = userdata;
+	(void)s;
+	vm->timer = event_source_free(vm->timer);
+	struct arca_error *err = NULL;
+	int stage = vm->attach_stage++;
+	int r = 0;
+	if (stage == 0) {
+		r = vm->driver->resume(vm, NULL, NULL);
+	} else if (stage == 1 && !vm->use_vsock) {
+		int fd = connect_unix(vm->chan_path);
+		r = fd < 0 ? fd : 0;
+		safe_close(fd);
+	} else {
+		if (connect_channel(vm, &err) >= 0)
+			return 0;
+		r = -EIO;
+	}
+	if (r >= 0 && event_add_time(vm->event, &vm->timer, now + 300 * USEC_PER_MSEC,
+				     on_attach_step, vm) >= 0)
+		return 0;
+	log_warn("vm %s: cannot re-attach: %s", vm->id, err ? err->msg : strerror(-r));
+	set_last_error(vm, err ? err->msg : "cannot re-attach the paused VM");
+	arca_error_free(err);
+	vm->state = VM_STOPPING;
+	vm->stop_stage = 3;
+	(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+	return 0;
+}
+
+int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paused,
+	      const struct vm_callbacks *cb, void *userdata, struct vm **ret,
+	      struct arca_error **err)
+{
+	struct vm *vm = vm_new(e, cb, userdata);
+	vm->attached = true;
+	int r = copy_config(vm, cfg, err);
+	if (r < 0)
+		goto fail;
+	vm->microvm = kernel_is_elf(vm->kernel);
+	if (pid <= 0 || !is_our_vmm(pid, vm->dir)) {
+		r = arca_error_set(err, ESRCH, ARCA_ERR_NOT_FOUND, "its VM (pid %d) is gone",
+				   (int)pid);
+		goto fail;
+	}
+	vm->pidfd = pidfd_open_(pid);
+	if (vm->pidfd < 0) {
+		r = arca_error_errno(err, errno, "pidfd_open %d", (int)pid);
+		goto fail;
+	}
+	vm->pid = pid;
+	vm->t_spawn = now_usec(CLOCK_MONOTONIC);
+	r = event_add_io(vm->event, &vm->pid_src, vm->pidfd, EPOLLIN, on_pidfd, vm);
+	if (r < 0) {
+		r = arca_error_errno(err, r, "watch VMM process");
+		goto fail;
+	}
+	if (paused) {
+		/*
+		 * Paused, the guest cannot see its host go: were we to connect now, it
+		 * would take us for the old one and never say HELLO. It runs first,
+		 * sees the channel closed, and then meets us.
+		 */
+		r = connect_qmp(vm, err);
+		if (r >= 0 && event_add_time(vm->event, &vm->timer,
+					     now_usec(CLOCK_MONOTONIC) + 300 * USEC_PER_MSEC,
+					     on_attach_step, vm) < 0)
+			r = arca_error_set(err, ENOMEM, ARCA_ERR_INTERNAL, "timer");
+	} else {
+		r = connect_control(vm, err);
+	}
+	if (r < 0)
+		goto fail;
+	log_debug("vm %s: re-attached to pid %d", vm->id, (int)pid);
+	*ret = vm;
+	return 0;
+fail:
+	arca_error_wrap(err, "re-attach VM `%s`", cfg->id ? cfg->id : "");
+	/* Whatever is left of it must not outlive this: no second owner will come. */
+	if (vm->pidfd >= 0)
+		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+	free(vm->dir);
+	vm->dir = NULL; /* the caller decides about the directory */
+	vm_free(vm);
+	return r;
+}
+
+uint32_t vm_vsock_cid(const struct vm *vm)
+{
+	return vm->use_vsock ? vm->vsock_cid : 0;
+}
+
 void vm_stop(struct vm *vm, usec_t grace)
 {
 	if (vm->state == VM_STOPPED || vm->state == VM_STOPPING)
@@ -483,16 +622,22 @@ void vm_stop(struct vm *vm, usec_t grace)
 	escalate(vm);
 }
 
+/* Paused when adopted, a VM stays STARTING until resumed: QMP still works. */
+static bool controllable(const struct vm *vm)
+{
+	return vm->state == VM_RUNNING || (vm->attached && vm->state == VM_STARTING);
+}
+
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata)
 {
-	if (vm->state != VM_RUNNING)
+	if (!controllable(vm))
 		return -ESRCH;
 	return vm->driver->pause(vm, cb, userdata);
 }
 
 int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata)
 {
-	if (vm->state != VM_RUNNING)
+	if (!controllable(vm))
 		return -ESRCH;
 	return vm->driver->resume(vm, cb, userdata);
 }
@@ -501,7 +646,12 @@ struct vm *vm_free(struct vm *vm)
 {
 	if (!vm)
 		return NULL;
-	if (vm->pidfd >= 0) {
+	if (vm->pidfd >= 0 && vm->attached) {
+		/* Not our child: no wait; poll its pidfd until it is gone. */
+		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+		struct pollfd pfd = { .fd = vm->pidfd, .events = POLLIN };
+		(void)poll(&pfd, 1, 5000);
+	} else if (vm->pidfd >= 0) {
 		siginfo_t si;
 		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
 		(void)waitid((idtype_t)P_PIDFD, (id_t)vm->pidfd, &si, WEXITED);

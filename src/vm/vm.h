@@ -50,6 +50,7 @@ struct vm_config {
 	bool debug;		 /* arca.debug on the kernel command line */
 	bool die_with_parent;	 /* PR_SET_PDEATHSIG: the VM dies with its owner */
 	usec_t boot_timeout;	 /* 0: 120 s */
+	uint32_t vsock_cid;	 /* 0: a random one; vm_attach: the VM's */
 };
 
 struct vm_callbacks {
@@ -67,6 +68,18 @@ enum vm_state {
 
 int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callbacks *cb,
 	     void *userdata, struct vm **ret, struct arca_error **err);
+/*
+ * Adopts a VM a previous owner started and left running (a daemon restart):
+ * pid is its VMM, cfg as it was started (the run directory must be there).
+ * Checks that pid is that VMM, reconnects QMP and the guest channel; ready()
+ * fires when the guest says HELLO again (no boot timeout). A paused VM is
+ * resumed (the caller pauses it again once it adopted what it needs).
+ * -ESRCH when it is gone.
+ */
+int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paused,
+	      const struct vm_callbacks *cb, void *userdata, struct vm **ret,
+	      struct arca_error **err);
+uint32_t vm_vsock_cid(const struct vm *vm);
 /* Graceful stop: shutdown RPC, after `grace` QMP quit, 2 s later SIGKILL. */
 void vm_stop(struct vm *vm, usec_t grace);
 /* Pause/resume the whole VM (QMP stop/cont). cb may be NULL. */

@@ -65,7 +65,7 @@ class Daemon:
                    ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
         self.proc = subprocess.Popen(
             [os.path.join(self.build, "src/daemon/arcad"), "-H", f"unix://{self.sock}",
-             "--data-root", self.root, "--exec-root", self.run_dir],
+             "--data-root", self.root, "--exec-root", self.run_dir] + (["-D"] if os.environ.get("ARCA_TEST_DEBUG") else []),
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
