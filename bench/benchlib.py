@@ -75,3 +75,44 @@ class Dockerd:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+class Side:
+    """One engine behind the docker CLI."""
+
+    def __init__(self, name, env):
+        self.name, self.env, self.memory = name, env, None
+        self.times = {}
+
+    def docker(self, *args):
+        return subprocess.run(["docker", *args], env=self.env, check=True,
+                              capture_output=True, text=True)
+
+    def timed(self, what, *args):
+        t = time.monotonic()
+        self.docker(*args)
+        self.times.setdefault(what, []).append((time.monotonic() - t) * 1000)
+
+
+
+def start_both(build, work):
+    """arcad and dockerd side by side, each with the same busybox image pulled from one
+    loopback registry. Returns (arcad, dockerd, arca side, docker side); the caller
+    stops both daemons."""
+    import images
+    import registry
+    from daemon import Daemon
+    ensure_dockerd()
+    arcad = Daemon(build, find_kernel()).start()
+    dockerd = Dockerd(os.path.join(work, "docker"))
+    ours = Side("arca", arcad.env)
+    theirs = Side("docker", dict(os.environ, DOCKER_HOST=f"unix://{dockerd.sock}",
+                                 DOCKER_CONFIG=arcad.config_dir))
+    layout = os.path.join(work, "bb")
+    images.build_busybox_layout(layout)
+    with registry.Registry(mode="plain") as reg:
+        registry.push_oci_layout(reg, layout, "busybox")
+        for s in (ours, theirs):
+            s.docker("pull", f"{reg.host}/busybox:latest")
+            s.docker("tag", f"{reg.host}/busybox:latest", "busybox:latest")
+    return arcad, dockerd, ours, theirs

@@ -27,27 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-import images  # noqa: E402
-import registry  # noqa: E402
-from benchlib import Dockerd, ensure_dockerd, find_kernel, p90, rss_kib  # noqa: E402
-from daemon import Daemon, qemu_pids  # noqa: E402
-
-
-class Side:
-    """One engine behind the docker CLI."""
-
-    def __init__(self, name, env, memory):
-        self.name, self.env, self.memory = name, env, memory
-        self.times = {}
-
-    def docker(self, *args):
-        return subprocess.run(["docker", *args], env=self.env, check=True,
-                              capture_output=True, text=True)
-
-    def timed(self, what, *args):
-        t = time.monotonic()
-        self.docker(*args)
-        self.times.setdefault(what, []).append((time.monotonic() - t) * 1000)
+from benchlib import p90, rss_kib, start_both  # noqa: E402
+from daemon import qemu_pids  # noqa: E402
 
 
 def children(pid):
@@ -101,26 +82,13 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     args = ap.parse_args()
 
-    ensure_dockerd()
-    kernel = find_kernel()
     work = tempfile.mkdtemp(prefix="arca-bench-life-")
     arcad = dockerd = None
     try:
-        arcad = Daemon(args.build, kernel).start()
-        dockerd = Dockerd(os.path.join(work, "docker"))
-        ours = Side("arca", arcad.env, lambda n: arca_memory(arcad, n))
-        theirs = Side("docker", dict(os.environ, DOCKER_HOST=f"unix://{dockerd.sock}",
-                                     DOCKER_CONFIG=arcad.config_dir),
-                      lambda n: docker_memory(dockerd, n))
+        arcad, dockerd, ours, theirs = start_both(args.build, work)
+        ours.memory = lambda n: arca_memory(arcad, n)
+        theirs.memory = lambda n: docker_memory(dockerd, n)
         sides = (ours, theirs)
-
-        layout = os.path.join(work, "bb")
-        images.build_busybox_layout(layout)
-        with registry.Registry(mode="plain") as reg:
-            registry.push_oci_layout(reg, layout, "busybox")
-            for s in sides:
-                s.docker("pull", f"{reg.host}/busybox:latest")
-                s.docker("tag", f"{reg.host}/busybox:latest", "busybox:latest")
 
         for _ in range(args.runs):
             for s in sides:

@@ -1113,6 +1113,16 @@ static const struct vm_callbacks restore_cbs = {
 	.exited = on_vm_exited,
 };
 
+bool container_restoring(struct daemon *d)
+{
+	size_t it = 0;
+	void *v;
+	while (hashmap_iter(d->containers, &it, NULL, &v))
+		if (((struct container *)v)->restoring)
+			return true;
+	return false;
+}
+
 void container_restore_all(struct daemon *d)
 {
 	size_t it = 0;

@@ -624,7 +624,7 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 			c->finished_at = now_rfc3339();
 			(void)container_save(c, NULL);
 		} else {
-			(void)vm_clear_stale(d->cfg.run_dir, c->id, 0);
+			(void)vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC);
 		}
 		hashmap_put(d->containers, c->id, c);
 	}

@@ -181,6 +181,8 @@ int container_resize(struct container *c, unsigned rows, unsigned cols, struct a
 void container_maintenance_over(struct container *c);
 /* Daemon start: adopts the VMs of containers that ran when the daemon died. */
 void container_restore_all(struct daemon *d);
+/* Some container is still being adopted. */
+bool container_restoring(struct daemon *d);
 /* Daemon start: starts the containers their restart policy brings back. */
 void container_restart_policies_at_boot(struct daemon *d);
 /* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */

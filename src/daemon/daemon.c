@@ -38,6 +38,8 @@
 #include "vsock.h"
 #include "worker.h"
 
+#define RESTORE_TIMEOUT (20 * USEC_PER_SEC)
+
 static const struct http_handler handler = {
 	.wants_stream = api_wants_stream,
 	.dispatch = api_dispatch,
@@ -147,6 +149,11 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = workers_new(d->event, &d->workers);
 	if (r < 0)
 		goto fail;
+	/* Running VMs are adopted before the API answers, as dockerd restores first. */
+	container_restore_all(d);
+	usec_t deadline = now_usec(CLOCK_MONOTONIC) + RESTORE_TIMEOUT;
+	while (container_restoring(d) && now_usec(CLOCK_MONOTONIC) < deadline)
+		(void)event_run(d->event, 100 * USEC_PER_MSEC);
 	int lfd = listen_socket(cfg, err);
 	if (lfd < 0) {
 		r = lfd;
@@ -158,7 +165,6 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = arca_error_errno(err, r, "HTTP server");
 		goto fail;
 	}
-	container_restore_all(d);
 	container_restart_policies_at_boot(d);
 	*ret = d;
 	return 0;

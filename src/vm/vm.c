@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -737,6 +738,23 @@ static bool socket_answers(const char *path)
 	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 }
 
+/* Tells a VMM nobody owns any more to quit, over its QMP socket (no PID needed). */
+static void qmp_quit(const char *path)
+{
+	_cleanup_close_ int fd = connect_unix(path);
+	if (fd < 0)
+		return;
+	struct timeval tv = { .tv_sec = 2 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[4096];
+	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
+				   "{\"execute\":\"quit\"}\n";
+	(void)!read(fd, buf, sizeof(buf)); /* the greeting */
+	(void)!write(fd, cmds, sizeof(cmds) - 1);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		; /* until it closes */
+}
+
 int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/%s", runtime_dir, id);
@@ -744,6 +762,9 @@ int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
 	struct stat st;
 	if (stat(dir, &st) < 0)
 		return 0;
+	/* A VM left running by a dead owner, that no one will adopt: it goes. */
+	if (socket_answers(qmp))
+		qmp_quit(qmp);
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + wait;
 	while (socket_answers(qmp)) {
 		if (now_usec(CLOCK_MONOTONIC) >= deadline)

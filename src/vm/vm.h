@@ -87,9 +87,10 @@ typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata);
 int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
 /*
- * The run directory a dead owner left for VM id: waits up to `wait` for its
- * QEMU to go (its QMP socket stops answering), then removes it. -EBUSY if
- * a QEMU still answers; 0 when there was nothing or it is gone now.
+ * The run directory a dead owner left for VM id: a QEMU still answering
+ * there is told to quit over QMP; waits up to `wait` for it to go, then
+ * removes the directory. -EBUSY if it still answers; 0 when there was
+ * nothing or it is gone now.
  */
 int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait);
 /* Kills the VMM if still running, waits for it, removes the run directory. NULL-safe. */
