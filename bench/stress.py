@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from benchlib import find_kernel  # noqa: E402
 from daemon import Daemon  # noqa: E402
-from stress import run_stress  # noqa: E402
+from parallel_clients import run_stress  # noqa: E402
 
 
 def main():

@@ -312,7 +312,8 @@ void events_subscribe(struct events *ev, struct http_conn *conn, json_t *filters
 	s->conn = http_conn_ref(conn);
 	s->filters = filters;
 	http_stream_begin(conn, 200, "application/json", NULL);
-	for (size_t i = 0; since_ns && i < ev->count; i++) {
+	/* Recorded events are replayed when a time bound is given (until alone: all before it). */
+	for (size_t i = 0; (since_ns || until_ns) && i < ev->count; i++) {
 		json_t *m = ev->ring[(ev->head + i) % EVENTS_RING];
 		int64_t t = json_integer_value(json_object_get(m, "timeNano"));
 		if (t >= since_ns && (!until_ns || t <= until_ns))

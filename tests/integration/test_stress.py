@@ -5,7 +5,7 @@ The issue's full run (20 clients for 5 minutes) is bench/stress.py; CI runs a sh
 """
 import os
 
-from stress import run_stress
+from parallel_clients import run_stress
 
 
 def test_parallel_clients_survive_kill9(arcad):
