@@ -123,7 +123,9 @@ static void on_setup(int error, const char *message, void *userdata)
 static void on_ready(struct vm *vm, void *userdata)
 {
 	struct container *c = userdata;
-	struct guest_rootfs_spec spec = { .image_serial = "arca-image", .rw_serial = "arca-rw" };
+	struct guest_rootfs_spec spec = { .image_serial = "arca-image",
+					  .rw_serial = "arca-rw",
+					  .init_layer = true };
 	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_setup, c);
 	guest_batch_add_rootfs(b, &spec);
 	guest_batch_end(b);

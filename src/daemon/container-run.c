@@ -544,7 +544,8 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 
 	struct guest_rootfs_spec spec = { .image_serial = "arca-image",
 					  .rw_serial = "arca-rw",
-					  .readonly = ro };
+					  .readonly = ro,
+					  .init_layer = true };
 	/* Requests are pipelined: the guest runs them in order. */
 	struct guest_batch *b = guest_batch_new(gc, on_setup_done, c);
 	guest_batch_add_rootfs(b, &spec);

@@ -120,6 +120,22 @@ static int h_mkdir(struct rpc_ctx *ctx)
 	return 0;
 }
 
+/* T_PATH becomes a link to T_TARGET; one already there is left as it is. */
+static int h_symlink(struct rpc_ctx *ctx)
+{
+	const char *path = NULL, *target = NULL;
+	struct proto_field_spec spec[] = {
+		{ PROTO_T_PATH, PROTO_F_STR, &path, true },
+		{ PROTO_T_TARGET, PROTO_F_STR, &target, true },
+	};
+	int r = proto_parse_fields(&ctx->req, spec, ELEMENTSOF(spec));
+	if (r < 0)
+		return fail(ctx, r, "malformed symlink request");
+	if (symlink(target, path) < 0 && errno != EEXIST)
+		return fail(ctx, -errno, "symlink `%s`: %m", path);
+	return 0;
+}
+
 static int h_write_file(struct rpc_ctx *ctx)
 {
 	const char *path = NULL;
@@ -470,6 +486,7 @@ static const rpc_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_SHUTDOWN] = h_shutdown,
 	[PROTO_OP_SET_HOSTNAME] = h_set_hostname,
 	[PROTO_OP_PROC_ATTACH] = h_proc_attach,
+	[PROTO_OP_SYMLINK] = h_symlink,
 };
 
 static int handle_request(struct guest_init *gi, const struct proto_frame *f)

@@ -46,7 +46,8 @@ static const char *layer_path(const char *p)
 static bool excluded(const char *const *exclude, const char *path, struct archive_entry *e)
 {
 	bool dir = archive_entry_filetype(e) == AE_IFDIR;
-	bool empty = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) == 0;
+	bool empty = (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) == 0) ||
+		     archive_entry_filetype(e) == AE_IFLNK;
 	for (const char *const *x = exclude; x && *x; x++)
 		if (strcmp(*x, path) == 0 && (dir || empty))
 			return true;

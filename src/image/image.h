@@ -101,7 +101,7 @@ struct image_commit_opts {
 	const char *author;	    /* may be NULL */
 	const char *container_id;   /* recorded as "container" */
 	const char *created_by;	    /* the history entry's created_by */
-	const char *const *exclude; /* paths left out when they are directories or empty files */
+	const char *const *exclude; /* paths left out when directories, empty files or links */
 };
 /*
  * docker commit: a new image of base_id's layers plus one made from

@@ -319,6 +319,7 @@ const char *proto_op_name(uint16_t op)
 		[PROTO_OP_SHUTDOWN] = "shutdown",
 		[PROTO_OP_SET_HOSTNAME] = "set-hostname",
 		[PROTO_OP_PROC_ATTACH] = "proc-attach",
+		[PROTO_OP_SYMLINK] = "symlink",
 	};
 	if (op >= sizeof(names) / sizeof(names[0]) || !names[op])
 		return "unknown";

@@ -115,6 +115,38 @@ int guest_setup_rootfs(struct guest_client *gc, const struct guest_rootfs_spec *
 	return 0;
 }
 
+/*
+ * What dockerd's init layer puts in every container root, created where the
+ * image lacks it (before /dev is bind-mounted over, so /dev/console and the
+ * directories land in the writable layer): the mount points, empty files
+ * for the /etc files the daemon mounts, /.dockerenv, and /etc/mtab.
+ */
+static void add_init_layer(struct guest_batch *b)
+{
+	static const char *const dirs[] = { "/dev/pts", "/dev/shm", "/proc", "/sys" };
+	static const char *const files[] = { "/.dockerenv", "/etc/resolv.conf", "/etc/hosts",
+					     "/etc/hostname", "/dev/console" };
+	struct guest_request rq;
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		_cleanup_free_ char *p = xasprintf(GUEST_ROOT "%s", dirs[i]);
+		guest_req_mkdir(&rq, p, 0755);
+		guest_batch_add(b, &rq);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *p = xasprintf(GUEST_ROOT "%s", files[i]);
+		guest_request_init(&rq, PROTO_OP_WRITE_FILE); /* appending nothing: create only */
+		proto_put_str(&rq.w, PROTO_T_PATH, p);
+		proto_put_u32(&rq.w, PROTO_T_MODE, 0755);
+		proto_put_u32(&rq.w, PROTO_T_APPEND, 1);
+		proto_put_u32(&rq.w, PROTO_T_PARENTS, 1);
+		guest_batch_add(b, &rq);
+	}
+	guest_request_init(&rq, PROTO_OP_SYMLINK);
+	proto_put_str(&rq.w, PROTO_T_PATH, GUEST_ROOT "/etc/mtab");
+	proto_put_str(&rq.w, PROTO_T_TARGET, "/proc/mounts");
+	guest_batch_add(b, &rq);
+}
+
 void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec)
 {
 	struct guest_request rq;
@@ -137,6 +169,8 @@ void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spe
 			"lowerdir=/run/arca/lower,upperdir=/run/arca/rw/upper,"
 			"workdir=/run/arca/rw/work");
 	guest_batch_add(b, &rq);
+	if (spec->init_layer && !spec->readonly)
+		add_init_layer(b);
 	guest_req_mount(&rq, "proc", GUEST_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			NULL);
 	guest_batch_add(b, &rq);

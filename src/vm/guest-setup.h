@@ -20,6 +20,7 @@ struct guest_rootfs_spec {
 	const char *image_serial; /* read-only image disk (ext4) */
 	const char *rw_serial;	  /* writable ext4 disk, or NULL for a tmpfs upper layer */
 	bool readonly;		  /* mount the merged root read-only */
+	bool init_layer;	  /* Docker's init layer: the files a container root always has */
 };
 
 typedef void (*guest_done_fn)(int error, const char *message, void *userdata);

@@ -1,5 +1,8 @@
 """docker commit against arcad: the writable layer as a new image, then run it."""
+import io
 import json
+import subprocess
+import tarfile
 
 
 def test_commit_then_run(arcad):
@@ -20,6 +23,17 @@ def test_commit_then_run(arcad):
     base_layers = json.loads(arcad.docker("image", "inspect", "busybox").stdout)[0][
         "RootFS"]["Layers"]
     assert info["RootFS"]["Layers"][:-1] == base_layers  # one layer on top of the image's
+    # The new layer holds the changes, without the init layer (/.dockerenv, /etc/mtab...),
+    # as dockerd keeps that layer out of a commit.
+    saved = subprocess.run(["docker", "save", "committed:v1"], env=arcad.env, check=True,
+                           capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as t:
+        manifest = json.load(t.extractfile("manifest.json"))
+        layer = t.extractfile(manifest[0]["Layers"][-1]).read()
+    with tarfile.open(fileobj=io.BytesIO(layer)) as t:
+        members = {m.name for m in t.getmembers()}
+    assert {"greeting", "app/f", "bin/.wh.vi"} <= members
+    assert not members & {".dockerenv", "etc/mtab", "dev/console", "etc/hostname"}
     hist = json.loads(arcad.docker("history", "--no-trunc", "--format", "{{json .}}",
                                    "committed:v1").stdout.splitlines()[0])
     assert hist["Comment"] == "my change"

@@ -30,6 +30,9 @@ def test_diff_and_export(arcad):
     assert "bin/busybox" in names and not any(n.startswith("./") for n in names)
     assert not any(n.startswith("proc/") or n.startswith("sys/") for n in names)
     assert names["tmp/new"].size == 6
+    # dockerd's init layer is part of an export, as with dockerd: /.dockerenv, /etc/mtab...
+    assert ".dockerenv" in names and names["etc/mtab"].issym()
+    assert names["etc/mtab"].linkname == "/proc/mounts" and "dev/console" in names
     # The same on the stopped container, through a maintenance VM.
     arcad.docker("stop", "-t", "1", "fsr")
     assert set(arcad.docker("diff", "fsr").stdout.splitlines()) == DOCKERD_DIFF

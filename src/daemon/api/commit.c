@@ -31,9 +31,10 @@
 #include "worker.h"
 
 /* What the daemon put in the root (mount points, /etc files), not the container's work. */
-static const char *const daemon_files[] = { "proc",	 "sys",		 "dev",
-					    "etc/hosts", "etc/hostname", "etc/resolv.conf",
-					    NULL };
+static const char *const daemon_files[] = { "proc",	   "sys",	   "dev",
+					    "dev/console", "dev/pts",	   "dev/shm",
+					    "etc/hosts",   "etc/hostname", "etc/resolv.conf",
+					    "etc/mtab",	   ".dockerenv",   NULL };
 
 /* The fields of a container's config that an image keeps. */
 static const char *const image_keys[] = {

@@ -501,8 +501,11 @@ static const char changes_script[] =
 /* Mount points and files the daemon provides are not the container's changes. */
 static bool hidden_change(const char *p)
 {
-	static const char *const hide[] = { "/proc",	  "/sys",	   "/dev",
-					    "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+	/* (The init layer's paths: dockerd keeps that layer apart from the container's.) */
+	static const char *const hide[] = { "/proc",	    "/sys",	     "/dev",
+					    "/dev/console", "/dev/pts",	     "/dev/shm",
+					    "/etc/hosts",   "/etc/hostname", "/etc/resolv.conf",
+					    "/etc/mtab",    "/.dockerenv" };
 	for (size_t i = 0; i < ELEMENTSOF(hide); i++)
 		if (strcmp(p, hide[i]) == 0)
 			return true;
