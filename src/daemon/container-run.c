@@ -311,22 +311,27 @@ static void vm_gone(struct container *c)
 		schedule_policy_restart(c, now_usec(CLOCK_MONOTONIC) - started);
 }
 
+/* A start that did not get its main process running: recorded, and its callers told. */
+static void start_failed(struct container *c, const char *detail)
+{
+	struct arca_error *err = NULL;
+	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id, detail);
+	c->starting = false;
+	c->restart_event = false;
+	free(c->error);
+	c->error = xstrdup(err->msg);
+	(void)container_save(c, NULL);
+	ops_reply(&c->start_ops, c, err);
+	arca_error_free(err);
+}
+
 static void on_vm_exited(struct vm *vm, int error, void *userdata)
 {
 	struct container *c = userdata;
 	(void)vm;
 	if (c->starting) {
 		/* The VM died during the start: report it to the caller. */
-		struct arca_error *err = NULL;
-		arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id,
-			       vm_last_error(vm) ? vm_last_error(vm) : "the VM stopped");
-		c->starting = false;
-		c->restart_event = false;
-		free(c->error);
-		c->error = xstrdup(err->msg);
-		(void)container_save(c, NULL);
-		ops_reply(&c->start_ops, c, err);
-		arca_error_free(err);
+		start_failed(c, vm_last_error(vm) ? vm_last_error(vm) : "the VM stopped");
 	} else if (container_is_running(c)) {
 		/* The VM stopped before the main process reported an exit. */
 		c->state = CONTAINER_EXITED;
@@ -451,15 +456,7 @@ static const struct guest_proc_ops main_ops = {
 
 static void fail_start(struct container *c, const char *detail)
 {
-	struct arca_error *err = NULL;
-	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "start container %.12s: %s", c->id, detail);
-	c->starting = false;
-	c->restart_event = false;
-	free(c->error);
-	c->error = xstrdup(err->msg);
-	(void)container_save(c, NULL);
-	ops_reply(&c->start_ops, c, err);
-	arca_error_free(err);
+	start_failed(c, detail);
 	c->stopping = true;
 	if (c->vm)
 		vm_stop(c->vm, USEC_PER_SEC);

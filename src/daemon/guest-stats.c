@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "parse-util.h"
 #include "time-util.h"
 
 #define USER_HZ_NS   10000000ull /* one USER_HZ tick (100 Hz) in ns */
@@ -37,14 +38,11 @@ static size_t split_fields(char *s, char **fields, size_t max)
 	return n;
 }
 
+/* A field as a number; 0 when it is not one (the guest's text is not trusted). */
 static uint64_t num(const char *s)
 {
-	if (!s)
-		return 0;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	return errno || end == s ? 0 : (uint64_t)v;
+	uint64_t v;
+	return safe_atou64(s, &v) == 0 ? v : 0;
 }
 
 static void meminfo_line(char *line, struct guest_sample *s)

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,24 +200,9 @@ static char *stat_header(json_t *st)
 {
 	_cleanup_free_ char *js = json_dumps(st, JSON_COMPACT);
 	size_t n = strlen(js);
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *b64 = xmalloc(4 * ((n + 2) / 3) + 1), *o = b64;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)(uint8_t)js[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)(uint8_t)js[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (uint8_t)js[i + 2];
-		*o++ = tbl[v >> 18 & 63];
-		*o++ = tbl[v >> 12 & 63];
-		*o++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	*o = '\0';
-	char *h = xasprintf("X-Docker-Container-Path-Stat: %s\r\n", b64);
-	free(b64);
-	return h;
+	_cleanup_free_ char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)js, (int)n);
+	return xasprintf("X-Docker-Container-Path-Stat: %s\r\n", b64);
 }
 
 /* --- the steps --- */

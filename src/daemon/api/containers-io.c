@@ -12,18 +12,9 @@
 #include "daemon.h"
 #include "parse-util.h"
 
-static struct container *find_or_reply(struct api_ctx *ctx)
-{
-	_cleanup_error_ struct arca_error *err = NULL;
-	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
-	if (!c)
-		api_reply_error(ctx, err);
-	return c;
-}
-
 void api_container_attach(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	struct attach_opts o = {
@@ -48,7 +39,7 @@ void api_container_attach(struct api_ctx *ctx)
 
 void api_container_logs(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	struct logs_opts o = {
@@ -84,7 +75,7 @@ void api_container_logs(struct api_ctx *ctx)
 
 void api_container_resize(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	unsigned rows, cols;

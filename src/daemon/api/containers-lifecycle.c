@@ -16,15 +16,6 @@
 #include "daemon.h"
 #include "parse-util.h"
 
-static struct container *find_or_reply(struct api_ctx *ctx)
-{
-	_cleanup_error_ struct arca_error *err = NULL;
-	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
-	if (!c)
-		api_reply_error(ctx, err);
-	return c;
-}
-
 /* 204 on success; an error in Docker's shape (304 for "already"). */
 static void on_done(struct container *c, const struct arca_error *err, void *userdata)
 {
@@ -54,7 +45,7 @@ static bool timeout_param(struct api_ctx *ctx, int *ret)
 
 void api_container_start(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	if (ctx->req->body_len > 0) {
@@ -75,7 +66,7 @@ void api_container_start(struct api_ctx *ctx)
 
 void api_container_stop(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	int timeout;
 	if (!c || !timeout_param(ctx, &timeout))
 		return;
@@ -85,7 +76,7 @@ void api_container_stop(struct api_ctx *ctx)
 
 void api_container_restart(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	int timeout;
 	if (!c || !timeout_param(ctx, &timeout))
 		return;
@@ -94,7 +85,7 @@ void api_container_restart(struct api_ctx *ctx)
 
 void api_container_kill(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	_cleanup_free_ char *sig = http_query_get(ctx->req, "signal");
@@ -107,14 +98,14 @@ void api_container_kill(struct api_ctx *ctx)
 
 void api_container_pause(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (c)
 		container_pause(c, true, on_done, http_conn_ref(ctx->conn));
 }
 
 void api_container_unpause(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (c)
 		container_pause(c, false, on_done, http_conn_ref(ctx->conn));
 }
@@ -152,7 +143,7 @@ static void on_wait_gone(struct http_conn *conn, void *userdata)
 
 void api_container_wait(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	_cleanup_free_ char *cond = http_query_get(ctx->req, "condition");

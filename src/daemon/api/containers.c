@@ -19,15 +19,6 @@
 #include "parse-util.h"
 #include "strv.h"
 
-static struct container *find_or_reply(struct api_ctx *ctx)
-{
-	_cleanup_error_ struct arca_error *err = NULL;
-	struct container *c = daemon_find_container(ctx->d, ctx->param, &err);
-	if (!c)
-		api_reply_error(ctx, err);
-	return c;
-}
-
 static bool label_match(struct container *c, const char *want)
 {
 	json_t *labels = json_object_get(c->config, "Labels");
@@ -259,7 +250,7 @@ void api_container_create(struct api_ctx *ctx)
 
 void api_container_inspect(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	json_t *j = container_inspect(c);
@@ -285,7 +276,7 @@ static void on_removed(struct container *c, const struct arca_error *err, void *
 
 void api_container_delete(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	bool force = http_query_bool(ctx->req, "force", false);
@@ -298,7 +289,7 @@ void api_container_delete(struct api_ctx *ctx)
 
 void api_container_rename(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	_cleanup_free_ char *name = http_query_get(ctx->req, "name");
@@ -313,7 +304,7 @@ void api_container_rename(struct api_ctx *ctx)
 
 void api_container_update(struct api_ctx *ctx)
 {
-	struct container *c = find_or_reply(ctx);
+	struct container *c = api_find_container(ctx);
 	if (!c)
 		return;
 	json_t *body = api_body_json(ctx, true);
