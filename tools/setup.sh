@@ -6,6 +6,10 @@
 #   tools/setup.sh                  as root: installs into /usr/local
 #   PREFIX=/opt/arca tools/setup.sh
 #   ARCA_SOCKET=/run/arca/arca.sock ARCA_ROOT=/var/lib/arca  (the defaults)
+#   ARCA_LOG=/var/log/arcad.log     arcad's log
+#   ARCA_NETNS=name                 start arcad inside that network namespace
+#                                   (it must exist: ip netns add name)
+#   ARCA_BUILD_DIR=build-release    the release build directory
 #
 # Running it again rebuilds, reinstalls and restarts arcad; stored images and
 # containers are kept. It ends by printing the DOCKER_HOST to export.
@@ -29,10 +33,16 @@ fi
 kernel=$(./guest-image/build-kernel.sh)
 echo "setup: guest kernel: $kernel"
 
-if [ ! -d build ]; then
-	meson setup build --prefix "$prefix" -Dbuildtype=release
+# The release build has its own directory and is configured on every run, so
+# a build directory left by another command (tools/test.sh builds
+# debugoptimized into build/) can never stand in for it.
+builddir="${ARCA_BUILD_DIR:-build-release}"
+if [ -d "$builddir" ]; then
+	meson setup --reconfigure "$builddir" --prefix "$prefix" -Dbuildtype=release >/dev/null
+else
+	meson setup "$builddir" --prefix "$prefix" -Dbuildtype=release >/dev/null
 fi
-ninja -C build
+ninja -C "$builddir"
 
 # Stop a running arcad before replacing its binary; it keeps its state on disk.
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -45,7 +55,7 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 		i=$((i + 1))
 	done
 fi
-meson install -C build --quiet
+meson install -C "$builddir" --quiet
 arca="$prefix/bin/arca"
 
 # A first image, made from Debian's busybox-static, unless one is there.
@@ -66,9 +76,16 @@ if ! ARCA_ROOT="$root" "$arca" image inspect busybox:latest >/dev/null 2>&1; the
 	rm -rf "$tmp"
 fi
 
-mkdir -p "$rundir"
-# setsid: arcad outlives this shell; its VMs die with it (live restore is not there yet).
-setsid "$prefix/bin/arcad" -H "unix://$socket" --data-root "$root" --kernel "$kernel" \
+mkdir -p "$rundir" "$(dirname "$logfile")"
+netns=""
+if [ -n "${ARCA_NETNS:-}" ]; then
+	ip netns pids "$ARCA_NETNS" >/dev/null 2>&1 ||
+		{ echo "setup: network namespace '$ARCA_NETNS' does not exist" >&2; exit 1; }
+	netns="ip netns exec $ARCA_NETNS"
+fi
+# setsid: arcad outlives this shell; with live restore its VMs outlive arcad.
+# shellcheck disable=SC2086
+setsid $netns "$prefix/bin/arcad" -H "unix://$socket" --data-root "$root" --kernel "$kernel" \
 	>>"$logfile" 2>&1 </dev/null &
 echo $! >"$pidfile"
 i=0
@@ -82,7 +99,10 @@ until [ -S "$socket" ] && curl -sf --unix-socket "$socket" http://d/_ping >/dev/
 	i=$((i + 1))
 done
 echo "setup: arcad $(cat "$pidfile") listening on $socket (log: $logfile)"
-DOCKER_HOST="unix://$socket" docker run --rm busybox echo "setup: a container ran in its own VM" ||
-	"$arca" vm run -- /bin/echo "setup: docker CLI missing; a VM ran"
+if ! DOCKER_HOST="unix://$socket" docker run --rm busybox echo "setup: a container ran in its own VM"; then
+	echo "setup: the first container failed; see $logfile:" >&2
+	tail -20 "$logfile" >&2
+	exit 1
+fi
 echo "setup: done. Use it with:"
 echo "  export DOCKER_HOST=unix://$socket"

@@ -62,7 +62,7 @@ static int find_passwd(const char *passwd, const char *name, bool by_id, uint32_
 	_cleanup_free_ char *copy = xstrdup(passwd);
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[7];
+		char *f[7] = { 0 };
 		if (line[0] == '#' || split_colon(line, f, 7) < 4)
 			continue;
 		uint32_t uid, gid;
