@@ -22,6 +22,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "detach-keys.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "events.h"
@@ -63,9 +64,7 @@ struct attach {
 	struct http_conn *conn;
 	bool in, out, err;
 	bool tty;
-	uint8_t detach[8];
-	size_t detach_len;
-	size_t detach_match;
+	struct detach_keys detach;
 	struct buf pending_in; /* stdin waiting for guest credit */
 	bool client_eof;
 };
@@ -321,7 +320,9 @@ static void attach_push_stdin(struct attach *a)
 		buf_consume(&a->pending_in, n);
 	}
 	http_conn_pause_read(a->conn, buf_len(&a->pending_in) > 64 * 1024);
-	if (c && c->proc && a->client_eof && buf_empty(&a->pending_in) &&
+	/* As dockerd: a client's EOF closes the stdin of a StdinOnce container, unless it
+	 * has a terminal (a CLI that detached with its keys just hangs up). */
+	if (c && c->proc && a->client_eof && buf_empty(&a->pending_in) && !a->tty &&
 	    json_is_true(json_object_get(c->config, "StdinOnce")) && !c->stdin_closed) {
 		c->stdin_closed = true;
 		(void)guest_proc_close_stdin(c->proc);
@@ -341,21 +342,12 @@ static void attach_data(struct http_conn *conn, const uint8_t *p, size_t n, void
 	(void)conn;
 	if (!a->in || !a->c)
 		return; /* stdin not attached: drop */
-	for (size_t i = 0; i < n; i++) {
-		/* The detach sequence (ctrl-p ctrl-q by default) ends the attach, unforwarded. */
-		if (a->detach_len && p[i] == a->detach[a->detach_match]) {
-			if (++a->detach_match == a->detach_len) {
-				attach_unlink(a);
-				http_conn_close(a->conn);
-				return;
-			}
-			continue;
-		}
-		if (a->detach_match) {
-			buf_append(&a->pending_in, a->detach, a->detach_match);
-			a->detach_match = 0;
-		}
-		buf_append(&a->pending_in, p + i, 1);
+	/* The detach sequence (ctrl-p ctrl-q by default) ends the attach, unforwarded. */
+	if (detach_keys_feed(&a->detach, p, n, &a->pending_in)) {
+		attach_push_stdin(a);
+		attach_unlink(a);
+		http_conn_close(a->conn);
+		return;
 	}
 	attach_push_stdin(a);
 }
@@ -388,36 +380,6 @@ static void attach_closed(struct http_conn *conn, void *ud)
 	}
 }
 
-/* "ctrl-p,ctrl-q" -> bytes; false if invalid. */
-static bool parse_detach_keys(const char *spec, uint8_t *out, size_t *len)
-{
-	*len = 0;
-	if (!spec || !spec[0])
-		return true;
-	_cleanup_free_ char *copy = xstrdup(spec);
-	char *save = NULL;
-	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		if (*len >= 8)
-			return false;
-		if (strncasecmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
-			char ch = k[5];
-			if (ch >= 'a' && ch <= 'z')
-				out[(*len)++] = (uint8_t)(ch - 'a' + 1);
-			else if (ch == '@')
-				out[(*len)++] = 0;
-			else if (ch >= '[' && ch <= '_')
-				out[(*len)++] = (uint8_t)(ch - '[' + 27);
-			else
-				return false;
-		} else if (strlen(k) == 1) {
-			out[(*len)++] = (uint8_t)k[0];
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
 static void send_logs_then(struct container *c, struct http_conn *conn, bool out, bool err,
 			   bool tty);
 
@@ -425,10 +387,9 @@ void container_attach(struct container *c, struct http_conn *conn, const struct 
 {
 	bool tty = json_is_true(json_object_get(c->config, "Tty"));
 	struct attach *a = xnew0(struct attach, 1);
-	const char *keys = o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q";
-	if (!parse_detach_keys(keys, a->detach, &a->detach_len)) {
+	if (!detach_keys_parse(o->detach_keys, &a->detach)) {
 		free(a);
-		http_reply_errorf(conn, 400, "Invalid detach keys (%s) provided", keys);
+		http_reply_errorf(conn, 400, "Invalid detach keys (%s) provided", o->detach_keys);
 		return;
 	}
 	a->c = c;

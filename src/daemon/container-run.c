@@ -29,6 +29,7 @@
 #include "events.h"
 #include "exec-session.h"
 #include "fd-util.h"
+#include "create-options.h"
 #include "guest-client.h"
 #include "guest-setup.h"
 #include "hashmap.h"
@@ -466,6 +467,10 @@ static void spawn_main(struct container *c)
 {
 	_cleanup_strv_free_ char **argv = command_of(c);
 	_cleanup_strv_free_ char **env = container_runtime_env(c, NULL);
+	_cleanup_strv_free_ char **groups = container_group_add(c);
+	size_t n_rlimits = 0;
+	_cleanup_free_ struct guest_rlimit *rlimits =
+	    create_options_rlimits(c->host_config, &n_rlimits);
 	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
 	const char *user = json_string_value(json_object_get(c->config, "User"));
 	bool tty = json_is_true(json_object_get(c->config, "Tty"));
@@ -474,6 +479,10 @@ static void spawn_main(struct container *c)
 		.env = env,
 		.cwd = wd && wd[0] ? wd : "/",
 		.user = user && user[0] ? user : NULL,
+		.group_add = groups,
+		.rlimits = rlimits,
+		.cgroup = CONTAINER_CGROUP,
+		.n_rlimits = n_rlimits,
 		.root = GUEST_ROOT,
 		.tty = tty,
 		.rows = c->tty_rows,
@@ -816,33 +825,40 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 		arm_stop_timer(c, (usec_t)timeout * USEC_PER_SEC);
 }
 
-int container_kill(struct container *c, const char *signal, struct arca_error **err)
+void container_kill(struct container *c, const char *signal, container_done_fn cb, void *userdata)
 {
 	int sig = parse_signal(signal, SIGKILL);
 	if (sig < 0)
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Invalid signal: %s", signal);
+		return reply_now(c, cb, userdata, EINVAL, ARCA_ERR_INVALID, "Invalid signal: %s",
+				 signal);
 	if (c->state == CONTAINER_RESTARTING)
-		return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
-				      "Container %s is restarting, wait until the container is "
-				      "running",
-				      c->id);
+		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
+				 "Container %s is restarting, wait until the container is "
+				 "running",
+				 c->id);
 	if (!container_is_running(c) || !c->proc)
-		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT,
-				      "Cannot kill container: %s: container %s is not running",
-				      c->name, c->id);
+		return reply_now(c, cb, userdata, ESRCH, ARCA_ERR_CONFLICT,
+				 "Cannot kill container: %s: container %s is not running", c->name,
+				 c->id);
 	c->manual_stop = true;
 	(void)container_save(c, NULL);
+	c->stop_signal_sent = sig;
+	emit_kill(c, sig);
 	if (sig == SIGKILL) {
+		/* As dockerd: a SIGKILL is answered once the container is not running.
+		 * The grace timer ends the VM if the guest does not act on it. */
 		c->stopping = true;
 		resume_if_paused(c);
 		arm_stop_timer(c, KILL_GRACE_USEC);
+		ops_add(&c->stop_ops, cb, userdata);
+		(void)guest_proc_signal(c->proc, sig);
+		return;
 	}
-	c->stop_signal_sent = sig;
-	emit_kill(c, sig);
 	int r = guest_proc_signal(c->proc, sig);
 	if (r < 0)
-		return arca_error_errno(err, r, "kill container %s", c->name);
-	return 0;
+		return reply_now(c, cb, userdata, -r, ARCA_ERR_INTERNAL, "kill container %s: %s",
+				 c->name, strerror(-r));
+	reply_now(c, cb, userdata, 0, ARCA_ERR_INTERNAL, NULL);
 }
 
 static void on_restart_stopped(struct container *c, const struct arca_error *err, void *userdata)

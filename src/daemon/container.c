@@ -34,6 +34,7 @@
 #include "names.h"
 #include "network.h"
 #include "strv.h"
+#include "create-options.h"
 #include "time-util.h"
 #include "vm.h"
 
@@ -335,9 +336,15 @@ static int create_files(struct container *c, struct arca_error **err)
 }
 
 int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
-			   json_t **ret_config, json_t **ret_host_config, struct arca_error **err)
+			   json_t **ret_config, json_t **ret_host_config, json_t *warnings,
+			   struct arca_error **err)
 {
 	int r = validate(config, host_config, err);
+	if (r < 0)
+		return r;
+	json_t *scratch = warnings ? NULL : json_array();
+	r = create_options_check(config, host_config, image_config, warnings ?: scratch, err);
+	json_decref(scratch);
 	if (r < 0)
 		return r;
 	const char *image = json_string_value(json_object_get(config, "Image"));
@@ -353,9 +360,20 @@ int container_config_build(json_t *config, json_t *host_config, json_t *image_co
 		json_decref(cfg);
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "No command specified");
 	}
+	json_t *hc = json_is_object(host_config) ? json_deep_copy(host_config) : json_object();
+	/* As dockerd: the daemon's default driver is recorded when none was named. */
+	json_t *lc = json_object_get(hc, "LogConfig");
+	if (!json_is_object(lc)) {
+		lc = json_object();
+		json_object_set_new(hc, "LogConfig", lc);
+	}
+	const char *lt = json_string_value(json_object_get(lc, "Type"));
+	if (!lt || !lt[0])
+		json_object_set_new(lc, "Type", json_string("json-file"));
+	if (!json_is_object(json_object_get(lc, "Config")))
+		json_object_set_new(lc, "Config", json_object());
 	*ret_config = cfg;
-	*ret_host_config =
-	    json_is_object(host_config) ? json_deep_copy(host_config) : json_object();
+	*ret_host_config = hc;
 	return 0;
 }
 
@@ -491,10 +509,13 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	if (image_resolve(d->images, image, &image_id, err) < 0 ||
 	    image_config(d->images, image_id, &img, err) < 0)
 		return arca_error_ret(err ? *err : NULL);
-	r = container_config_build(config, host_config, img, &merged, &hc, err);
+	json_t *warnings = json_array();
+	r = container_config_build(config, host_config, img, &merged, &hc, warnings, err);
 	json_decref(img);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(warnings);
 		return r;
+	}
 
 	struct container *c = xnew0(struct container, 1);
 	c->d = d;
@@ -521,6 +542,7 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	r = attach_networks(c, req, err);
 	if (r < 0) {
 		container_free(c);
+		json_decref(warnings);
 		return r;
 	}
 	r = create_files(c, err);
@@ -529,13 +551,16 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	if (r < 0) {
 		(void)rm_rf(c->dir);
 		container_free(c);
+		json_decref(warnings);
 		return r;
 	}
 	hashmap_put(d->containers, c->id, c);
 	events_container(d->events, c, "create", NULL);
 	*ret = c;
 	if (ret_warnings)
-		*ret_warnings = json_array();
+		*ret_warnings = warnings;
+	else
+		json_decref(warnings);
 	return 0;
 }
 
@@ -707,7 +732,10 @@ json_t *container_inspect(struct container *c)
 	if (!json_object_get(hc, "RestartPolicy"))
 		json_object_set_new(hc, "RestartPolicy",
 				    json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
-	if (!json_object_get(hc, "LogConfig"))
+	/* Records from before the default was stored at create. */
+	const char *log_type =
+	    json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
+	if (!log_type || !log_type[0])
 		json_object_set_new(hc, "LogConfig",
 				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
 	/* No virtual network yet: the guest has loopback only, and says so (no addresses). */
@@ -799,4 +827,30 @@ json_t *container_summary(struct container *c, bool size)
 	}
 	free(cmd);
 	return o;
+}
+
+int64_t container_disk_usage(const struct container *c)
+{
+	/* What removing the container gives back: its sparse disk and its logs. */
+	int64_t total = 0;
+	const char *paths[] = { c->rw_disk, c->log_path };
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+		struct stat st;
+		if (paths[i] && stat(paths[i], &st) == 0)
+			total += (int64_t)st.st_blocks * 512;
+	}
+	return total;
+}
+
+char **container_group_add(const struct container *c)
+{
+	char **out = strv_copy(NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->host_config, "GroupAdd"), i, v)
+	{
+		if (json_is_string(v))
+			out = strv_append(out, json_string_value(v));
+	}
+	return out;
 }

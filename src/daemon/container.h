@@ -135,8 +135,17 @@ const char *container_state_name(enum container_state s);
  * Validates a create request and merges the image's config into it, as
  * dockerd does (pure: no daemon state; fuzzed). New references on success.
  */
+/* The guest cgroup of the container's processes (main and execs, not helpers):
+ * `docker update` writes its memory.max and cpu.max while the VM runs. */
+#define CONTAINER_CGROUP "container"
+
+/* HostConfig.GroupAdd, for every process started in the container. */
+char **container_group_add(const struct container *c);
+/* Host disk bytes the container holds (writable disk and logs). */
+int64_t container_disk_usage(const struct container *c);
 int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
-			   json_t **ret_config, json_t **ret_host_config, struct arca_error **err);
+			   json_t **ret_config, json_t **ret_host_config, json_t *warnings,
+			   struct arca_error **err);
 /* A create request's parts, borrowed. */
 struct container_create_req {
 	const char *name;
@@ -168,7 +177,7 @@ void container_start(struct container *c, container_done_fn cb, void *userdata);
 /* timeout < 0: the container's StopTimeout or 10 s. signal NULL: its StopSignal. */
 void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
 		    void *userdata);
-int container_kill(struct container *c, const char *signal, struct arca_error **err);
+void container_kill(struct container *c, const char *signal, container_done_fn cb, void *userdata);
 void container_restart(struct container *c, int timeout, container_done_fn cb, void *userdata);
 void container_pause(struct container *c, bool pause, container_done_fn cb, void *userdata);
 void container_wait(struct container *c, enum wait_condition cond, container_wait_fn cb,
@@ -186,8 +195,10 @@ bool container_restoring(struct daemon *d);
 /* Daemon start: starts the containers their restart policy brings back. */
 void container_restart_policies_at_boot(struct daemon *d);
 /* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */
-int container_update(struct container *c, json_t *body, json_t **ret_warnings,
-		     struct arca_error **err);
+/* Answered with the Warnings (NULL on error); may complete after a guest round trip. */
+typedef void (*container_update_fn)(struct container *c, const struct arca_error *err,
+				    json_t *warnings, void *userdata);
+void container_update(struct container *c, json_t *body, container_update_fn cb, void *userdata);
 bool container_is_running(const struct container *c);
 struct vm_config;
 /* The VM a start boots: its resources, the image disk and the writable disk. */

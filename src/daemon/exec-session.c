@@ -16,6 +16,8 @@
 #include "container.h"
 #include "daemon.h"
 #include "events.h"
+#include "create-options.h"
+#include "detach-keys.h"
 #include "guest-client.h"
 #include "guest-setup.h"
 #include "hashmap.h"
@@ -110,6 +112,11 @@ int exec_create(struct daemon *d, struct container *c, json_t *config, struct ex
 	int r = exec_config_check(config, err);
 	if (r < 0)
 		return r;
+	struct detach_keys keys;
+	const char *spec = json_string_value(json_object_get(config, "DetachKeys"));
+	if (!detach_keys_parse(spec, &keys))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "Invalid escape keys (%s) provided", spec);
 	if (count_for(d, c->id) >= EXEC_MAX)
 		return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
 				      "container %s has %d exec sessions, the most allowed", c->id,
@@ -120,6 +127,8 @@ int exec_create(struct daemon *d, struct container *c, json_t *config, struct ex
 	memcpy(e->container_id, c->id, sizeof(e->container_id));
 	e->config = json_incref(config);
 	e->tty = json_is_true(json_object_get(config, "Tty"));
+	e->raw_stream = e->tty;
+	e->detach = keys;
 	e->exit_code = 0;
 	hashmap_put(d->execs, e->id, e);
 	emit_event(e, c, "exec_create", NULL);
@@ -181,7 +190,7 @@ static void pump_output(struct exec_session *e)
 			if (n == 0)
 				break;
 			if (e->conn && !http_conn_is_closed(e->conn)) {
-				if (!e->tty) {
+				if (!e->raw_stream) {
 					uint8_t hdr[8];
 					stdcopy_header(hdr, s, (uint32_t)n);
 					(void)http_raw_write(e->conn, hdr, 8);
@@ -208,7 +217,8 @@ static void push_stdin(struct exec_session *e)
 	}
 	if (e->conn)
 		http_conn_pause_read(e->conn, buf_len(&e->pending_in) > 64 * 1024);
-	if (e->proc && e->client_eof && buf_empty(&e->pending_in))
+	/* As dockerd: the client's EOF is the process's, unless it has a terminal. */
+	if (e->proc && e->client_eof && buf_empty(&e->pending_in) && !e->tty)
 		(void)guest_proc_close_stdin(e->proc);
 }
 
@@ -224,7 +234,7 @@ static void on_started(struct guest_proc *p, int error, const char *message, uin
 			    "OCI runtime exec failed: exec failed: unable to start container "
 			    "process: %s: unknown\r\n",
 			    message);
-			if (!e->tty) {
+			if (!e->raw_stream) {
 				uint8_t hdr[8];
 				stdcopy_header(hdr, 1, (uint32_t)strlen(m));
 				(void)http_raw_write(e->conn, hdr, 8);
@@ -259,7 +269,7 @@ static void on_exited(struct guest_proc *p, int status, void *userdata)
 			const uint8_t *d;
 			size_t n;
 			while ((n = guest_proc_peek(e->proc, s, &d)) > 0) {
-				if (!e->tty) {
+				if (!e->raw_stream) {
 					uint8_t hdr[8];
 					stdcopy_header(hdr, s, (uint32_t)n);
 					(void)http_raw_write(e->conn, hdr, 8);
@@ -301,7 +311,12 @@ static void conn_data(struct http_conn *c, const uint8_t *p, size_t n, void *ud)
 	(void)c;
 	if (!json_is_true(json_object_get(e->config, "AttachStdin")))
 		return;
-	buf_append(&e->pending_in, p, n);
+	if (detach_keys_feed(&e->detach, p, n, &e->pending_in)) {
+		/* Detached: the client goes, the process runs on (as with dockerd). */
+		push_stdin(e);
+		http_conn_close(e->conn);
+		return;
+	}
 	push_stdin(e);
 }
 
@@ -356,6 +371,10 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 	json_array_foreach(json_object_get(cfg, "Cmd"), i, v) argv =
 	    strv_append(argv, json_string_value(v));
 	_cleanup_strv_free_ char **env = container_runtime_env(c, json_object_get(cfg, "Env"));
+	_cleanup_strv_free_ char **groups = container_group_add(c);
+	size_t n_rlimits = 0;
+	_cleanup_free_ struct guest_rlimit *rlimits =
+	    create_options_rlimits(c->host_config, &n_rlimits);
 	const char *user = json_string_value(json_object_get(cfg, "User"));
 	const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
 	const char *cuser = json_string_value(json_object_get(c->config, "User"));
@@ -366,6 +385,10 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 		.env = env,
 		.cwd = wd && wd[0] ? wd : (cwd && cwd[0] ? cwd : "/"),
 		.user = user && user[0] ? user : (cuser && cuser[0] ? cuser : NULL),
+		.group_add = groups,
+		.rlimits = rlimits,
+		.cgroup = CONTAINER_CGROUP,
+		.n_rlimits = n_rlimits,
 		.root = GUEST_ROOT,
 		.tty = e->tty,
 		.rows = rows,
@@ -377,8 +400,8 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 	if (attach) {
 		e->conn = http_conn_ref(conn);
 		http_hijack(conn,
-			    e->tty ? "application/vnd.docker.raw-stream"
-				   : "application/vnd.docker.multiplexed-stream",
+			    e->raw_stream ? "application/vnd.docker.raw-stream"
+					  : "application/vnd.docker.multiplexed-stream",
 			    &hijack_ops, e);
 		http_conn_on_close(conn, conn_closed, e);
 		http_conn_on_drain(conn, conn_drained, e);

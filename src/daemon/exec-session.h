@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "detach-keys.h"
 #include "error.h"
 
 struct daemon;
@@ -31,11 +32,13 @@ struct exec_session {
 	bool exit_known;
 	int exit_code;
 	uint32_t pid;
-	bool tty;
+	bool tty;	 /* the process gets a terminal (the create's Tty) */
+	bool raw_stream; /* no stdcopy framing (the start's Tty, as dockerd) */
 	unsigned rows, cols;
 	struct guest_proc *proc;
 	struct http_conn *conn;
 	struct buf pending_in;
+	struct detach_keys detach; /* the exec's DetachKeys, or the default */
 	bool client_eof;
 };
 

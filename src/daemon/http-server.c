@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@
 #include "http/http-parser.h"
 #include "log.h"
 #include "strv.h"
+#include "time-util.h"
 
 enum conn_state {
 	S_HEAD,
@@ -41,6 +44,10 @@ enum conn_state {
 	S_HIJACKED,
 	S_CLOSED,
 };
+
+/* How often, and how long at most, a hijack waits for its head to be read. */
+#define HEAD_POLL_USEC	   (1 * USEC_PER_MSEC)
+#define HEAD_WAIT_MAX_USEC (500 * USEC_PER_MSEC)
 
 struct http_server {
 	struct event *event;
@@ -97,6 +104,14 @@ struct http_conn {
 	void (*on_drain)(struct http_conn *, void *);
 	void *on_drain_ud;
 	bool above_high;
+
+	/* A hijack's stream waits until the client has read the response head: clients
+	 * that read the stream from the raw socket after a buffered HTTP parser took the
+	 * head (docker-py) would lose the bytes that came with it. */
+	bool head_wait;	    /* holding the stream bytes back */
+	size_t head_unsent; /* bytes of the head not yet sent */
+	usec_t head_deadline;
+	struct event_source *head_timer;
 };
 
 static void conn_process(struct http_conn *c);
@@ -229,6 +244,7 @@ static void conn_free(struct http_conn *c)
 	buf_done(&c->body);
 	request_done(&c->req);
 	safe_close(c->body_fd);
+	event_source_free(c->head_timer); /* NULL once closed; freed here should it not be */
 	free(c);
 }
 
@@ -246,6 +262,7 @@ static void conn_close(struct http_conn *c)
 	c->state = S_CLOSED;
 	c->src = event_source_free(c->src);
 	c->body_src = event_source_free(c->body_src);
+	c->head_timer = event_source_free(c->head_timer);
 	c->fd = safe_close(c->fd);
 	c->body_fd = safe_close(c->body_fd);
 	struct http_server *s = c->srv;
@@ -303,12 +320,43 @@ size_t http_conn_queued(const struct http_conn *c)
 
 /* --- output --- */
 
+/* The client has read everything sent (AF_UNIX: nothing left in its receive queue). */
+static bool peer_read_all(const struct http_conn *c)
+{
+	int queued = 0;
+	return ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued == 0;
+}
+
+static int on_head_timer(struct event_source *s, usec_t now, void *userdata);
+
+/* true while the stream must wait for the client to read the head. */
+static bool head_holding(struct http_conn *c)
+{
+	if (!c->head_wait || c->head_unsent)
+		return false;
+	if (peer_read_all(c) || now_usec(CLOCK_MONOTONIC) >= c->head_deadline) {
+		c->head_wait = false;
+		c->head_timer = event_source_free(c->head_timer);
+		return false;
+	}
+	if (!c->head_timer && event_add_time_relative(c->srv->event, &c->head_timer, HEAD_POLL_USEC,
+						      on_head_timer, c) < 0)
+		c->head_wait = false; /* no timer: send at once, as before */
+	else if (c->head_timer)
+		(void)event_source_set_time(c->head_timer,
+					    now_usec(CLOCK_MONOTONIC) + HEAD_POLL_USEC);
+	return c->head_wait;
+}
+
 static void conn_flush(struct http_conn *c)
 {
 	if (c->state == S_CLOSED)
 		return;
-	while (!buf_empty(&c->out)) {
-		ssize_t n = send(c->fd, buf_peek(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+	while (!buf_empty(&c->out) && !head_holding(c)) {
+		size_t want = buf_len(&c->out);
+		if (c->head_wait)
+			want = MIN(want, c->head_unsent);
+		ssize_t n = send(c->fd, buf_peek(&c->out), want, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -318,6 +366,8 @@ static void conn_flush(struct http_conn *c)
 			return;
 		}
 		buf_consume(&c->out, (size_t)n);
+		if (c->head_wait)
+			c->head_unsent -= (size_t)n;
 	}
 	if (buf_empty(&c->out)) {
 		if (c->close_after_flush) {
@@ -339,6 +389,15 @@ static void conn_flush(struct http_conn *c)
 			c->on_drain(c, c->on_drain_ud);
 	}
 	conn_update(c);
+}
+
+static int on_head_timer(struct event_source *s, usec_t now, void *userdata)
+{
+	struct http_conn *c = userdata;
+	(void)s;
+	(void)now;
+	conn_flush(c);
+	return 0;
 }
 
 static void queue(struct http_conn *c, const void *p, size_t n)
@@ -559,6 +618,9 @@ void http_hijack(struct http_conn *c, const char *content_type, const struct htt
 		write_head(c, 101, content_type, "Connection: Upgrade\r\nUpgrade: tcp\r\n", NULL);
 	else
 		write_head(c, 200, content_type, "", NULL);
+	c->head_wait = true;
+	c->head_unsent = buf_len(&c->out);
+	c->head_deadline = now_usec(CLOCK_MONOTONIC) + HEAD_WAIT_MAX_USEC;
 	/* write_head added "Connection: close" for !keep_alive; harmless for a raw stream. */
 	c->state = S_HIJACKED;
 	c->response_started = c->response_done = true;
@@ -897,8 +959,8 @@ static void conn_update(struct http_conn *c)
 		reading = false;
 	if (reading)
 		ev |= EPOLLIN | EPOLLRDHUP;
-	if (!buf_empty(&c->out))
-		ev |= EPOLLOUT;
+	if (!buf_empty(&c->out) && !(c->head_wait && !c->head_unsent))
+		ev |= EPOLLOUT; /* while holding for the head, the timer flushes */
 	(void)event_source_set_io_events(c->src, ev);
 }
 

@@ -33,12 +33,21 @@ int log_config_parse(json_t *log_config, struct log_config *ret, struct arca_err
 					      json_object_iter_key(json_object_iter(opts)));
 		return 0;
 	}
-	if (t && t[0] && strcmp(t, "json-file") != 0)
-		return arca_error_set(
-		    err, EINVAL, ARCA_ERR_INVALID,
-		    "logging driver %s is not supported by Arca: use json-file or "
-		    "none",
-		    t);
+	if (t && t[0] && strcmp(t, "json-file") != 0) {
+		/* dockerd's own drivers that Arca lacks, told apart from names no daemon has. */
+		static const char *const dockerd_drivers[] = {
+			"local",   "syslog", "journald", "gelf",    "fluentd",
+			"awslogs", "splunk", "etwlogs",	 "gcplogs", "logentries",
+		};
+		for (size_t i = 0; i < sizeof(dockerd_drivers) / sizeof(dockerd_drivers[0]); i++)
+			if (strcmp(t, dockerd_drivers[i]) == 0)
+				return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+						      "logging driver %s is not supported by "
+						      "Arca: use json-file or none",
+						      t);
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "logger: no log driver named '%s' is registered", t);
+	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(opts, k, v)

@@ -57,6 +57,7 @@ struct proc {
 	char **group_add;
 	char *root;
 	bool exec_guest; /* argv[0] opened in our root, executed inside root */
+	char *cgroup;	 /* joined before exec: /sys/fs/cgroup/<cgroup> (one name) */
 	struct rlimit_spec {
 		uint32_t resource;
 		uint64_t soft, hard;

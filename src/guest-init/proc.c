@@ -38,6 +38,7 @@ enum spawn_stage {
 	STAGE_ROOT,
 	STAGE_USER,
 	STAGE_RLIMIT,
+	STAGE_CGROUP,
 	STAGE_CWD,
 	STAGE_EXEC,
 };
@@ -92,6 +93,7 @@ struct proc *proc_free(struct proc *p)
 	free(p->cwd);
 	free(p->user);
 	free(p->root);
+	free(p->cgroup);
 	free(p->rlimits);
 	free(p);
 	return NULL;
@@ -163,6 +165,22 @@ static void child_reset_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/* Creates /sys/fs/cgroup/<name> with the memory, cpu and pids controllers on; a
+ * failure shows when the child joins it. */
+static void cgroup_prepare(const char *name)
+{
+	char path[128];
+	int fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		static const char *const controllers[] = { "+memory", "+cpu", "+pids" };
+		for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
+			(void)!write(fd, controllers[i], strlen(controllers[i]));
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", name);
+	(void)mkdir(path, 0755);
+}
+
 struct child_fds {
 	int in, out, err, tty_slave;
 };
@@ -177,6 +195,15 @@ static _Noreturn void child_run(struct proc *p, const struct user_ids *ids, char
 		child_fail(errfd, STAGE_SETUP, errno);
 	if (dup2(fds->in, 0) < 0 || dup2(fds->out, 1) < 0 || dup2(fds->err, 2) < 0)
 		child_fail(errfd, STAGE_SETUP, errno);
+	/* The container's cgroup (its memory and CPU limits), joined while /sys is ours. */
+	if (p->cgroup) {
+		char path[128];
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs", p->cgroup);
+		int cg = open(path, O_WRONLY | O_CLOEXEC);
+		if (cg < 0 || write(cg, "0", 1) != 1)
+			child_fail(errfd, STAGE_CGROUP, errno);
+		close(cg);
+	}
 	/* A tool of ours (busybox) run inside the container's root: opened first. */
 	int exe = -1;
 	if (p->exec_guest && (exe = open(p->argv[0], O_PATH | O_CLOEXEC)) < 0)
@@ -219,6 +246,7 @@ static void describe_failure(const struct proc *p, const struct spawn_error *se,
 	case STAGE_ROOT: snprintf(buf, len, "enter root `%s`: %s", p->root, what); break;
 	case STAGE_USER: snprintf(buf, len, "set user: %s", what); break;
 	case STAGE_RLIMIT: snprintf(buf, len, "set rlimits: %s", what); break;
+	case STAGE_CGROUP: snprintf(buf, len, "join cgroup `%s`: %s", p->cgroup, what); break;
 	default: snprintf(buf, len, "process setup: %s", what);
 	}
 }
@@ -324,6 +352,8 @@ int proc_start(struct proc *p, char *errbuf, size_t errlen)
 	r = user_resolve(p->root, p->user, p->group_add, &ids, errbuf, errlen);
 	if (r < 0)
 		goto out;
+	if (p->cgroup)
+		cgroup_prepare(p->cgroup);
 	r = make_stdio(p, &cfds);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "set up stdio: %s", strerror(-r));

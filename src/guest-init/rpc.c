@@ -6,6 +6,7 @@
  * T_MESSAGE text. Malformed input from the host is answered with EPROTO;
  * only a frame the codec itself rejects drops the connection.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -225,6 +226,18 @@ static int proc_collect_lists(struct proc *p, const struct proto_reader *req)
 	return 0;
 }
 
+/* One path component of letters, digits, '-' and '_': never a way out of /sys/fs/cgroup. */
+static bool cgroup_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
 static bool stream_in_use(struct guest_init *gi, uint32_t id)
 {
 	struct pstream *s;
@@ -235,9 +248,11 @@ static int h_proc_create(struct rpc_ctx *ctx)
 {
 	uint32_t id = 0, rows = 0, cols = 0, sin = 0, sout = 0, serr = 0;
 	const char *cwd = NULL, *user = NULL, *root = NULL;
+	const char *cgroup = NULL;
 	bool tty = false, exec_guest = false;
 	struct proto_field_spec spec[] = {
 		{ PROTO_T_PROC_ID, PROTO_F_U32, &id, true },
+		{ PROTO_T_CGROUP, PROTO_F_STR, &cgroup, false },
 		{ PROTO_T_EXEC_GUEST, PROTO_F_BOOL, &exec_guest, false },
 		{ PROTO_T_CWD, PROTO_F_STR, &cwd, false },
 		{ PROTO_T_USER, PROTO_F_STR, &user, false },
@@ -256,6 +271,8 @@ static int h_proc_create(struct rpc_ctx *ctx)
 		return fail(ctx, -EEXIST, "process id %u already in use", id);
 	if (rows > UINT16_MAX || cols > UINT16_MAX)
 		return fail(ctx, -EINVAL, "terminal size out of range");
+	if (cgroup && !cgroup_name_valid(cgroup))
+		return fail(ctx, -EINVAL, "invalid cgroup name");
 	uint32_t ids[] = { sin, sout, serr };
 	for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
 		if (stream_in_use(ctx->gi, ids[i]))
@@ -276,6 +293,7 @@ static int h_proc_create(struct rpc_ctx *ctx)
 	p->user = user ? xstrdup(user) : NULL;
 	p->root = root ? xstrdup(root) : NULL;
 	p->exec_guest = exec_guest;
+	p->cgroup = cgroup ? xstrdup(cgroup) : NULL;
 	struct pstream *all[] = { &p->in, &p->out, &p->err };
 	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
 		all[i]->proc = p;

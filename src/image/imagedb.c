@@ -72,10 +72,18 @@ static int step_done(struct db *db, sqlite3_stmt *s, const char *what, struct ar
 int imagedb_put(struct db *db, const struct image_record *r, struct arca_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int rv = db_prepare(db,
-			    "INSERT OR REPLACE INTO images (id, config, chain_id, manifest_digest,"
-			    " parent, size, created, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			    &s, err);
+	/* An upsert, never REPLACE: REPLACE deletes the row first, and ON DELETE
+	 * CASCADE would take every tag of the image with it. */
+	int rv =
+	    db_prepare(db,
+		       "INSERT INTO images (id, config, chain_id, manifest_digest,"
+		       " parent, size, created, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+		       " ON CONFLICT(id) DO UPDATE SET config = excluded.config,"
+		       " chain_id = excluded.chain_id,"
+		       " manifest_digest = coalesce(excluded.manifest_digest, manifest_digest),"
+		       " parent = coalesce(excluded.parent, parent), size = excluded.size,"
+		       " created = excluded.created",
+		       &s, err);
 	if (rv < 0)
 		return rv;
 	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);

@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define PROTO_VERSION_MAJOR 1
-#define PROTO_VERSION_MINOR 0
+#define PROTO_VERSION_MINOR 1
 
 #define PROTO_HDR_SIZE	       12
 #define PROTO_MAX_PAYLOAD      (256u * 1024u) /* any frame */
@@ -107,6 +107,7 @@ enum proto_tag {
 	PROTO_T_EXEC_GUEST,	   /* u32 bool: argv[0] is a guest-root path, run inside ROOT */
 	PROTO_T_NEXT_PROC,	   /* u32: above every process id in use */
 	PROTO_T_NEXT_STREAM,	   /* u32: above every stream id in use */
+	PROTO_T_CGROUP,		   /* str: a cgroup of /sys/fs/cgroup the process joins */
 	_PROTO_T_MAX,
 };
 

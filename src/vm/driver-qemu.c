@@ -121,7 +121,9 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		const struct vm_disk *d = &vm->disks[i];
 		a = add(a, "-drive");
-		a = addf(a, "if=none,id=disk%zu,file=%s,format=raw,readonly=%s,cache=unsafe", i,
+		/* writeback: the host's page cache, and the guest's flushes (fsync) reach
+		 * the host's disk, as overlay2 honours fsync. unsafe would drop them. */
+		a = addf(a, "if=none,id=disk%zu,file=%s,format=raw,readonly=%s,cache=writeback", i,
 			 d->path, d->readonly ? "on" : "off");
 		a = add(a, "-device");
 		a = addf(a, "virtio-blk-%s,drive=disk%zu,serial=%s", dev, i, d->serial);

@@ -603,6 +603,8 @@ int guest_proc_spawn(struct guest_client *gc, const struct guest_proc_spec *spec
 		proto_put_str(&rq.w, PROTO_T_ROOT, spec->root);
 	if (spec->exec_guest)
 		proto_put_u32(&rq.w, PROTO_T_EXEC_GUEST, 1);
+	if (spec->cgroup)
+		proto_put_str(&rq.w, PROTO_T_CGROUP, spec->cgroup);
 	for (size_t i = 0; i < spec->n_rlimits; i++) {
 		uint8_t b[20];
 		const struct guest_rlimit *rl = &spec->rlimits[i];

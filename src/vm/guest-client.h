@@ -87,7 +87,8 @@ struct guest_proc_spec {
 	const char *user;
 	char *const *group_add;
 	const char *root;
-	bool exec_guest; /* argv[0] is in the guest's own root (busybox), run inside root */
+	bool exec_guest;    /* argv[0] is in the guest's own root (busybox), run inside root */
+	const char *cgroup; /* a cgroup of the guest's /sys/fs/cgroup to join (one name) */
 	const struct guest_rlimit *rlimits;
 	size_t n_rlimits;
 	bool tty;

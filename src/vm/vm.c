@@ -629,6 +629,12 @@ static bool controllable(const struct vm *vm)
 	return vm->state == VM_RUNNING || (vm->attached && vm->state == VM_STARTING);
 }
 
+void vm_size(const struct vm *vm, unsigned *ret_memory_mb, unsigned *ret_cpus)
+{
+	*ret_memory_mb = vm->memory_mb;
+	*ret_cpus = vm->cpus;
+}
+
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata)
 {
 	if (!controllable(vm))

@@ -84,6 +84,9 @@ uint32_t vm_vsock_cid(const struct vm *vm);
 void vm_stop(struct vm *vm, usec_t grace);
 /* Pause/resume the whole VM (QMP stop/cont). cb may be NULL. */
 typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *userdata);
+/* The memory and vCPUs the VM was started with. */
+void vm_size(const struct vm *vm, unsigned *ret_memory_mb, unsigned *ret_cpus);
+
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata);
 int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
 /*

@@ -29,13 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *req = json_deep_copy(body);
 	json_t *req_hc =
 	    json_is_object(req) ? json_incref(json_object_get(req, "HostConfig")) : NULL;
-	if (container_config_build(req, req_hc, img, &cfg, &hc, &err) == 0) {
+	/* The create-option table runs too, with its warnings. */
+	json_t *warnings = json_array();
+	if (container_config_build(req, req_hc, img, &cfg, &hc, warnings, &err) == 0) {
 		char *s = json_dumps(cfg, JSON_COMPACT);
 		free(s);
 		json_decref(cfg);
 		json_decref(hc);
 	}
 	err = arca_error_free(err);
+	json_decref(warnings);
 	json_decref(req_hc);
 	json_decref(req);
 	json_t *exec = json_deep_copy(body);

@@ -29,6 +29,10 @@ class Terminal:
     def type(self, line):
         subprocess.run(self.tmux + ["send-keys", "-t", "t", line, "Enter"], check=True)
 
+    def keys(self, *keys):
+        """Sends keys (tmux names: "C-p") with no Enter after them."""
+        subprocess.run(self.tmux + ["send-keys", "-t", "t", *keys], check=True)
+
     def resize(self, width, height):
         subprocess.run(self.tmux + ["resize-window", "-t", "t", "-x", str(width),
                                     "-y", str(height)], check=True)

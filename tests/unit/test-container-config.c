@@ -30,7 +30,7 @@ static char *build(const char *cfg_json, const char *hc_json, json_t **out, json
 	struct arca_error *err = NULL;
 	json_t *merged = NULL, *mhc = NULL;
 	char *msg = NULL;
-	if (container_config_build(cfg, hc, img, &merged, &mhc, &err) < 0)
+	if (container_config_build(cfg, hc, img, &merged, &mhc, NULL, &err) < 0)
 		msg = strdup(err->msg);
 	arca_error_free(err);
 	json_decref(cfg);

@@ -89,11 +89,7 @@ void api_container_kill(struct api_ctx *ctx)
 	if (!c)
 		return;
 	_cleanup_free_ char *sig = http_query_get(ctx->req, "signal");
-	_cleanup_error_ struct arca_error *err = NULL;
-	if (container_kill(c, sig, &err) < 0)
-		api_reply_error(ctx, err);
-	else
-		http_reply_empty(ctx->conn, 204);
+	container_kill(c, sig, on_done, http_conn_ref(ctx->conn));
 }
 
 void api_container_pause(struct api_ctx *ctx)

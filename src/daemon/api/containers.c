@@ -302,6 +302,18 @@ void api_container_rename(struct api_ctx *ctx)
 		http_reply_empty(ctx->conn, 204);
 }
 
+static void on_updated(struct container *c, const struct arca_error *err, json_t *warnings,
+		       void *userdata)
+{
+	struct http_conn *conn = userdata;
+	(void)c;
+	if (err)
+		http_reply_error(conn, err);
+	else
+		http_reply_json(conn, 200, json_pack("{s:O}", "Warnings", warnings));
+	http_conn_unref(conn);
+}
+
 void api_container_update(struct api_ctx *ctx)
 {
 	struct container *c = api_find_container(ctx);
@@ -310,12 +322,7 @@ void api_container_update(struct api_ctx *ctx)
 	json_t *body = api_body_json(ctx, true);
 	if (!body)
 		return;
-	json_t *warnings = NULL;
-	_cleanup_error_ struct arca_error *err = NULL;
-	if (container_update(c, body, &warnings, &err) < 0)
-		api_reply_error(ctx, err);
-	else
-		http_reply_json(ctx->conn, 200, json_pack("{s:o}", "Warnings", warnings));
+	container_update(c, body, on_updated, http_conn_ref(ctx->conn));
 	json_decref(body);
 }
 
@@ -327,6 +334,7 @@ void api_container_prune(struct api_ctx *ctx)
 		return;
 	json_t *deleted = json_array();
 	size_t n = hashmap_size(ctx->d->containers), m = 0;
+	int64_t reclaimed = 0;
 	struct container **list = xnew0(struct container *, n ? n : 1);
 	size_t it = 0;
 	void *cv;
@@ -349,12 +357,16 @@ void api_container_prune(struct api_ctx *ctx)
 			continue;
 		char id[65];
 		memcpy(id, c->id, sizeof(id));
+		int64_t size = container_disk_usage(c);
 		container_remove(c, false, NULL, NULL); /* stopped: completes at once */
-		if (!hashmap_contains(ctx->d->containers, id))
+		if (!hashmap_contains(ctx->d->containers, id)) {
 			json_array_append_new(deleted, json_string(id));
+			reclaimed += size;
+		}
 	}
 	free(list);
 	json_decref(filters);
 	http_reply_json(ctx->conn, 200,
-			json_pack("{s:o, s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
+			json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed",
+				  (json_int_t)reclaimed));
 }

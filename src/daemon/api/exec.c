@@ -42,9 +42,10 @@ void api_exec_start(struct api_ctx *ctx)
 	if (!body)
 		return;
 	bool detach = json_is_true(json_object_get(body, "Detach"));
+	/* As dockerd: the start's Tty picks the stream framing; the terminal itself
+	 * comes from the exec's create. */
 	json_t *tty = json_object_get(body, "Tty");
-	if (json_is_boolean(tty))
-		e->tty = json_is_true(tty);
+	e->raw_stream = json_is_boolean(tty) ? json_is_true(tty) : e->tty;
 	json_t *size = json_object_get(body, "ConsoleSize");
 	unsigned rows = (unsigned)json_integer_value(json_array_get(size, 0));
 	unsigned cols = (unsigned)json_integer_value(json_array_get(size, 1));

@@ -441,12 +441,17 @@ void api_image_push(struct api_ctx *ctx)
 	}
 	x->ref = pull_reference(ctx->param, tag && tag[0] ? tag : NULL);
 	x->event = "push";
-	if (!x->user && !x->token && !x->regtoken &&
-	    !http_request_header(ctx->req, "X-Registry-Auth")) {
-		/* dockerd requires the header (it may be empty JSON): so do we. */
-		http_reply_errorf(ctx->conn, 400,
-				  "Bad parameters and missing X-Registry-Auth: "
-				  "invalid X-Registry-Auth header: EOF");
+	/* No X-Registry-Auth is an anonymous push, as with dockerd (docker-py sends none).
+	 * An image we don't have is a 404 before any progress goes out. */
+	_cleanup_free_ char *id = NULL;
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (image_resolve(ctx->d->images, x->ref, &id, &err) < 0) {
+		if (err->kind == ARCA_ERR_NOT_FOUND)
+			http_reply_errorf(ctx->conn, 404,
+					  "An image does not exist locally with the tag: %s",
+					  x->ref);
+		else
+			api_reply_error(ctx, err);
 		xfer_free(x);
 		return;
 	}

@@ -111,6 +111,17 @@ void api_system_info(struct api_ctx *ctx)
 	    "qemu-system-x86_64", "DefaultRuntime", "arca-vm", "Swarm", "NodeID", "", "NodeAddr",
 	    "", "LocalNodeState", "inactive", "ControlAvailable", 0, "Nodes", 0, "Managers", 0,
 	    "LiveRestoreEnabled", 0, "Isolation", "", "Warnings", warnings);
+	/* The rest of dockerd's keys, with what is true of arcad. */
+	json_t *unknown_commit = json_pack("{s:s, s:s}", "ID", "", "Expected", "");
+	json_t *extra = json_pack(
+	    "{s:b, s:b, s:b, s:n, s:s, s:O, s:O, s:O, s:[], s:s, s:[], s:[], s:[], s:n}", "Debug",
+	    d->cfg.debug, "KernelMemoryTCP", 0, "BridgeNfIp6tables", 0, "GenericResources",
+	    "InitBinary", "arca-init", "ContainerdCommit", unknown_commit, "RuncCommit",
+	    unknown_commit, "InitCommit", unknown_commit, "SecurityOptions", "ProductLicense", "",
+	    "DefaultAddressPools", "DiscoveredDevices", "CDISpecDirs", "Containerd");
+	json_decref(unknown_commit);
+	json_object_update_missing(info, extra);
+	json_decref(extra);
 	http_reply_json(ctx->conn, 200, info);
 }
 
