@@ -52,6 +52,11 @@ int image_pull(struct image_store *s, const char *ref, const struct image_remote
 int image_push(struct image_store *s, const char *ref, const struct image_remote_opts *o,
 	       struct arca_error **err);
 
+/* The DistributionInspect object for ref, asked of its registry (nothing is pulled). */
+int image_distribution_inspect(struct image_store *s, const char *ref,
+			       const struct image_remote_opts *o, json_t **ret,
+			       struct arca_error **err);
+
 /* Docker's name resolution: full or short ID, name[:tag], name@digest. 404 otherwise. */
 int image_resolve(struct image_store *s, const char *name, char **ret_id, struct arca_error **err);
 /* The ImageInspect object. */

@@ -142,7 +142,7 @@ def test_prune_reports_the_space_it_reclaimed(client):
     assert out["SpaceReclaimed"] >= 4000000, out
 
 
-def test_push_without_registry_auth(arcad, tmp_path):
+def test_push_without_registry_auth_and_distribution_inspect(arcad, tmp_path):
     layout = str(tmp_path / "bb")
     images.build_busybox_layout(layout, extra_files={"etc/anon": b"x\n"})
     with registry.Registry(mode="plain") as reg:
@@ -158,6 +158,17 @@ def test_push_without_registry_auth(arcad, tmp_path):
         assert status == 404, body
         assert json.loads(body)["message"] == \
             f"An image does not exist locally with the tag: {reg.host}/missing:v1"
+        # What the registry holds, asked without pulling (dockerd's DistributionInspect).
+        status, body = raw_request(arcad, "GET", f"/v1.51/distribution/{reg.host}/anon:v1/json")
+        assert status == 200, body
+        d = json.loads(body)
+        pushed = arcad.docker("image", "inspect", f"{reg.host}/anon:v1", "--format",
+                              "{{json .RepoDigests}}").stdout
+        assert d["Descriptor"]["digest"] in pushed, (d, pushed)
+        assert d["Descriptor"]["size"] > 0 and "manifest" in d["Descriptor"]["mediaType"]
+        assert d["Platforms"] == [{"architecture": "amd64", "os": "linux"}], d
+        status, body = raw_request(arcad, "GET", f"/v1.51/distribution/{reg.host}/nope:v1/json")
+        assert status == 404, (status, body)
 
 
 def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):

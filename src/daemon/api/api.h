@@ -39,12 +39,20 @@ json_t *api_filters(struct api_ctx *ctx, const char *const *known);
 /* The filters of a prune (until, label, label!) and until in ns (0: none); NULL if replied. */
 json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until);
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
+
+/* X-Registry-Auth (base64 or base64url JSON); fields NULL when absent or empty. */
+struct api_registry_auth {
+	char *user, *pass, *token, *regtoken;
+};
+void api_registry_auth_parse(const char *header, struct api_registry_auth *ret);
+void api_registry_auth_done(struct api_registry_auth *a);
 /* The {id} container, or NULL with the 404 (or 400) replied. */
 struct container *api_find_container(struct api_ctx *ctx);
 /* The h and w query parameters of a resize; false (and 400 replied) when invalid. */
 bool api_resize_params(struct api_ctx *ctx, unsigned *rows, unsigned *cols);
 
 /* system.c */
+void api_distribution_inspect(struct api_ctx *ctx);
 void api_system_ping(struct api_ctx *ctx);
 void api_system_ping_head(struct api_ctx *ctx);
 void api_system_version(struct api_ctx *ctx);

@@ -276,9 +276,9 @@ static void on_body_done(struct http_conn *c, int error, void *userdata)
 	maybe_finish(x);
 }
 
-/* Base64 or base64url JSON of X-Registry-Auth into the transfer's credentials. */
-static void parse_auth(struct xfer *x, const char *header)
+void api_registry_auth_parse(const char *header, struct api_registry_auth *ret)
 {
+	*ret = (struct api_registry_auth){ 0 };
 	if (!header || !header[0])
 		return;
 	size_t n = strlen(header);
@@ -301,11 +301,31 @@ static void parse_auth(struct xfer *x, const char *header)
 	const char *p = json_string_value(json_object_get(j, "password"));
 	const char *t = json_string_value(json_object_get(j, "identitytoken"));
 	const char *rt = json_string_value(json_object_get(j, "registrytoken"));
-	x->user = u && u[0] ? xstrdup(u) : NULL;
-	x->pass = p && p[0] ? xstrdup(p) : NULL;
-	x->token = t && t[0] ? xstrdup(t) : NULL;
-	x->regtoken = rt && rt[0] ? xstrdup(rt) : NULL;
+	ret->user = u && u[0] ? xstrdup(u) : NULL;
+	ret->pass = p && p[0] ? xstrdup(p) : NULL;
+	ret->token = t && t[0] ? xstrdup(t) : NULL;
+	ret->regtoken = rt && rt[0] ? xstrdup(rt) : NULL;
 	json_decref(j);
+}
+
+void api_registry_auth_done(struct api_registry_auth *a)
+{
+	free(a->user);
+	free(a->pass);
+	free(a->token);
+	free(a->regtoken);
+	*a = (struct api_registry_auth){ 0 };
+}
+
+/* X-Registry-Auth into the transfer's credentials. */
+static void parse_auth(struct xfer *x, const char *header)
+{
+	struct api_registry_auth a;
+	api_registry_auth_parse(header, &a);
+	x->user = a.user;
+	x->pass = a.pass;
+	x->token = a.token;
+	x->regtoken = a.regtoken;
 }
 
 static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *content_type)

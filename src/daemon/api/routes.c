@@ -78,7 +78,7 @@ static const struct route routes[] = {
 	{ "GET", "/images/{name}/get", "ImageGet", api_image_get },
 	{ "GET", "/images/get", "ImageGetAll", api_image_get_all },
 	{ "POST", "/images/load", "ImageLoad", api_image_load },
-	{ "GET", "/distribution/{name}/json", "DistributionInspect", api_unsupported },
+	{ "GET", "/distribution/{name}/json", "DistributionInspect", api_distribution_inspect },
 	/* system */
 	{ "POST", "/auth", "SystemAuth", api_system_auth },
 	{ "GET", "/info", "SystemInfo", api_system_info },
