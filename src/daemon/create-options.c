@@ -249,6 +249,16 @@ int create_options_check(json_t *config, json_t *host_config, json_t *image_conf
 	r = check_ulimits(host_config, err);
 	if (r < 0)
 		return r;
+	/* json-file options that log-config.c accepts but Arca's writer doesn't act on. */
+	static const char *const log_opts_kept[] = { "compress", "labels",    "labels-regex",
+						     "env",	 "env-regex", "tag" };
+	json_t *log_opts = json_object_get(json_object_get(host_config, "LogConfig"), "Config");
+	for (size_t i = 0; i < ELEMENTSOF(log_opts_kept); i++)
+		if (is_set(json_object_get(log_opts, log_opts_kept[i])))
+			json_array_append_new(
+			    warnings, json_sprintf("HostConfig.LogConfig.Config.%s: not applied by "
+						   "Arca's json-file writer",
+						   log_opts_kept[i]));
 	/* The image's VOLUMEs stay in the writable layer until volumes exist. */
 	const char *path;
 	json_t *v;

@@ -80,6 +80,14 @@ int main(void)
 	ok(strstr(json_string_value(json_array_get(w, 0)), "HostConfig.CapDrop") != NULL,
 	   "the warning names the field");
 
+	json_array_clear(w);
+	ok(check("{\"LogConfig\": {\"Type\": \"json-file\", \"Config\": {\"max-size\": \"1m\","
+		 " \"compress\": \"true\"}}}",
+		 "{}", w, &err) == 0 &&
+	       json_array_size(w) == 1 &&
+	       strstr(json_string_value(json_array_get(w, 0)), "compress"),
+	   "json-file's compress: a warning; max-size: applied");
+
 	json_t *img = json_pack("{s:{s:{}}}", "Volumes", "/var/lib/db");
 	json_t *hc = json_object(), *cfg = json_object();
 	json_array_clear(w);
