@@ -97,7 +97,8 @@ ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_compose.py tests/integration/test_events.py \
 	tests/integration/test_restart.py tests/integration/test_observe.py \
 	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py \
-	tests/integration/test_commit.py tests/integration/test_live_restore.py
+	tests/integration/test_commit.py tests/integration/test_live_restore.py \
+	tests/integration/test_dockerd_parity.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")
