@@ -342,9 +342,7 @@ int container_config_build(json_t *config, json_t *host_config, json_t *image_co
 	int r = validate(config, host_config, err);
 	if (r < 0)
 		return r;
-	json_t *scratch = warnings ? NULL : json_array();
-	r = create_options_check(config, host_config, image_config, warnings ?: scratch, err);
-	json_decref(scratch);
+	r = create_options_check(config, host_config, image_config, warnings, err);
 	if (r < 0)
 		return r;
 	const char *image = json_string_value(json_object_get(config, "Image"));

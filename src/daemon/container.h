@@ -143,6 +143,8 @@ const char *container_state_name(enum container_state s);
 char **container_group_add(const struct container *c);
 /* Host disk bytes the container holds (writable disk and logs). */
 int64_t container_disk_usage(const struct container *c);
+/* The merged config and HostConfig; what is accepted but not enforced is appended to
+ * warnings (a JSON array, required). */
 int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
 			   json_t **ret_config, json_t **ret_host_config, json_t *warnings,
 			   struct arca_error **err);

@@ -28,11 +28,12 @@ static char *build(const char *cfg_json, const char *hc_json, json_t **out, json
 	json_t *hc = hc_json ? json_loads(hc_json, 0, NULL) : NULL;
 	json_t *img = json_loads(image_json, 0, NULL);
 	struct arca_error *err = NULL;
-	json_t *merged = NULL, *mhc = NULL;
+	json_t *merged = NULL, *mhc = NULL, *warnings = json_array();
 	char *msg = NULL;
-	if (container_config_build(cfg, hc, img, &merged, &mhc, NULL, &err) < 0)
+	if (container_config_build(cfg, hc, img, &merged, &mhc, warnings, &err) < 0)
 		msg = strdup(err->msg);
 	arca_error_free(err);
+	json_decref(warnings);
 	json_decref(cfg);
 	json_decref(hc);
 	json_decref(img);

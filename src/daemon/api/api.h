@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "http-server.h"
+#include "registry.h"
 
 struct daemon;
 
@@ -46,6 +47,8 @@ struct api_registry_auth {
 };
 void api_registry_auth_parse(const char *header, struct api_registry_auth *ret);
 void api_registry_auth_done(struct api_registry_auth *a);
+/* The credentials as the registry client takes them (borrowed from a). */
+struct registry_auth api_registry_auth_view(const struct api_registry_auth *a);
 /* The {id} container, or NULL with the 404 (or 400) replied. */
 struct container *api_find_container(struct api_ctx *ctx);
 /* The h and w query parameters of a resize; false (and 400 replied) when invalid. */

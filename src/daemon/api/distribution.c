@@ -28,10 +28,7 @@ static int run(void *arg)
 	struct dist *q = arg;
 	struct image_store *s = NULL;
 	struct image_remote_opts o = {
-		.auth = { .username = q->auth.user,
-			  .password = q->auth.pass,
-			  .identity_token = q->auth.token,
-			  .registry_token = q->auth.regtoken },
+		.auth = api_registry_auth_view(&q->auth),
 		.insecure = q->insecure,
 	};
 	int r = image_store_open(q->root, &s, &q->err);
@@ -41,6 +38,16 @@ static int run(void *arg)
 	return r;
 }
 
+static void dist_free(struct dist *q)
+{
+	http_conn_unref(q->conn);
+	api_registry_auth_done(&q->auth);
+	arca_error_free(q->err);
+	free(q->root);
+	free(q->name);
+	free(q);
+}
+
 static void on_done(void *arg, int result)
 {
 	struct dist *q = arg;
@@ -48,12 +55,7 @@ static void on_done(void *arg, int result)
 		http_reply_error(q->conn, q->err);
 	else
 		http_reply_json(q->conn, 200, q->result);
-	http_conn_unref(q->conn);
-	api_registry_auth_done(&q->auth);
-	arca_error_free(q->err);
-	free(q->root);
-	free(q->name);
-	free(q);
+	dist_free(q);
 }
 
 void api_distribution_inspect(struct api_ctx *ctx)
@@ -66,10 +68,6 @@ void api_distribution_inspect(struct api_ctx *ctx)
 	q->conn = http_conn_ref(ctx->conn);
 	if (workers_submit(ctx->d->workers, run, on_done, q) < 0) {
 		http_reply_errorf(ctx->conn, 500, "cannot start the registry request");
-		http_conn_unref(q->conn);
-		api_registry_auth_done(&q->auth);
-		free(q->root);
-		free(q->name);
-		free(q);
+		dist_free(q);
 	}
 }

@@ -61,7 +61,7 @@ struct xfer {
 	char *platform;
 	char *message;
 	json_t *config; /* import: the --change instructions applied */
-	char *user, *pass, *token, *regtoken;
+	struct api_registry_auth auth;
 	char **insecure;
 };
 
@@ -80,10 +80,7 @@ static void xfer_free(struct xfer *x)
 	free(x->platform);
 	free(x->message);
 	json_decref(x->config);
-	free(x->user);
-	free(x->pass);
-	free(x->token);
-	free(x->regtoken);
+	api_registry_auth_done(&x->auth);
 	free(x);
 }
 
@@ -108,10 +105,7 @@ static void remote_opts(struct xfer *x, struct image_remote_opts *o)
 {
 	*o = (struct image_remote_opts){
 		.platform = x->platform,
-		.auth = { .username = x->user,
-			  .password = x->pass,
-			  .identity_token = x->token,
-			  .registry_token = x->regtoken },
+		.auth = api_registry_auth_view(&x->auth),
 		.insecure = x->insecure,
 		.progress = on_progress,
 		.userdata = x,
@@ -317,15 +311,12 @@ void api_registry_auth_done(struct api_registry_auth *a)
 	*a = (struct api_registry_auth){ 0 };
 }
 
-/* X-Registry-Auth into the transfer's credentials. */
-static void parse_auth(struct xfer *x, const char *header)
+struct registry_auth api_registry_auth_view(const struct api_registry_auth *a)
 {
-	struct api_registry_auth a;
-	api_registry_auth_parse(header, &a);
-	x->user = a.user;
-	x->pass = a.pass;
-	x->token = a.token;
-	x->regtoken = a.regtoken;
+	return (struct registry_auth){ .username = a->user,
+				       .password = a->pass,
+				       .identity_token = a->token,
+				       .registry_token = a->regtoken };
 }
 
 static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *content_type)
@@ -346,7 +337,7 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 	x->out_r = p[0];
 	x->out_w = p[1];
 	(void)fd_set_nonblock(x->out_r, true);
-	parse_auth(x, http_request_header(ctx->req, "X-Registry-Auth"));
+	api_registry_auth_parse(http_request_header(ctx->req, "X-Registry-Auth"), &x->auth);
 	return x;
 }
 
