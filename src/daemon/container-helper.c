@@ -40,14 +40,17 @@ struct helper {
 
 static void unlink_helper(struct helper *h)
 {
-	if (!h->c)
+	struct container *c = h->c;
+	if (!c)
 		return;
-	for (struct helper **p = &h->c->helpers; *p; p = &(*p)->next)
+	for (struct helper **p = &c->helpers; *p; p = &(*p)->next)
 		if (*p == h) {
 			*p = h->next;
 			break;
 		}
 	h->c = NULL;
+	if (!c->helpers)
+		container_helpers_idle(c);
 }
 
 static int on_done_defer(struct event_source *s, void *userdata)

@@ -281,6 +281,7 @@ static void cancel_policy_restart(struct container *c)
 /* The VM is gone: the container is stopped for good. */
 static void vm_gone(struct container *c)
 {
+	c->stop_when_idle = false;
 	container_health_stop(c);
 	container_helpers_fail(c);
 	c->vm = vm_free(c->vm);
@@ -444,6 +445,17 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	(void)container_save(c, NULL);
 	emit_die(c);
 	container_io_ended(c);
+	if (c->vm && c->helpers)
+		c->stop_when_idle = true; /* a cp, commit or export reads its disk: the VM waits */
+	else if (c->vm)
+		vm_stop(c->vm, 2 * USEC_PER_SEC);
+}
+
+void container_helpers_idle(struct container *c)
+{
+	if (!c->stop_when_idle)
+		return;
+	c->stop_when_idle = false;
 	if (c->vm)
 		vm_stop(c->vm, 2 * USEC_PER_SEC);
 }
@@ -687,8 +699,12 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 	if (wait_for_maintenance(c, &c->start_ops, &c->start_after_maint, cb, userdata))
 		return;
 	ops_add(&c->start_ops, cb, userdata);
-	if (c->starting || c->vm)
+	if (c->starting || c->restart_after_exit)
 		return; /* joins the start (or the restart) under way */
+	if (c->vm) {
+		c->restart_after_exit = true; /* the exited run's VM is still stopping */
+		return;
+	}
 	/* A manual start: the restart policy starts over, as dockerd resets it. */
 	cancel_policy_restart(c);
 	c->manual_stop = false;

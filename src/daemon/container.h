@@ -106,6 +106,7 @@ struct container {
 	bool remove_after_maint; /* ... or a remove */
 	bool stop_event;	 /* a stop asked for the exit: "stop" follows "die" */
 	bool restart_event;	 /* a restart is under way: "restart" follows "start" */
+	bool stop_when_idle;	 /* exited: the VM stops once its helpers are done */
 	struct vm *vm;
 	struct guest_proc *proc;
 	struct log_writer *log;
@@ -188,6 +189,8 @@ void container_cancel_wait(struct container *c, void *userdata);
 /* force: kill a running container first; the callback runs once it is gone. */
 void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
+/* Its last helper is done: a VM kept for it after the exit stops now. */
+void container_helpers_idle(struct container *c);
 /* Its maintenance VM is gone: a start or remove that waited goes on (may free c). */
 void container_maintenance_over(struct container *c);
 /* Daemon start: adopts the VMs of containers that ran when the daemon died. */

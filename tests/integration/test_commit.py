@@ -59,3 +59,21 @@ def test_commit_running_container(arcad):
     assert arcad.docker("inspect", "live", "--format", "{{.State.Running}}").stdout == "true\n"
     arcad.docker("rm", "-f", "live")
     arcad.docker("rmi", "snap:1")
+
+
+def test_commit_while_the_container_exits(arcad):
+    """The main process exits while the commit's tar runs in the same VM (the load race)."""
+    # The container writes a file, waits until the commit's tar is running, then exits:
+    # the VM must stay until the tar is done, and the commit must succeed.
+    arcad.docker("run", "-d", "--name", "leaving", "busybox", "sh", "-c",
+                 "head -c 8000000 /dev/urandom > /big; echo kept > /note; touch /ready;"
+                 " until ps | grep -q '[t]ar -cf'; do :; done; exit 3")
+    for _ in range(600):
+        if arcad.docker("exec", "leaving", "test", "-e", "/ready", check=False).returncode == 0:
+            break
+    arcad.docker("commit", "leaving", "left:1")
+    assert arcad.docker("wait", "leaving").stdout == "3\n"
+    assert arcad.docker("run", "--rm", "left:1", "sh", "-c",
+                        "cat /note; wc -c < /big").stdout == "kept\n8000000\n"
+    arcad.docker("rm", "leaving")
+    arcad.docker("rmi", "left:1")

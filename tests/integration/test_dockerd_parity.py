@@ -60,6 +60,21 @@ def test_kill_answers_once_the_container_has_exited(client):
         c.remove(force=True)
 
 
+def test_start_right_after_the_exit_runs_again(client):
+    """A start while the exited run's VM still shuts down waits for it, then runs."""
+    c = client.containers.create("busybox", ["sh", "-c", "echo ran"])
+    try:
+        c.start()
+        for _ in range(1000):
+            if client.api.inspect_container(c.id)["State"]["Status"] == "exited":
+                break
+        c.start()  # answered once the second run is up (or over)
+        assert client.api.wait(c.id, timeout=60)["StatusCode"] == 0
+        assert c.logs() == b"ran\nran\n"
+    finally:
+        c.remove(force=True)
+
+
 def test_exec_with_a_tty_and_no_stdin_gets_a_terminal(client, arcad):
     c = client.containers.run("busybox", ["sleep", "1000"], detach=True)
     try:
