@@ -37,6 +37,8 @@ else
 fi
 # shellcheck disable=SC2046
 if shellcheck $(git ls-files '*.sh') .ci/run; then record shellcheck pass; else record shellcheck fail; fi
+# The daemon's layers: the domain never includes HTTP, the parts never the lifecycle.
+if ./tools/check-includes.sh; then record include-direction pass; else record include-direction fail; fi
 
 # Release-style build for the integration tests and the benchmarks.
 [ -d build ] || meson setup build >/dev/null

@@ -157,6 +157,35 @@ static int rm_rf_depth(int parent, const char *name, int depth)
 	return r;
 }
 
+static int64_t usage_depth(int parent, const char *name, int depth)
+{
+	struct stat st;
+	if (depth > 256 || fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	int64_t total = (int64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode))
+		return total;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return total;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return total;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			total += usage_depth(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	return total;
+}
+
+int64_t disk_usage_at(int dir_fd, const char *name)
+{
+	return usage_depth(dir_fd, name, 0);
+}
+
 int rm_rf_at(int dir_fd, const char *name)
 {
 	return rm_rf_depth(dir_fd, name, 0);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 int fd_set_nonblock(int fd, bool nonblock);
@@ -22,3 +23,6 @@ int mkdir_p(const char *path, int mode);
 int rm_rf(const char *path);
 /* The same for the entry `name` of dir_fd; never follows a symlink. */
 int rm_rf_at(int dir_fd, const char *name);
+/* Bytes a tree takes on disk (allocated blocks: sparse files count as they are), walked
+ * without following symlinks; what cannot be read counts 0. */
+int64_t disk_usage_at(int dir_fd, const char *name);

@@ -47,6 +47,11 @@ char *time_format_rfc3339(nsec_t ns)
 	return xstrdup(buf);
 }
 
+char *time_now_rfc3339(void)
+{
+	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+}
+
 int64_t time_parse_rfc3339(const char *s)
 {
 	struct tm tm = { 0 };

@@ -22,6 +22,8 @@ struct timespec *usec_to_timespec(struct timespec *ts, usec_t u);
 
 /* RFC 3339 with nanoseconds in UTC ("2024-01-02T03:04:05.123456789Z"). Caller frees. */
 char *time_format_rfc3339(nsec_t ns);
+/* The wall clock now, as time_format_rfc3339. Caller frees. */
+char *time_now_rfc3339(void);
 /* Parses RFC 3339 (fraction and offset optional) to nanoseconds since the epoch; 0 if invalid. */
 int64_t time_parse_rfc3339(const char *s);
 /*

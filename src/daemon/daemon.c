@@ -23,6 +23,8 @@
 #include "api/api.h"
 #include "cleanup.h"
 #include "container.h"
+#include "container-io.h"
+#include "lifecycle.h"
 #include "db.h"
 #include "event.h"
 #include "events.h"
@@ -114,6 +116,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		goto fail;
 	}
 	d->events = events_new(d->event);
+	d->container_hooks = &container_lifecycle_hooks;
 	r = mkdir_p(d->containers_dir, 0700);
 	if (r >= 0)
 		r = mkdir_p(cfg->run_dir, 0700);
@@ -187,13 +190,8 @@ struct daemon *daemon_free(struct daemon *d)
 	while (d->containers && hashmap_iter(d->containers, &it, NULL, &v)) {
 		struct container *c = v;
 		if (c->vm) {
-			if (container_is_running(c)) {
-				c->state = CONTAINER_EXITED;
-				c->exit_code = 143;
-				free(c->finished_at);
-				c->finished_at = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
-				(void)container_save(c, NULL);
-			}
+			if (container_is_running(c))
+				container_set_exited(c, EXIT_STATUS_SIGTERM, NULL);
 			container_io_ended(c); /* what the guest sent reaches the log */
 			c->vm = vm_free(c->vm);
 		}

@@ -26,6 +26,7 @@ struct hashmap;
 struct container;
 struct workers;
 struct events;
+struct container_hooks;
 
 struct daemon_config {
 	const char *socket_path;  /* the API socket */
@@ -55,6 +56,7 @@ struct daemon {
 	struct hashmap *execs;	    /* id -> struct exec_session */
 	struct hashmap *networks;   /* id -> struct network */
 	struct events *events;
+	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
 	usec_t started;
 	uint64_t ncpu;
 	uint64_t mem_total;

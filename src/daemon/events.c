@@ -14,9 +14,9 @@
 #include "cleanup.h"
 #include "container.h"
 #include "event.h"
-#include "http-server.h"
 #include "log.h"
 #include "reference.h"
+#include "stream.h"
 #include "time-util.h"
 
 /* A subscriber this far behind is cut off rather than buffered without bound. */
@@ -25,7 +25,7 @@
 struct subscriber {
 	struct subscriber *next;
 	struct events *ev;
-	struct http_conn *conn;
+	struct stream *stream;
 	json_t *filters;
 	struct event_source *until_timer;
 };
@@ -53,8 +53,7 @@ static void subscriber_free(struct subscriber *s)
 	if (*p)
 		*p = s->next;
 	s->until_timer = event_source_free(s->until_timer);
-	http_conn_on_close(s->conn, NULL, NULL);
-	http_conn_unref(s->conn);
+	stream_unref(s->stream);
 	json_decref(s->filters);
 	free(s);
 }
@@ -65,7 +64,7 @@ struct events *events_free(struct events *ev)
 		return NULL;
 	while (ev->subs) {
 		struct subscriber *s = ev->subs;
-		http_stream_end(s->conn);
+		stream_end(s->stream);
 		subscriber_free(s);
 	}
 	for (size_t i = 0; i < ev->count; i++)
@@ -212,12 +211,16 @@ static bool deliver(struct subscriber *s, json_t *message)
 {
 	if (!events_match(s->filters, message))
 		return true;
-	if (http_conn_queued(s->conn) > SUBSCRIBER_MAX_QUEUED) {
+	if (stream_queued(s->stream) > SUBSCRIBER_MAX_QUEUED) {
 		log_warn("events: dropping a subscriber that stopped reading");
-		http_conn_close(s->conn);
+		stream_close(s->stream);
 		return false;
 	}
-	http_stream_json(s->conn, json_incref(message));
+	_cleanup_free_ char *j = json_dumps(message, JSON_COMPACT);
+	if (j) {
+		_cleanup_free_ char *line = xasprintf("%s\n", j);
+		(void)stream_write(s->stream, line, strlen(line));
+	}
 	return true;
 }
 
@@ -286,32 +289,33 @@ char *events_familiar(const char *ref, bool with_tag)
 	return out;
 }
 
-static void on_subscriber_closed(struct http_conn *conn, void *userdata)
+static void on_subscriber_closed(struct stream *st, void *userdata)
 {
 	struct subscriber *s = userdata;
-	(void)conn;
+	(void)st;
 	subscriber_free(s);
 }
+
+static const struct stream_handler subscriber_handler = { .closed = on_subscriber_closed };
 
 static int on_until(struct event_source *src, usec_t now, void *userdata)
 {
 	struct subscriber *s = userdata;
 	(void)src;
 	(void)now;
-	http_stream_end(s->conn);
+	stream_end(s->stream);
 	subscriber_free(s);
 	return 0;
 }
 
-void events_subscribe(struct events *ev, struct http_conn *conn, json_t *filters, int64_t since_ns,
+void events_subscribe(struct events *ev, struct stream *st, json_t *filters, int64_t since_ns,
 		      int64_t until_ns)
 {
 	int64_t now = (int64_t)now_nsec(CLOCK_REALTIME);
 	struct subscriber *s = xnew0(struct subscriber, 1);
 	s->ev = ev;
-	s->conn = http_conn_ref(conn);
+	s->stream = stream_ref(st);
 	s->filters = filters;
-	http_stream_begin(conn, 200, "application/json", NULL);
 	/* Recorded events are replayed when a time bound is given (until alone: all before it). */
 	for (size_t i = 0; (since_ns || until_ns) && i < ev->count; i++) {
 		json_t *m = ev->ring[(ev->head + i) % EVENTS_RING];
@@ -319,16 +323,16 @@ void events_subscribe(struct events *ev, struct http_conn *conn, json_t *filters
 		if (t >= since_ns && (!until_ns || t <= until_ns))
 			(void)deliver(s, m);
 	}
-	if ((until_ns && until_ns <= now) || http_conn_is_closed(conn)) {
-		http_stream_end(conn);
-		http_conn_unref(s->conn);
+	if ((until_ns && until_ns <= now) || stream_is_closed(st)) {
+		stream_end(st);
+		stream_unref(s->stream);
 		json_decref(s->filters);
 		free(s);
 		return;
 	}
 	s->next = ev->subs;
 	ev->subs = s;
-	http_conn_on_close(conn, on_subscriber_closed, s);
+	stream_set_handler(st, &subscriber_handler, s);
 	if (until_ns) {
 		usec_t when = now_usec(CLOCK_MONOTONIC) + (usec_t)(until_ns - now) / NSEC_PER_USEC;
 		(void)event_add_time(ev->loop, &s->until_timer, when, on_until, s);

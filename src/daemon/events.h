@@ -6,7 +6,7 @@
  * filters match. Events live in memory only, as in dockerd.
  *
  * Ownership: struct events belongs to the daemon. A subscriber belongs to
- * its connection: it is freed when the client goes away, when its `until`
+ * its stream: it is freed when the client goes away, when its `until`
  * passes, or when it falls too far behind (its connection is closed).
  */
 #pragma once
@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 struct event;
-struct http_conn;
+struct stream;
 struct events;
 struct container;
 
@@ -40,11 +40,11 @@ void events_container(struct events *ev, struct container *c, const char *action
 char *events_familiar(const char *ref, bool with_tag);
 
 /*
- * Streams matching events on conn: the recorded ones from since_ns (0: none),
- * then live ones until until_ns (0: forever). filters: {key: [values]},
- * stolen. Takes its own reference on conn.
+ * Streams matching events on st, one JSON line each: the recorded ones from
+ * since_ns (0: none), then live ones until until_ns (0: forever), then ends
+ * it. filters: {key: [values]}, stolen. Takes its own reference on st.
  */
-void events_subscribe(struct events *ev, struct http_conn *conn, json_t *filters, int64_t since_ns,
+void events_subscribe(struct events *ev, struct stream *st, json_t *filters, int64_t since_ns,
 		      int64_t until_ns);
 
 /* Pure: does the event (a Message object) pass the filters? (Exposed for tests.) */

@@ -60,7 +60,7 @@ char *name_generate(unsigned retry)
 	return xasprintf("%s_%s", a, p);
 }
 
-void id_generate(char out[65])
+void id_generate(char out[ID_HEX_LEN + 1])
 {
 	uint8_t r[32];
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))

@@ -24,7 +24,8 @@ def spec_operations():
 def route_table():
     with open(os.path.join(ROOT, "src/daemon/api/routes.c")) as f:
         src = f.read()
-    rows = re.findall(r'\{ "(\w+)", "([^"]+)", "(\w+)", (\w+) \}', src)
+    # { "METHOD", "/path", "OperationId", handler, flags } (a row may wrap after the handler)
+    rows = re.findall(r'\{ "(\w+)", "([^"]+)", "(\w+)", (\w+),\s+[\w |]+ \}', src)
     return {op: (method, path, handler) for method, path, op, handler in rows}
 
 

@@ -220,7 +220,8 @@ def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):
 def test_the_writable_disk_honours_fsync(client, arcad):
     """The container's disk takes the guest's flushes (no cache=unsafe), and what a
     container synced survives a kill -9 of its VM."""
-    c = client.containers.run("busybox", ["sh", "-c", "echo kept > /f; sync; sleep 1000"],
+    c = client.containers.run("busybox",
+                              ["sh", "-c", "echo kept > /f; sync; echo synced; sleep 1000"],
                               detach=True)
     try:
         deadline = time.time() + 60
@@ -236,7 +237,9 @@ def test_the_writable_disk_honours_fsync(client, arcad):
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmd = f.read().decode(errors="replace")
         assert "cache=unsafe" not in cmd and "cache=writeback" in cmd, cmd
-        time.sleep(3)  # the sync ran
+        while time.time() < deadline and b"synced" not in c.logs():
+            time.sleep(0.2)  # the sync has returned once the container says so
+        assert b"synced" in c.logs()
         os.kill(pid, 9)
         client.api.wait(c.id, timeout=60)
         c.start()

@@ -92,8 +92,7 @@ void api_container_archive(struct api_ctx *ctx);
 void api_put_container_archive(struct api_ctx *ctx);
 void api_container_export(struct api_ctx *ctx);
 void api_container_changes(struct api_ctx *ctx);
-bool api_archive_put_streams(const struct http_request *r);
-/* commit.c */
+/* images-commit.c */
 void api_image_commit(struct api_ctx *ctx);
 /* exec.c */
 void api_container_exec(struct api_ctx *ctx);
@@ -117,7 +116,6 @@ void api_image_push(struct api_ctx *ctx);
 void api_image_get(struct api_ctx *ctx);
 void api_image_get_all(struct api_ctx *ctx);
 void api_image_load(struct api_ctx *ctx);
-bool api_image_load_streams(const struct http_request *r);
 /* networks.c */
 void api_network_list(struct api_ctx *ctx);
 void api_network_inspect(struct api_ctx *ctx);

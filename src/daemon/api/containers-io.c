@@ -9,7 +9,11 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container.h"
+#include "container-io.h"
+#include "lifecycle.h"
 #include "daemon.h"
+#include "detach-keys.h"
+#include "http-stream.h"
 #include "parse-util.h"
 
 void api_container_attach(struct api_ctx *ctx)
@@ -23,18 +27,22 @@ void api_container_attach(struct api_ctx *ctx)
 		.err = http_query_bool(ctx->req, "stderr", false),
 		.stream = http_query_bool(ctx->req, "stream", false),
 		.logs = http_query_bool(ctx->req, "logs", false),
-		.detach_keys = http_query_get(ctx->req, "detachKeys"),
 	};
+	_cleanup_free_ char *keys = http_query_get(ctx->req, "detachKeys");
 	if (!o.stream && !o.logs) {
 		http_reply_errorf(ctx->conn, 400,
 				  "Bad parameters: you must choose at least one stream");
 	} else if (c->state == CONTAINER_PAUSED) {
 		http_reply_errorf(ctx->conn, 409,
 				  "You cannot attach to a paused container, unpause it first");
+	} else if (!detach_keys_parse(keys, &o.detach)) {
+		http_reply_errorf(ctx->conn, 400, "Invalid detach keys (%s) provided", keys);
 	} else {
-		container_attach(c, ctx->conn, &o);
+		bool raw = json_is_true(json_object_get(c->config, "Tty"));
+		struct stream *s = api_stream_hijack(ctx->conn, api_stream_media_type(raw));
+		container_attach(c, s, &o);
+		stream_unref(s);
 	}
-	free(o.detach_keys);
 }
 
 void api_container_logs(struct api_ctx *ctx)
@@ -70,7 +78,16 @@ void api_container_logs(struct api_ctx *ctx)
 		}
 		o.tail = n < 0 ? -1 : n;
 	}
-	container_logs(c, ctx->conn, &o);
+	bool raw = json_is_true(json_object_get(c->config, "Tty"));
+	struct stream *s = api_stream_response(ctx->conn, 200, api_stream_media_type(raw));
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (container_logs(c, s, &o, &err) < 0) {
+		stream_unref(s);
+		api_reply_error(ctx, err);
+		return;
+	}
+	api_stream_begin(s);
+	stream_unref(s);
 }
 
 void api_container_resize(struct api_ctx *ctx)

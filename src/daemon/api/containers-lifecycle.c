@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container.h"
+#include "lifecycle.h"
 #include "daemon.h"
 #include "parse-util.h"
 

@@ -13,11 +13,13 @@
 #include "cleanup.h"
 #include "container-health.h"
 #include "container.h"
+#include "lifecycle.h"
 #include "daemon.h"
 #include "hashmap.h"
 #include "image.h"
 #include "parse-util.h"
 #include "strv.h"
+#include "names.h"
 
 static bool label_match(struct container *c, const char *want)
 {
@@ -355,7 +357,7 @@ void api_container_prune(struct api_ctx *ctx)
 		    !label_match(c, json_string_value(l) ?: "");
 		if (!ok)
 			continue;
-		char id[65];
+		char id[ID_HEX_LEN + 1];
 		memcpy(id, c->id, sizeof(id));
 		int64_t size = container_disk_usage(c);
 		container_remove(c, false, NULL, NULL); /* stopped: completes at once */

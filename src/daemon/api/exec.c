@@ -9,6 +9,7 @@
 #include "container.h"
 #include "daemon.h"
 #include "exec-session.h"
+#include "http-stream.h"
 #include "parse-util.h"
 
 void api_container_exec(struct api_ctx *ctx)
@@ -50,7 +51,20 @@ void api_exec_start(struct api_ctx *ctx)
 	unsigned rows = (unsigned)json_integer_value(json_array_get(size, 0));
 	unsigned cols = (unsigned)json_integer_value(json_array_get(size, 1));
 	json_decref(body);
-	exec_start(e, ctx->conn, detach, rows, cols);
+	if (exec_can_start(e, &err) < 0) {
+		api_reply_error(ctx, err);
+		return;
+	}
+	struct stream *s =
+	    detach ? NULL : api_stream_hijack(ctx->conn, api_stream_media_type(e->raw_stream));
+	int r = exec_start(e, s, rows, cols, &err);
+	stream_unref(s);
+	if (!detach)
+		return; /* the answer went on the stream */
+	if (r < 0)
+		api_reply_error(ctx, err);
+	else
+		http_reply(ctx->conn, 200, "application/json", NULL, 0);
 }
 
 void api_exec_resize(struct api_ctx *ctx)

@@ -354,22 +354,6 @@ static void xfer_go(struct api_ctx *ctx, struct xfer *x)
 	http_conn_on_close(ctx->conn, on_conn_closed, x);
 }
 
-bool api_image_load_streams(const struct http_request *r)
-{
-	const char *p = r->path;
-	if (p[0] == '/' && p[1] == 'v')
-		p = strchr(p + 1, '/') ?: p;
-	if (strcmp(r->method, "POST") != 0)
-		return false;
-	if (strcmp(p, "/images/load") == 0)
-		return true;
-	if (strcmp(p, "/images/create") == 0) {
-		_cleanup_free_ char *src = http_query_get(r, "fromSrc");
-		return src && strcmp(src, "-") == 0;
-	}
-	return false;
-}
-
 /* fromImage plus tag, as dockerd combines them. */
 static char *pull_reference(const char *image, const char *tag)
 {

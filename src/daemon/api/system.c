@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SystemPing(+Head), SystemVersion, SystemInfo, SystemAuth, SystemEvents, SystemDataUsage. */
 #include "api.h"
+#include "http-stream.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "container.h"
 #include "daemon.h"
 #include "events.h"
+#include "fd-util.h"
 #include "hashmap.h"
 #include "image.h"
 #include "registry.h"
@@ -81,7 +83,7 @@ void api_system_info(struct api_ctx *ctx)
 	bool kvm = d->accel.accel == VM_ACCEL_KVM;
 	_cleanup_free_ char *isolation =
 	    xasprintf("a virtual machine per container (QEMU %s)", kvm ? "KVM" : "TCG");
-	_cleanup_free_ char *now = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	_cleanup_free_ char *now = time_now_rfc3339();
 	json_t *warnings = json_array();
 	if (!kvm)
 		json_array_append_new(
@@ -208,35 +210,10 @@ void api_system_events(struct api_ctx *ctx)
 		json_decref(filters);
 		return;
 	}
-	events_subscribe(ctx->d->events, ctx->conn, filters, since, until);
-}
-
-/* Bytes a directory tree takes on disk (allocated blocks, so sparse files count as they are). */
-static int64_t disk_usage(const char *path)
-{
-	int64_t total = 0;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d)
-		return 0;
-	fd = -EBADF; /* owned by d */
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		total += (int64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_free_ char *sub = xasprintf("%s/%s", path, e->d_name);
-			total += disk_usage(sub);
-		}
-	}
-	closedir(d);
-	return total;
+	struct stream *st = api_stream_response(ctx->conn, 200, "application/json");
+	events_subscribe(ctx->d->events, st, filters, since, until);
+	api_stream_begin(st);
+	stream_unref(st);
 }
 
 void api_system_data_usage(struct api_ctx *ctx)
@@ -271,8 +248,9 @@ void api_system_data_usage(struct api_ctx *ctx)
 		/* What the store holds on disk: blobs and image disks, shared ones once. */
 		_cleanup_free_ char *blobs = xasprintf("%s/blobs", ctx->d->cfg.root);
 		_cleanup_free_ char *disks = xasprintf("%s/disks", ctx->d->cfg.root);
-		json_object_set_new(out, "LayersSize",
-				    json_integer(disk_usage(blobs) + disk_usage(disks)));
+		json_object_set_new(
+		    out, "LayersSize",
+		    json_integer(disk_usage_at(AT_FDCWD, blobs) + disk_usage_at(AT_FDCWD, disks)));
 		json_object_set_new(out, "Images", images);
 	}
 	if (want_ctr) {

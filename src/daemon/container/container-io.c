@@ -9,7 +9,7 @@
  * dockerd); log followers read the log file, never the live stream, so a
  * slow `docker logs -f` costs the container nothing and memory stays bounded.
  */
-#include "container.h"
+#include "container-io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +28,10 @@
 #include "events.h"
 #include "fd-util.h"
 #include "guest-client.h"
-#include "http-server.h"
 #include "log-config.h"
 #include "log.h"
 #include "stdcopy.h"
+#include "stream.h"
 #include "strv.h"
 
 #define LOG_LINE_MAX (16 * 1024) /* as Docker: longer lines are split */
@@ -61,7 +61,7 @@ struct log_writer {
 struct attach {
 	struct attach *next;
 	struct container *c;
-	struct http_conn *conn;
+	struct stream *stream;
 	bool in, out, err;
 	bool tty;
 	struct detach_keys detach;
@@ -72,7 +72,7 @@ struct attach {
 struct log_follower {
 	struct log_follower *next;
 	struct container *c; /* NULL once the container is gone */
-	struct http_conn *conn;
+	struct stream *stream;
 	int fd;
 	off_t off;
 	struct logs_opts opts;
@@ -189,7 +189,7 @@ void log_writer_close(struct container *c)
 static void log_entry(struct container *c, struct log_writer *w, int stream, const char *p,
 		      size_t n)
 {
-	_cleanup_free_ char *ts = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	_cleanup_free_ char *ts = time_now_rfc3339();
 	json_t *j = json_pack("{s:s%, s:s, s:s}", "log", p, n, "stream",
 			      stream == 2 ? "stderr" : "stdout", "time", ts);
 	_cleanup_free_ char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -233,7 +233,7 @@ static void log_append(struct container *c, int stream, const uint8_t *p, size_t
 
 static void attach_free(struct attach *a)
 {
-	http_conn_unref(a->conn);
+	stream_unref(a->stream);
 	buf_done(&a->pending_in);
 	free(a);
 }
@@ -253,20 +253,13 @@ static void attach_unlink(struct attach *a)
 
 static void send_framed(struct attach *a, int stream, const uint8_t *p, size_t n)
 {
-	if (a->tty) {
-		(void)http_raw_write(a->conn, p, n);
-		return;
-	}
-	uint8_t hdr[8];
-	stdcopy_header(hdr, stream, (uint32_t)n);
-	(void)http_raw_write(a->conn, hdr, 8);
-	(void)http_raw_write(a->conn, p, n);
+	(void)stream_write_frame(a->stream, a->tty, stream, p, n);
 }
 
 static bool attaches_have_room(struct container *c)
 {
 	for (struct attach *a = c->attaches; a; a = a->next)
-		if (!http_conn_is_closed(a->conn) && http_conn_queued(a->conn) >= HTTP_STREAM_HIGH)
+		if (stream_is_full(a->stream))
 			return false;
 	return true;
 }
@@ -294,10 +287,10 @@ void container_io_output(struct container *c, int fd)
 	}
 }
 
-static void attach_drained(struct http_conn *conn, void *ud)
+static void attach_drained(struct stream *s, void *ud)
 {
 	struct attach *a = ud;
-	(void)conn;
+	(void)s;
 	if (a->c && a->c->proc) {
 		container_io_output(a->c, 1);
 		container_io_output(a->c, 2);
@@ -319,7 +312,7 @@ static void attach_push_stdin(struct attach *a)
 		}
 		buf_consume(&a->pending_in, n);
 	}
-	http_conn_pause_read(a->conn, buf_len(&a->pending_in) > 64 * 1024);
+	stream_pause_read(a->stream, buf_len(&a->pending_in) > 64 * 1024);
 	/* As dockerd: a client's EOF closes the stdin of a StdinOnce container, unless it
 	 * has a terminal (a CLI that detached with its keys just hangs up). */
 	if (c && c->proc && a->client_eof && buf_empty(&a->pending_in) && !a->tty &&
@@ -336,40 +329,35 @@ void container_io_stdin_ready(struct container *c)
 			attach_push_stdin(a);
 }
 
-static void attach_data(struct http_conn *conn, const uint8_t *p, size_t n, void *ud)
+static void attach_data(struct stream *s, const uint8_t *p, size_t n, void *ud)
 {
 	struct attach *a = ud;
-	(void)conn;
+	(void)s;
 	if (!a->in || !a->c)
 		return; /* stdin not attached: drop */
 	/* The detach sequence (ctrl-p ctrl-q by default) ends the attach, unforwarded. */
 	if (detach_keys_feed(&a->detach, p, n, &a->pending_in)) {
 		attach_push_stdin(a);
 		attach_unlink(a);
-		http_conn_close(a->conn);
+		stream_close(a->stream);
 		return;
 	}
 	attach_push_stdin(a);
 }
 
-static void attach_eof(struct http_conn *conn, void *ud)
+static void attach_eof(struct stream *s, void *ud)
 {
 	struct attach *a = ud;
-	(void)conn;
+	(void)s;
 	a->client_eof = true;
 	if (a->in && a->c)
 		attach_push_stdin(a);
 }
 
-static const struct http_hijack_ops attach_ops = {
-	.data = attach_data,
-	.eof = attach_eof,
-};
-
-static void attach_closed(struct http_conn *conn, void *ud)
+static void attach_closed(struct stream *s, void *ud)
 {
 	struct attach *a = ud;
-	(void)conn;
+	(void)s;
 	struct container *c = a->c;
 	attach_unlink(a);
 	attach_free(a);
@@ -380,39 +368,34 @@ static void attach_closed(struct http_conn *conn, void *ud)
 	}
 }
 
-static void send_logs_then(struct container *c, struct http_conn *conn, bool out, bool err,
-			   bool tty);
+static const struct stream_handler attach_handler = {
+	.data = attach_data,
+	.eof = attach_eof,
+	.drained = attach_drained,
+	.closed = attach_closed,
+};
 
-void container_attach(struct container *c, struct http_conn *conn, const struct attach_opts *o)
+static void send_logs_then(struct container *c, struct stream *s, bool out, bool err, bool tty);
+
+void container_attach(struct container *c, struct stream *s, const struct attach_opts *o)
 {
 	bool tty = json_is_true(json_object_get(c->config, "Tty"));
 	struct attach *a = xnew0(struct attach, 1);
-	if (!detach_keys_parse(o->detach_keys, &a->detach)) {
-		free(a);
-		http_reply_errorf(conn, 400, "Invalid detach keys (%s) provided", o->detach_keys);
-		return;
-	}
+	a->detach = o->detach;
 	a->c = c;
-	a->conn = http_conn_ref(conn);
+	a->stream = stream_ref(s);
 	a->in = o->in && json_is_true(json_object_get(c->config, "OpenStdin"));
 	a->out = o->out;
 	a->err = o->err;
 	a->tty = tty;
-	const struct http_request *r = http_conn_request(conn);
-	(void)r;
-	http_hijack(conn,
-		    tty ? "application/vnd.docker.raw-stream"
-			: "application/vnd.docker.multiplexed-stream",
-		    &attach_ops, a);
-	http_conn_on_close(conn, attach_closed, a);
-	http_conn_on_drain(conn, attach_drained, a);
+	stream_set_handler(s, &attach_handler, a);
 	events_container(c->d->events, c, "attach", NULL);
 	if (o->logs)
-		send_logs_then(c, conn, o->out, o->err, tty);
+		send_logs_then(c, s, o->out, o->err, tty);
 	if (!o->stream ||
 	    (!container_is_running(c) && !c->starting && c->state != CONTAINER_CREATED)) {
 		/* Nothing more will come: end the stream. */
-		http_raw_shutdown_write(conn);
+		stream_end(s);
 		attach_unlink(a);
 		return;
 	}
@@ -451,7 +434,7 @@ void container_io_ended(struct container *c)
 		struct attach *a = c->attaches;
 		c->attaches = a->next;
 		a->c = NULL;
-		http_raw_shutdown_write(a->conn);
+		stream_end(a->stream);
 	}
 	if (c->log)
 		log_writer_close(c);
@@ -466,7 +449,7 @@ static void follower_free(struct log_follower *f)
 	free(f->path);
 	gen_unref(f->gen);
 	strv_free(f->older);
-	http_conn_unref(f->conn);
+	stream_unref(f->stream);
 	free(f);
 }
 
@@ -506,12 +489,12 @@ static void emit_line(struct log_follower *f, const char *line, size_t len)
 						   : xmemdup(text, tlen);
 		size_t plen = f->opts.timestamps ? strlen(payload) : tlen;
 		if (f->tty) {
-			(void)http_stream_write(f->conn, payload, plen);
+			(void)stream_write(f->stream, payload, plen);
 		} else {
-			uint8_t *framed = xmalloc(plen + 8);
+			uint8_t *framed = xmalloc(plen + 8); /* one write: one chunk */
 			stdcopy_header(framed, s, (uint32_t)plen);
 			memcpy(framed + 8, payload, plen);
-			(void)http_stream_write(f->conn, framed, plen + 8);
+			(void)stream_write(f->stream, framed, plen + 8);
 			free(framed);
 		}
 	}
@@ -552,7 +535,7 @@ static bool follower_next_file(struct log_follower *f)
 static void follower_pump(struct log_follower *f)
 {
 	char chunk[65536];
-	while (!http_conn_is_closed(f->conn) && http_conn_queued(f->conn) < HTTP_STREAM_HIGH) {
+	while (!stream_is_closed(f->stream) && !stream_is_full(f->stream)) {
 		ssize_t n = pread(f->fd, chunk, sizeof(chunk), f->off);
 		if (n <= 0)
 			break;
@@ -567,9 +550,9 @@ static void follower_pump(struct log_follower *f)
 			buf_consume(&f->line, (size_t)(nl - start) + 1);
 		}
 	}
-	if (http_conn_is_closed(f->conn))
+	if (stream_is_closed(f->stream))
 		return;
-	if (http_conn_queued(f->conn) >= HTTP_STREAM_HIGH)
+	if (stream_is_full(f->stream))
 		return; /* the drain callback resumes */
 	/* At the end of the file: the next one, if there is one. */
 	if (follower_next_file(f)) {
@@ -578,9 +561,8 @@ static void follower_pump(struct log_follower *f)
 	}
 	if (!f->follow || f->ended) {
 		follower_unlink(f);
-		http_conn_on_close(f->conn, NULL, NULL);
-		http_conn_on_drain(f->conn, NULL, NULL);
-		http_stream_end(f->conn);
+		stream_set_handler(f->stream, NULL, NULL);
+		stream_end(f->stream);
 		follower_free(f);
 	}
 }
@@ -595,19 +577,24 @@ static void followers_poke(struct container *c)
 	}
 }
 
-static void follower_drained(struct http_conn *conn, void *ud)
+static void follower_drained(struct stream *s, void *ud)
 {
-	(void)conn;
+	(void)s;
 	follower_pump(ud);
 }
 
-static void follower_closed(struct http_conn *conn, void *ud)
+static void follower_closed(struct stream *s, void *ud)
 {
 	struct log_follower *f = ud;
-	(void)conn;
+	(void)s;
 	follower_unlink(f);
 	follower_free(f);
 }
+
+static const struct stream_handler follower_handler = {
+	.drained = follower_drained,
+	.closed = follower_closed,
+};
 
 /*
  * The offset where the last `tail` lines of fd start; *found counts the
@@ -662,22 +649,20 @@ static char **rotated_files(const char *path)
 	return list;
 }
 
-void container_logs(struct container *c, struct http_conn *conn, const struct logs_opts *o)
+int container_logs(struct container *c, struct stream *s, const struct logs_opts *o,
+		   struct arca_error **err)
 {
 	struct log_config cfg;
 	if (log_config_parse(json_object_get(c->host_config, "LogConfig"), &cfg, NULL) == 0 &&
-	    cfg.none) {
-		http_reply_errorf(conn, 501, "configured logging driver does not support reading");
-		return;
-	}
+	    cfg.none)
+		return arca_error_set(err, ENOTSUP, ARCA_ERR_UNSUPPORTED,
+				      "configured logging driver does not support reading");
 	int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		http_reply_errorf(conn, 500, "open the log of %s: %s", c->name, strerror(errno));
-		return;
-	}
+	if (fd < 0)
+		return arca_error_errno(err, -errno, "open the log of %s", c->name);
 	struct log_follower *f = xnew0(struct log_follower, 1);
 	f->fd = fd;
-	f->conn = http_conn_ref(conn);
+	f->stream = stream_ref(s);
 	f->opts = *o;
 	f->tty = json_is_true(json_object_get(c->config, "Tty"));
 	f->follow = o->follow && (container_is_running(c) || c->starting) && c->log;
@@ -725,23 +710,18 @@ void container_logs(struct container *c, struct http_conn *conn, const struct lo
 		}
 	}
 	strv_free(older);
-	http_stream_begin(conn, 200,
-			  f->tty ? "application/vnd.docker.raw-stream"
-				 : "application/vnd.docker.multiplexed-stream",
-			  NULL);
-	http_conn_on_close(conn, follower_closed, f);
-	http_conn_on_drain(conn, follower_drained, f);
+	stream_set_handler(s, &follower_handler, f);
 	if (f->follow) {
 		f->c = c;
 		f->next = c->log->followers;
 		c->log->followers = f;
 	}
 	follower_pump(f);
+	return 0;
 }
 
 /* Sends the whole log on a hijacked attach before the live stream (attach?logs=1). */
-static void send_logs_then(struct container *c, struct http_conn *conn, bool out, bool err,
-			   bool tty)
+static void send_logs_then(struct container *c, struct stream *st, bool out, bool err, bool tty)
 {
 	_cleanup_close_ int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -760,16 +740,8 @@ static void send_logs_then(struct container *c, struct http_conn *conn, bool out
 		int s = strcmp(json_string_value(json_object_get(j, "stream")) ?: "", "stderr") == 0
 			    ? 2
 			    : 1;
-		if (text && ((s == 1 && out) || (s == 2 && err))) {
-			if (tty) {
-				(void)http_raw_write(conn, text, tlen);
-			} else {
-				uint8_t hdr[8];
-				stdcopy_header(hdr, s, (uint32_t)tlen);
-				(void)http_raw_write(conn, hdr, 8);
-				(void)http_raw_write(conn, text, tlen);
-			}
-		}
+		if (text && ((s == 1 && out) || (s == 2 && err)))
+			(void)stream_write_frame(st, tty, s, text, tlen);
 		json_decref(j);
 	}
 	free(line);

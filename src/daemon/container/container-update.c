@@ -13,11 +13,13 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container.h"
+#include "create-options.h"
 #include "daemon.h"
 #include "events.h"
 #include "guest-setup.h"
 #include "vm.h"
 #include "restart-policy.h"
+#include "names.h"
 
 /* Fields of Resources that are accepted but mean nothing for a VM yet. */
 static const char *const ignored[] = {
@@ -26,15 +28,9 @@ static const char *const ignored[] = {
 	"KernelMemory", "PidsLimit",  "MemorySwappiness", "OomKillDisable",
 };
 
-static bool is_set(json_t *v)
-{
-	return (json_is_integer(v) && json_integer_value(v) != 0) ||
-	       (json_is_string(v) && json_string_value(v)[0]) || json_is_true(v);
-}
-
 struct update {
 	struct daemon *d;
-	char id[65];
+	char id[ID_HEX_LEN + 1];
 	json_t *hc, *warnings;
 	container_update_fn cb;
 	void *userdata;
@@ -116,7 +112,7 @@ void container_update(struct container *c, json_t *body, container_update_fn cb,
 		if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 0))
 			return reply(c, cb, userdata, EINVAL, ARCA_ERR_INVALID, "invalid %s",
 				     vm_keys[i]);
-		set_vm |= is_set(v);
+		set_vm |= create_option_is_set(v);
 	}
 	json_int_t mem = json_integer_value(json_object_get(body, "Memory"));
 	if (mem && mem < 6 * 1024 * 1024)
@@ -154,12 +150,12 @@ void container_update(struct container *c, json_t *body, container_update_fn cb,
 		json_object_set(hc, "RestartPolicy", policy);
 	for (size_t i = 0; i < ELEMENTSOF(vm_keys); i++) {
 		json_t *v = json_object_get(body, vm_keys[i]);
-		if (is_set(v))
+		if (create_option_is_set(v))
 			json_object_set(hc, vm_keys[i], v);
 	}
 	json_t *warnings = json_array();
 	for (size_t i = 0; i < ELEMENTSOF(ignored); i++)
-		if (is_set(json_object_get(body, ignored[i])))
+		if (create_option_is_set(json_object_get(body, ignored[i])))
 			json_array_append_new(
 			    warnings,
 			    json_sprintf("%s is not supported by Arca's VMs and was ignored",

@@ -17,12 +17,13 @@
 
 #include "db.h"
 #include "error.h"
+#include "names.h"
 
 struct daemon;
 struct container;
 
 struct network {
-	char id[65];
+	char id[ID_HEX_LEN + 1];
 	char *name;
 	char *driver;
 	char *created;

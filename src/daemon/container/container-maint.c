@@ -96,7 +96,7 @@ static void on_exited(struct vm *vm, int error, void *userdata)
 		arca_error_free(err);
 	}
 	c->maint = maint_free(m);
-	container_maintenance_over(c); /* may free c */
+	c->d->container_hooks->maintenance_over(c); /* may free c */
 }
 
 static void on_setup(int error, const char *message, void *userdata)
@@ -109,14 +109,14 @@ static void on_setup(int error, const char *message, void *userdata)
 			       message);
 		wake(m, err);
 		arca_error_free(err);
-		vm_stop(m->vm, USEC_PER_SEC);
+		vm_stop(m->vm, VM_STOP_GRACE_FAIL);
 		return;
 	}
 	m->ready = true;
 	wake(m, NULL);
 	if (!m->users) {
 		m->stopping = true;
-		vm_stop(m->vm, 2 * USEC_PER_SEC);
+		vm_stop(m->vm, VM_STOP_GRACE);
 	}
 }
 
@@ -192,7 +192,7 @@ void container_vm_release(struct container *c)
 		return; /* the container's own VM: nothing to do */
 	if (--m->users == 0 && !m->waiters) {
 		m->stopping = true;
-		vm_stop(m->vm, 2 * USEC_PER_SEC); /* the shutdown syncs the writable disk */
+		vm_stop(m->vm, VM_STOP_GRACE); /* the shutdown syncs the writable disk */
 	}
 }
 

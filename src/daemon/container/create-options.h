@@ -8,6 +8,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -26,3 +27,6 @@ int create_options_rlimit(const char *name);
 struct guest_rlimit;
 /* HostConfig.Ulimits as the guest's rlimits (freed by the caller; *ret_n entries). */
 struct guest_rlimit *create_options_rlimits(json_t *host_config, size_t *ret_n);
+
+/* null, false, 0, -1 (dockerd's "default"), "", [], {} and lists of those count as unset. */
+bool create_option_is_set(json_t *v);

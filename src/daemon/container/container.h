@@ -19,13 +19,13 @@
 #include "db.h"
 #include "error.h"
 #include "time-util.h"
+#include "names.h"
 
 struct daemon;
 struct container;
 struct db;
 struct vm;
 struct guest_proc;
-struct http_conn;
 struct event_source;
 struct attach;
 struct log_writer;
@@ -69,7 +69,7 @@ struct container_op {
 
 struct container {
 	struct daemon *d;
-	char id[65];
+	char id[ID_HEX_LEN + 1];
 	char *name; /* without the leading '/' */
 	char *created;
 	char *image;	/* as given (Config.Image) */
@@ -127,25 +127,39 @@ struct container {
 	struct maint *maint;	/* container-maint.h: a VM for cp/diff/export while stopped */
 };
 
+/*
+ * What the parts of container/ tell the lifecycle above them, without
+ * calling it by name: lifecycle.c fills this table and daemon_new hangs it
+ * on the daemon (d->container_hooks).
+ */
+struct container_hooks {
+	void (*helpers_idle)(struct container *c);     /* its last helper is done */
+	void (*maintenance_over)(struct container *c); /* its maintenance VM is gone (may free c) */
+};
+
 extern const struct db_migration container_migrations[];
 extern const size_t container_n_migrations;
 
 const char *container_state_name(enum container_state s);
 
-/*
- * Validates a create request and merges the image's config into it, as
- * dockerd does (pure: no daemon state; fuzzed). New references on success.
- */
 /* The guest cgroup of the container's processes (main and execs, not helpers):
  * `docker update` writes its memory.max and cpu.max while the VM runs. */
 #define CONTAINER_CGROUP "container"
+
+/* How long a VM's guest gets to sync and unmount after SHUTDOWN before QMP quit. */
+#define VM_STOP_GRACE	   (2 * USEC_PER_SEC)
+#define VM_STOP_GRACE_FAIL USEC_PER_SEC /* after a failed start: nothing to keep */
 
 /* HostConfig.GroupAdd, for every process started in the container. */
 char **container_group_add(const struct container *c);
 /* Host disk bytes the container holds (writable disk and logs). */
 int64_t container_disk_usage(const struct container *c);
-/* The merged config and HostConfig; what is accepted but not enforced is appended to
- * warnings (a JSON array, required). */
+/*
+ * Validates a create request and merges the image's config into it, as
+ * dockerd does (pure: no daemon state; fuzzed). New references on success;
+ * what is accepted but not enforced is appended to warnings (a JSON array,
+ * required).
+ */
 int container_config_build(json_t *config, json_t *host_config, json_t *image_config,
 			   json_t **ret_config, json_t **ret_host_config, json_t *warnings,
 			   struct arca_error **err);
@@ -169,36 +183,14 @@ int container_networks_check(struct container *c, struct arca_error **err);
 /* Loads every container from the database (daemon start). */
 int container_load_all(struct daemon *d, struct arca_error **err);
 int container_save(struct container *c, struct arca_error **err);
+/* container_save for a transition already made: a failed write is logged, never dropped. */
+int container_persist(struct container *c);
 struct container *container_free(struct container *c);
 
 json_t *container_inspect(struct container *c);
 json_t *container_summary(struct container *c, bool size);
 int container_rename(struct container *c, const char *new_name, struct arca_error **err);
 
-/* container-run.c: the lifecycle */
-void container_start(struct container *c, container_done_fn cb, void *userdata);
-/* timeout < 0: the container's StopTimeout or 10 s. signal NULL: its StopSignal. */
-void container_stop(struct container *c, int timeout, const char *signal, container_done_fn cb,
-		    void *userdata);
-void container_kill(struct container *c, const char *signal, container_done_fn cb, void *userdata);
-void container_restart(struct container *c, int timeout, container_done_fn cb, void *userdata);
-void container_pause(struct container *c, bool pause, container_done_fn cb, void *userdata);
-void container_wait(struct container *c, enum wait_condition cond, container_wait_fn cb,
-		    void *userdata);
-void container_cancel_wait(struct container *c, void *userdata);
-/* force: kill a running container first; the callback runs once it is gone. */
-void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
-int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
-/* Its last helper is done: a VM kept for it after the exit stops now. */
-void container_helpers_idle(struct container *c);
-/* Its maintenance VM is gone: a start or remove that waited goes on (may free c). */
-void container_maintenance_over(struct container *c);
-/* Daemon start: adopts the VMs of containers that ran when the daemon died. */
-void container_restore_all(struct daemon *d);
-/* Some container is still being adopted. */
-bool container_restoring(struct daemon *d);
-/* Daemon start: starts the containers their restart policy brings back. */
-void container_restart_policies_at_boot(struct daemon *d);
 /* ContainerUpdate: RestartPolicy, and Memory/NanoCpus/CpuCount while stopped. */
 /* Answered with the Warnings (NULL on error); may complete after a guest round trip. */
 typedef void (*container_update_fn)(struct container *c, const struct arca_error *err,
@@ -212,26 +204,5 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 uint64_t container_memory_bytes(struct container *c);
 /* The environment a process in the container gets (config Env plus Docker's defaults). */
 char **container_runtime_env(struct container *c, json_t *extra_env);
+/* container/runtime.c: "SIGTERM", "TERM", "15"; -1 when invalid, dflt when empty. */
 int parse_signal(const char *s, int dflt);
-
-/* container-io.c: logs and attach */
-struct attach_opts {
-	bool in, out, err;
-	bool stream;
-	bool logs;
-	char *detach_keys;
-};
-void container_attach(struct container *c, struct http_conn *conn, const struct attach_opts *o);
-struct logs_opts {
-	bool out, err, follow, timestamps;
-	int64_t since_ns, until_ns; /* 0: unset */
-	long tail;		    /* -1: all */
-};
-void container_logs(struct container *c, struct http_conn *conn, const struct logs_opts *o);
-/* The main process produced output (guest_proc output callback). */
-void container_io_output(struct container *c, int fd);
-void container_io_stdin_ready(struct container *c);
-/* The container stopped: attached streams get EOF, followers finish. */
-void container_io_ended(struct container *c);
-int log_writer_open(struct container *c, struct arca_error **err);
-void log_writer_close(struct container *c);

@@ -5,10 +5,15 @@
  * SIGKILL, then the VM), kill, restart, pause (the whole VM), wait, remove.
  *
  * All of it is asynchronous on the daemon's loop; callers get a callback
- * with NULL or the error to report. The VM lives exactly as long as the main
- * process: when it exits, the VM is shut down.
+ * with NULL or the error to report. The VM lives as long as the main
+ * process: when it exits, the exit is recorded at once and the VM is shut
+ * down, after the helpers still reading its disk (commit, cp, export) are
+ * done. Only this file writes a container's state (container_set_exited is
+ * the one exit transition); the parts below reach it through
+ * container_lifecycle_hooks.
  */
-#include "container.h"
+#include "lifecycle.h"
+#include "container-io.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -44,56 +49,22 @@
 
 #define DEFAULT_STOP_TIMEOUT 10
 #define KILL_GRACE_USEC	     (3 * USEC_PER_SEC)
-#define DEFAULT_PATH	     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const struct {
-	const char *name;
-	int sig;
-} signals[] = {
-	{ "HUP", SIGHUP },   { "INT", SIGINT },	      { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },     { "BUS", SIGBUS },   { "FPE", SIGFPE },
-	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT },
-	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
-	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },   { "XCPU", SIGXCPU },
-	{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
-	{ "IO", SIGIO },     { "PWR", SIGPWR },	      { "SYS", SIGSYS },
-};
-
-/* "SIGTERM", "TERM", "15"; -1 when invalid, dflt when empty. */
-int parse_signal(const char *s, int dflt)
+void container_set_exited(struct container *c, int exit_code, const char *error)
 {
-	if (!s || !s[0])
-		return dflt;
-	int n;
-	if (safe_atoi(s, &n) == 0)
-		return n > 0 && n < _NSIG ? n : -1;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-		if (strcasecmp(s, signals[i].name) == 0)
-			return signals[i].sig;
-	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
-		int base = s[2] == 'M' && s[3] == 'I' ? SIGRTMIN : SIGRTMAX, off = 0;
-		if (s[5] == '+' || s[5] == '-') {
-			if (safe_atoi(s + 6, &off) < 0)
-				return -1;
-			off = s[5] == '-' ? -off : off;
-		}
-		int v = base + off;
-		return v >= SIGRTMIN && v <= SIGRTMAX ? v : -1;
+	c->state = CONTAINER_EXITED;
+	c->exit_code = exit_code;
+	c->pid = 0;
+	c->vm_pid = 0;
+	c->restoring = false;
+	if (error) {
+		free(c->error);
+		c->error = xstrdup(error);
 	}
-	return -1;
-}
-
-bool container_is_running(const struct container *c)
-{
-	return c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED;
-}
-
-static char *now_rfc3339(void)
-{
-	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	free(c->finished_at);
+	c->finished_at = time_now_rfc3339();
+	container_health_stop(c);
+	(void)container_persist(c);
 }
 
 /* The network events dockerd sends as a container joins or leaves its networks. */
@@ -161,46 +132,6 @@ static void reply_now(struct container *c, container_done_fn cb, void *userdata,
 	arca_error_free(err);
 }
 
-char **container_runtime_env(struct container *c, json_t *extra_env)
-{
-	char **env = strv_copy(NULL);
-	json_t *lists[] = { json_object_get(c->config, "Env"), extra_env };
-	bool has_path = false, has_host = false, has_term = false;
-	for (size_t l = 0; l < 2; l++) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(lists[l], i, v)
-		{
-			const char *e = json_string_value(v);
-			if (!e || !strchr(e, '='))
-				continue;
-			size_t klen = strcspn(e, "=");
-			for (char **p = env; *p; p++)
-				if (strncmp(*p, e, klen + 1) == 0) {
-					free(*p);
-					*p = xstrdup(e);
-					goto next;
-				}
-			env = strv_append(env, e);
-		next:;
-		}
-	}
-	for (char **p = env; *p; p++) {
-		has_path |= strncmp(*p, "PATH=", 5) == 0;
-		has_host |= strncmp(*p, "HOSTNAME=", 9) == 0;
-		has_term |= strncmp(*p, "TERM=", 5) == 0;
-	}
-	if (!has_path)
-		env = strv_append(env, DEFAULT_PATH);
-	if (!has_host)
-		env = strv_append_take(
-		    env, xasprintf("HOSTNAME=%s",
-				   json_string_value(json_object_get(c->config, "Hostname"))));
-	if (!has_term && json_is_true(json_object_get(c->config, "Tty")))
-		env = strv_append(env, "TERM=xterm");
-	return env;
-}
-
 static char **command_of(struct container *c)
 {
 	char **argv = strv_copy(NULL);
@@ -239,7 +170,7 @@ static void on_policy_started(struct container *c, const struct arca_error *err,
 	(void)userdata;
 	if (err && c->state == CONTAINER_RESTARTING) {
 		c->state = CONTAINER_EXITED;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 	}
 }
 
@@ -250,7 +181,7 @@ static int on_restart_timer(struct event_source *s, usec_t now, void *userdata)
 	(void)s;
 	c->restart_timer = event_source_free(c->restart_timer);
 	c->restart_count++;
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	ops_add(&c->start_ops, on_policy_started, NULL);
 	start_vm(c);
 	return 0;
@@ -261,11 +192,11 @@ static void schedule_policy_restart(struct container *c, usec_t ran)
 {
 	c->restart_delay = restart_backoff_next(c->restart_delay, ran);
 	c->state = CONTAINER_RESTARTING;
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	if (event_add_time(c->d->event, &c->restart_timer,
 			   now_usec(CLOCK_MONOTONIC) + c->restart_delay, on_restart_timer, c) < 0) {
 		c->state = CONTAINER_EXITED;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 	}
 }
 
@@ -322,7 +253,7 @@ static void start_failed(struct container *c, const char *detail)
 	c->restart_event = false;
 	free(c->error);
 	c->error = xstrdup(err->msg);
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	ops_reply(&c->start_ops, c, err);
 	arca_error_free(err);
 }
@@ -336,16 +267,9 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 		start_failed(c, vm_last_error(vm) ? vm_last_error(vm) : "the VM stopped");
 	} else if (container_is_running(c)) {
 		/* The VM stopped before the main process reported an exit. */
-		c->state = CONTAINER_EXITED;
-		c->exit_code = 255;
-		c->vm_pid = 0;
-		c->restoring = false;
-		free(c->error);
-		c->error = error < 0 && vm_last_error(vm) ? xstrdup(vm_last_error(vm))
-							  : xstrdup("the container's VM stopped");
-		free(c->finished_at);
-		c->finished_at = now_rfc3339();
-		(void)container_save(c, NULL);
+		container_set_exited(c, 255,
+				     error < 0 && vm_last_error(vm) ? vm_last_error(vm)
+								    : "the container's VM stopped");
 		emit_die(c);
 		container_io_ended(c);
 	}
@@ -385,12 +309,12 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 		free(c->error);
 		c->error = xstrdup(err->msg);
 		c->state = CONTAINER_CREATED;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 		ops_reply(&c->start_ops, c, err);
 		arca_error_free(err);
 		c->stopping = true;
 		if (c->vm)
-			vm_stop(c->vm, 2 * USEC_PER_SEC);
+			vm_stop(c->vm, VM_STOP_GRACE);
 		return;
 	}
 	c->pid = pid;
@@ -401,8 +325,8 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 	free(c->error);
 	c->error = NULL;
 	free(c->started_at);
-	c->started_at = now_rfc3339();
-	(void)container_save(c, NULL);
+	c->started_at = time_now_rfc3339();
+	(void)container_persist(c);
 	emit_network_events(c, "connect");
 	events_container(c->d->events, c, "start", NULL);
 	container_health_start(c);
@@ -431,33 +355,23 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	(void)p;
 	if (c->state == CONTAINER_CREATED && c->exit_code >= 126)
 		return; /* the start failed; already recorded */
-	c->exit_code = status < 0 ? 255 : status;
-	if (status < 0) {
-		free(c->error);
-		c->error = xstrdup("lost the connection to the container's VM");
-	}
-	c->state = CONTAINER_EXITED;
-	c->pid = 0;
-	c->vm_pid = 0;
-	container_health_stop(c);
-	free(c->finished_at);
-	c->finished_at = now_rfc3339();
-	(void)container_save(c, NULL);
+	container_set_exited(c, status < 0 ? 255 : status,
+			     status < 0 ? "lost the connection to the container's VM" : NULL);
 	emit_die(c);
 	container_io_ended(c);
 	if (c->vm && c->helpers)
 		c->stop_when_idle = true; /* a cp, commit or export reads its disk: the VM waits */
 	else if (c->vm)
-		vm_stop(c->vm, 2 * USEC_PER_SEC);
+		vm_stop(c->vm, VM_STOP_GRACE);
 }
 
-void container_helpers_idle(struct container *c)
+static void helpers_idle(struct container *c)
 {
 	if (!c->stop_when_idle)
 		return;
 	c->stop_when_idle = false;
 	if (c->vm)
-		vm_stop(c->vm, 2 * USEC_PER_SEC);
+		vm_stop(c->vm, VM_STOP_GRACE);
 }
 
 static const struct guest_proc_ops main_ops = {
@@ -472,7 +386,7 @@ static void fail_start(struct container *c, const char *detail)
 	start_failed(c, detail);
 	c->stopping = true;
 	if (c->vm)
-		vm_stop(c->vm, USEC_PER_SEC);
+		vm_stop(c->vm, VM_STOP_GRACE_FAIL);
 }
 
 static void spawn_main(struct container *c)
@@ -622,50 +536,6 @@ static const struct vm_callbacks vm_cbs = {
 	.exited = on_vm_exited,
 };
 
-static unsigned vm_memory_mb(struct container *c)
-{
-	json_int_t bytes = json_integer_value(json_object_get(c->host_config, "Memory"));
-	if (bytes <= 0)
-		return c->d->cfg.default_memory_mb;
-	uint64_t mb = ((uint64_t)bytes + (1 << 20) - 1) >> 20;
-	return (unsigned)MAX(mb, 64);
-}
-
-uint64_t container_memory_bytes(struct container *c)
-{
-	return (uint64_t)vm_memory_mb(c) << 20;
-}
-
-static unsigned vm_cpus(struct container *c)
-{
-	json_int_t nano = json_integer_value(json_object_get(c->host_config, "NanoCpus"));
-	json_int_t count = json_integer_value(json_object_get(c->host_config, "CpuCount"));
-	unsigned n = nano > 0 ? (unsigned)((nano + 999999999) / 1000000000) : 0;
-	if (!n && count > 0)
-		n = (unsigned)count;
-	return n ? MIN(n, 64u) : 1;
-}
-
-void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg)
-{
-	struct daemon *d = c->d;
-	*cfg = (struct vm_config){
-		.id = c->id,
-		.runtime_dir = d->cfg.run_dir,
-		.kernel = d->kernel,
-		.initramfs = d->initramfs,
-		.memory_mb = vm_memory_mb(c),
-		.cpus = vm_cpus(c),
-		.hostname = json_string_value(json_object_get(c->config, "Hostname")),
-		.debug = d->cfg.debug,
-		.die_with_parent = false, /* it outlives a daemon that dies: live restore */
-		.use_vsock = d->use_vsock,
-		.disks = { { .path = image_disk, .serial = "arca-image", .readonly = true },
-			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
-		.n_disks = 2,
-	};
-}
-
 /*
  * A maintenance VM holds the disks: a start or remove waits for it to end
  * (*flag set, the op queued), or is refused while an operation still uses it.
@@ -785,7 +655,7 @@ static void resume_if_paused(struct container *c)
 	if (c->state == CONTAINER_PAUSED && c->vm) {
 		(void)vm_resume(c->vm, NULL, NULL);
 		c->state = CONTAINER_RUNNING;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 	}
 }
 
@@ -796,14 +666,14 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 		/* The policy restart is booting its VM: that VM goes, and no restart follows. */
 		ops_add(&c->stop_ops, cb, userdata);
 		c->stopping = c->stop_event = c->manual_stop = true;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 		vm_stop(c->vm, 0);
 		return;
 	}
 	if (c->state == CONTAINER_RESTARTING) {
 		cancel_policy_restart(c);
 		c->manual_stop = true;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 		events_container(c->d->events, c, "stop", NULL);
 		return reply_now(c, cb, userdata, 0, ARCA_ERR_INTERNAL, NULL);
 	}
@@ -812,7 +682,7 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 		ops_add(&c->stop_ops, cb, userdata);
 		c->stopping = c->stop_event = c->manual_stop = true;
 		resume_if_paused(c);
-		vm_stop(c->vm, 2 * USEC_PER_SEC);
+		vm_stop(c->vm, VM_STOP_GRACE);
 		return;
 	}
 	if (!container_is_running(c) || !c->proc)
@@ -831,7 +701,7 @@ void container_stop(struct container *c, int timeout, const char *signal, contai
 	c->stopping = true;
 	c->stop_event = true;
 	c->manual_stop = true;
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	resume_if_paused(c);
 	c->stop_signal_sent = sig;
 	emit_kill(c, sig);
@@ -857,7 +727,7 @@ void container_kill(struct container *c, const char *signal, container_done_fn c
 				 "Cannot kill container: %s: container %s is not running", c->name,
 				 c->id);
 	c->manual_stop = true;
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	c->stop_signal_sent = sig;
 	emit_kill(c, sig);
 	if (sig == SIGKILL) {
@@ -914,7 +784,7 @@ static void on_paused(struct vm *vm, int error, const char *message, void *userd
 			  p->pause ? "pause" : "unpause", c->name, message);
 	else {
 		c->state = p->pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
-		(void)container_save(c, NULL);
+		(void)container_persist(c);
 		events_container(c->d->events, c, p->pause ? "pause" : "unpause", NULL);
 		if (!p->pause && c->restoring)
 			ops_add(&c->start_ops, p->cb, p->userdata); /* answered once adopted */
@@ -1049,10 +919,10 @@ static void on_boot_started(struct container *c, const struct arca_error *err, v
 		 err->msg);
 	free(c->error);
 	c->error = xstrdup(err->msg);
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 }
 
-void container_maintenance_over(struct container *c)
+static void maintenance_over(struct container *c)
 {
 	if (c->remove_after_maint) {
 		c->remove_after_maint = false;
@@ -1071,15 +941,9 @@ void container_maintenance_over(struct container *c)
 static void restore_failed(struct container *c, const char *why)
 {
 	log_warn("container %.12s (%s): cannot re-attach its VM: %s", c->id, c->name, why);
-	c->restoring = false;
-	c->state = CONTAINER_EXITED;
-	c->exit_code = 255;
-	c->vm_pid = 0;
-	free(c->error);
-	c->error = xasprintf("the daemon restarted and could not re-attach the VM: %s", why);
-	free(c->finished_at);
-	c->finished_at = now_rfc3339();
-	(void)container_save(c, NULL);
+	_cleanup_free_ char *msg =
+	    xasprintf("the daemon restarted and could not re-attach the VM: %s", why);
+	container_set_exited(c, 255, msg);
 	c->vm = vm_free(c->vm);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
@@ -1106,7 +970,7 @@ static void on_adopted(struct guest_proc *p, int error, const char *message, uin
 	c->pid = pid;
 	c->run_started = now_usec(CLOCK_MONOTONIC);
 	remember_vm(c);
-	(void)container_save(c, NULL);
+	(void)container_persist(c);
 	if (c->state == CONTAINER_PAUSED)
 		(void)vm_pause(c->vm, NULL, NULL); /* as it was when the daemon died */
 	container_health_start(c);
@@ -1153,13 +1017,29 @@ bool container_restoring(struct daemon *d)
 	return false;
 }
 
+/* A container the previous daemon left running: adopt its VM, or record that it stopped. */
+static bool restore_wanted(struct container *c)
+{
+	bool was_running = c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
+			   c->state == CONTAINER_RESTARTING;
+	if (was_running && c->state != CONTAINER_RESTARTING && c->vm_pid > 0 && c->proc_ids[0]) {
+		c->restoring = true; /* its VM may still run (live restore) */
+		return true;
+	}
+	if (vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0 && was_running)
+		log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
+	if (was_running)
+		container_set_exited(c, 255, "the daemon restarted while the container ran");
+	return false;
+}
+
 void container_restore_all(struct daemon *d)
 {
 	size_t it = 0;
 	void *v;
 	while (hashmap_iter(d->containers, &it, NULL, &v)) {
 		struct container *c = v;
-		if (!c->restoring)
+		if (!restore_wanted(c))
 			continue;
 		_cleanup_free_ char *disk = NULL;
 		struct arca_error *err = NULL;
@@ -1212,3 +1092,8 @@ int container_resize(struct container *c, unsigned rows, unsigned cols, struct a
 			 json_pack("{s:s, s:s}", "height", h, "width", w));
 	return 0;
 }
+
+const struct container_hooks container_lifecycle_hooks = {
+	.helpers_idle = helpers_idle,
+	.maintenance_over = maintenance_over,
+};

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Container objects: creation (with Docker's merge of the image's config),
- * persistence in SQLite, loading at daemon start, rename, and the inspect
- * and list JSON shapes.
+ * Container records: creation (with Docker's merge of the image's config),
+ * persistence in SQLite, loading at daemon start, rename. The JSON views
+ * are in inspect.c, what the record gives its VM in runtime.c.
  */
 #include "container.h"
 
@@ -67,11 +67,6 @@ const char *container_state_name(enum container_state s)
 	return s < _CONTAINER_STATE_MAX ? state_names[s] : "unknown";
 }
 
-static char *now_rfc3339(void)
-{
-	return time_format_rfc3339(now_nsec(CLOCK_REALTIME));
-}
-
 static json_t *state_json(const struct container *c)
 {
 	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I]}",
@@ -119,6 +114,16 @@ int container_save(struct container *c, struct arca_error **err)
 				      "Conflict. The container name \"/%s\" is already in use",
 				      c->name);
 	return rc == SQLITE_DONE ? 0 : db_error(db, rc, "save container", err);
+}
+
+int container_persist(struct container *c)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	int r = container_save(c, &err);
+	if (r < 0)
+		log_error("container %.12s: its state (%s) was not written: %s", c->id,
+			  container_state_name(c->state), err ? err->msg : strerror(-r));
+	return r;
 }
 
 struct container *container_free(struct container *c)
@@ -525,7 +530,7 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 			clean = gen;
 	}
 	c->name = xstrdup(clean);
-	c->created = now_rfc3339();
+	c->created = time_now_rfc3339();
 	c->image = xstrdup(image);
 	c->image_id = xstrdup(image_id);
 	c->config = merged;
@@ -627,28 +632,6 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 			struct container_create_req req = { .api_minor = 51 };
 			(void)attach_networks(c, &req, NULL);
 		}
-		bool was_running = c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
-				   c->state == CONTAINER_RESTARTING;
-		if (was_running && c->state != CONTAINER_RESTARTING && c->vm_pid > 0 &&
-		    c->proc_ids[0]) {
-			/* Its VM may still run (live restore): container_restore_all adopts it. */
-			c->restoring = true;
-		} else if (was_running) {
-			/* Nothing to adopt: what its VM left goes, and it is now stopped. */
-			if (vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0)
-				log_warn("container %.12s: a VM of the previous daemon still runs",
-					 c->id);
-			c->state = CONTAINER_EXITED;
-			c->exit_code = 255;
-			c->vm_pid = 0;
-			free(c->error);
-			c->error = xstrdup("the daemon restarted while the container ran");
-			free(c->finished_at);
-			c->finished_at = now_rfc3339();
-			(void)container_save(c, NULL);
-		} else {
-			(void)vm_clear_stale(d->cfg.run_dir, c->id, 3 * USEC_PER_SEC);
-		}
 		hashmap_put(d->containers, c->id, c);
 	}
 	return rc == SQLITE_DONE ? 0 : db_error(d->db, rc, "load containers", err);
@@ -684,171 +667,4 @@ int container_rename(struct container *c, const char *new_name, struct arca_erro
 	events_container(c->d->events, c, "rename", json_pack("{s:s+}", "oldName", "/", old));
 	free(old);
 	return 0;
-}
-
-static json_t *str_or_empty(const char *s)
-{
-	return json_string(s ? s : "");
-}
-
-json_t *container_inspect(struct container *c)
-{
-	json_t *cfg = json_deep_copy(c->config);
-	json_t *path_args = json_array();
-	json_t *entry = json_object_get(c->config, "Entrypoint");
-	json_t *cmd = json_object_get(c->config, "Cmd");
-	size_t i;
-	json_t *v;
-	json_array_foreach(entry, i, v) json_array_append(path_args, v);
-	json_array_foreach(cmd, i, v) json_array_append(path_args, v);
-	json_t *path = json_array_size(path_args) ? json_incref(json_array_get(path_args, 0))
-						  : json_string("");
-	json_array_remove(path_args, 0);
-
-	struct log_config log_cfg;
-	if (log_config_parse(json_object_get(c->host_config, "LogConfig"), &log_cfg, NULL) < 0)
-		log_cfg.none = false;
-	json_t *health = container_health_json(c);
-	json_t *state =
-	    json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:s, s:s}", "Status",
-		      container_state_name(c->state), "Running",
-		      c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED ||
-			  c->state == CONTAINER_RESTARTING,
-		      "Paused", c->state == CONTAINER_PAUSED, "Restarting",
-		      c->state == CONTAINER_RESTARTING, "OOMKilled", 0, "Dead",
-		      c->state == CONTAINER_DEAD, "Pid", container_is_running(c) ? (int)c->pid : 0,
-		      "ExitCode", c->exit_code, "Error", str_or_empty(c->error), "StartedAt",
-		      c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
-		      c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z");
-	if (health)
-		json_object_set_new(state, "Health", health);
-
-	json_t *hc = json_deep_copy(c->host_config);
-	const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-	if (!mode || !mode[0] || strcmp(mode, "default") == 0)
-		json_object_set_new(hc, "NetworkMode", json_string("bridge"));
-	if (!json_object_get(hc, "RestartPolicy"))
-		json_object_set_new(hc, "RestartPolicy",
-				    json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
-	/* Records from before the default was stored at create. */
-	const char *log_type =
-	    json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
-	if (!log_type || !log_type[0])
-		json_object_set_new(hc, "LogConfig",
-				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
-	/* No virtual network yet: the guest has loopback only, and says so (no addresses). */
-	json_t *networks = json_deep_copy(c->networks);
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o,"
-	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:{s:s, s:b, s:s, s:s, s:{}, s:s, s:o}}",
-	    "Id", c->id, "Created", c->created, "Path", path, "Args", path_args, "State", state,
-	    "Image", c->image_id, "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "",
-	    "LogPath", log_cfg.none ? "" : c->log_path, "RestartCount", c->restart_count, "Driver",
-	    "arca-vm", "Platform", "linux", "Name", json_sprintf("/%s", c->name), "HostConfig", hc,
-	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
-	    cfg, "NetworkSettings", "SandboxID", "", "HairpinMode", 0, "SandboxKey", "",
-	    "IPAddress", "", "Ports", "Gateway", "", "Networks", networks);
-	return o;
-}
-
-json_t *container_summary(struct container *c, bool size)
-{
-	json_t *names = json_pack("[o]", json_sprintf("/%s", c->name));
-	json_t *cmd_parts = json_array();
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(c->config, "Entrypoint"), i, v)
-	    json_array_append(cmd_parts, v);
-	json_array_foreach(json_object_get(c->config, "Cmd"), i, v) json_array_append(cmd_parts, v);
-	size_t len = 0;
-	json_array_foreach(cmd_parts, i, v) len += strlen(json_string_value(v)) + 1;
-	char *cmd = xmalloc(len + 1);
-	cmd[0] = '\0';
-	json_array_foreach(cmd_parts, i, v)
-	{
-		if (i)
-			strcat(cmd, " ");
-		strcat(cmd, json_string_value(v));
-	}
-	json_decref(cmd_parts);
-
-	/* Docker's human status: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
-	char status[128];
-	const char *state = container_state_name(c->state);
-	if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED) {
-		time_t started = (time_t)(time_parse_rfc3339(c->started_at) / 1000000000LL);
-		long secs = (long)(time(NULL) - started);
-		char age[64];
-		time_human_duration(secs, age, sizeof(age));
-		const char *health = container_health_status(c);
-		char suffix[32] = "";
-		if (c->state == CONTAINER_PAUSED)
-			snprintf(suffix, sizeof(suffix), " (Paused)");
-		else if (health && strcmp(health, "starting") == 0)
-			snprintf(suffix, sizeof(suffix), " (health: starting)");
-		else if (health)
-			snprintf(suffix, sizeof(suffix), " (%s)", health);
-		snprintf(status, sizeof(status), "Up %s%s", age, suffix);
-	} else if (c->state == CONTAINER_EXITED || c->state == CONTAINER_DEAD) {
-		time_t fin = (time_t)(time_parse_rfc3339(c->finished_at) / 1000000000LL);
-		long secs = (long)(time(NULL) - fin);
-		char age[64];
-		time_human_duration(secs, age, sizeof(age));
-		snprintf(status, sizeof(status), "Exited (%d) %s ago", c->exit_code, age);
-	} else if (c->state == CONTAINER_RESTARTING) {
-		snprintf(status, sizeof(status), "Restarting (%d)", c->exit_code);
-	} else if (c->state == CONTAINER_REMOVING) {
-		snprintf(status, sizeof(status), "Removal In Progress");
-	} else {
-		snprintf(status, sizeof(status), "Created");
-	}
-	const char *netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
-	if (!netmode || !netmode[0] || strcmp(netmode, "default") == 0)
-		netmode = "bridge";
-	json_t *labels = json_object_get(c->config, "Labels");
-	json_t *o = json_pack(
-	    "{s:s, s:o, s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s},"
-	    " s:{s:{}}, s:[]}",
-	    "Id", c->id, "Names", names, "Image", c->image, "ImageID", c->image_id, "Command", cmd,
-	    "Created", (json_int_t)(time_parse_rfc3339(c->created) / 1000000000LL), "Ports",
-	    "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object(), "State",
-	    state, "Status", status, "HostConfig", "NetworkMode", netmode, "NetworkSettings",
-	    "Networks", "Mounts");
-	json_object_update(json_object_get(json_object_get(o, "NetworkSettings"), "Networks"),
-			   c->networks);
-	if (size) {
-		struct stat st;
-		json_object_set_new(
-		    o, "SizeRw",
-		    json_integer(stat(c->rw_disk, &st) == 0 ? (json_int_t)st.st_blocks * 512 : 0));
-		json_object_set_new(o, "SizeRootFs", json_integer(0));
-	}
-	free(cmd);
-	return o;
-}
-
-int64_t container_disk_usage(const struct container *c)
-{
-	/* What removing the container gives back: its sparse disk and its logs. */
-	int64_t total = 0;
-	const char *paths[] = { c->rw_disk, c->log_path };
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-		struct stat st;
-		if (paths[i] && stat(paths[i], &st) == 0)
-			total += (int64_t)st.st_blocks * 512;
-	}
-	return total;
-}
-
-char **container_group_add(const struct container *c)
-{
-	char **out = strv_copy(NULL);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(c->host_config, "GroupAdd"), i, v)
-	{
-		if (json_is_string(v))
-			out = strv_append(out, json_string_value(v));
-	}
-	return out;
 }

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ImageCommit (docker commit): the container's writable layer becomes a new
- * image on top of its image. A helper in the container's VM (or its
+ * docker commit (see container-commit.h): the container's writable layer
+ * becomes a new image on top of its image. A helper in the container's VM (or its
  * maintenance VM when stopped) tars the overlay's upper directory; the tar
  * streams through a pipe to a worker thread, where image_commit() turns it
  * into an OCI layer and records the image. The new image's config is the
  * container's, with the request body's fields over it and the --change
  * instructions applied, as dockerd does.
  */
-#include "api.h"
+#include "container-commit.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "image.h"
 #include "strv.h"
 #include "worker.h"
+#include "names.h"
 
 /* What the daemon put in the root (mount points, /etc files), not the container's work. */
 static const char *const daemon_files[] = { "proc",	   "sys",	   "dev",
@@ -46,8 +48,9 @@ static const char *const image_keys[] = {
 
 struct commit {
 	struct daemon *d;
-	struct http_conn *conn;
-	char id[65];
+	container_commit_fn cb;
+	void *ud;
+	char id[ID_HEX_LEN + 1];
 	char *root;
 	struct image_commit_opts opts;
 	json_t *config;
@@ -76,7 +79,6 @@ static void commit_free(struct commit *k)
 	event_source_free(k->out_src);
 	safe_close(k->pipe_w);
 	safe_close(k->pipe_r);
-	http_conn_unref(k->conn);
 	json_decref(k->config);
 	free(k->root);
 	free(k->ref);
@@ -89,25 +91,39 @@ static void commit_free(struct commit *k)
 	free(k);
 }
 
-/* Both the helper and the worker are done: answer. */
+/* The one end: the caller hears, then k goes. */
+static void finish(struct commit *k, const struct arca_error *err)
+{
+	k->cb(err, err ? NULL : k->new_id, k->ud);
+	commit_free(k);
+}
+
+static void fail(struct commit *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct commit *k, const char *fmt, ...)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	arca_error_setv(&err, EIO, ARCA_ERR_INTERNAL, fmt, ap);
+	va_end(ap);
+	finish(k, err);
+}
+
+/* Both the helper and the worker are done. */
 static void maybe_finish(struct commit *k)
 {
 	if (!k->helper_done || !k->worker_done)
 		return;
-	if (k->helper_status != 0) {
-		http_reply_errorf(k->conn, 500, "commit %.12s: reading its changes failed (%d)",
-				  k->id, k->helper_status);
-	} else if (k->result < 0) {
-		http_reply_error(k->conn, k->err);
-	} else {
-		struct container *c = daemon_find_container(k->d, k->id, NULL);
-		if (c)
-			events_container(
-			    k->d->events, c, "commit",
-			    json_pack("{s:s}", "comment", k->comment ? k->comment : ""));
-		http_reply_json(k->conn, 201, json_pack("{s:s}", "Id", k->new_id));
-	}
-	commit_free(k);
+	if (k->helper_status != 0)
+		return fail(k, "commit %.12s: reading its changes failed (%d)", k->id,
+			    k->helper_status);
+	if (k->result < 0)
+		return finish(k, k->err);
+	struct container *c = daemon_find_container(k->d, k->id, NULL);
+	if (c)
+		events_container(k->d->events, c, "commit",
+				 json_pack("{s:s}", "comment", k->comment ? k->comment : ""));
+	finish(k, NULL);
 }
 
 /* --- worker --- */
@@ -192,11 +208,8 @@ static const struct helper_ops tar_ops = { .output = on_output, .done = on_helpe
 static void on_vm(struct container *c, const struct arca_error *err, void *userdata)
 {
 	struct commit *k = userdata;
-	if (err) {
-		http_reply_error(k->conn, err);
-		commit_free(k);
-		return;
-	}
+	if (err)
+		return finish(k, err);
 	k->have_vm = true;
 	/* Whiteouts go as they are: image_commit converts them. */
 	const char *argv[] = {
@@ -204,26 +217,21 @@ static void on_vm(struct container *c, const struct arca_error *err, void *userd
 	};
 	struct helper_spec spec = { .argv = (char *const *)argv, .busybox = true };
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		http_reply_errorf(k->conn, 500, "pipe: %m");
-		commit_free(k);
-		return;
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(k, "pipe: %s", strerror(errno));
 	k->pipe_r = p[0];
 	k->pipe_w = p[1];
 	(void)fd_set_nonblock(k->pipe_w, true);
 	if (event_add_io(k->d->event, &k->out_src, k->pipe_w, EPOLLOUT, on_pipe_writable, k) < 0 ||
 	    helper_start(c, &spec, &tar_ops, k, &k->h, NULL) < 0 ||
-	    workers_submit(k->d->workers, run, on_worker_done, k) < 0) {
-		http_reply_errorf(k->conn, 500, "cannot commit container %.12s", k->id);
-		commit_free(k);
-		return;
-	}
+	    workers_submit(k->d->workers, run, on_worker_done, k) < 0)
+		return fail(k, "cannot commit container %.12s", k->id);
 	(void)event_source_set_enabled(k->out_src, false);
 }
 
-/* The container's config, the body's fields over it, then the changes. */
-static json_t *commit_config(struct api_ctx *ctx, struct container *c, struct arca_error **err)
+/* The container's config, the request's fields over it, then the changes. */
+static json_t *commit_config(struct container *c, json_t *over, char **changes,
+			     struct arca_error **err)
 {
 	json_t *cfg = json_object();
 	for (size_t i = 0; i < ELEMENTSOF(image_keys); i++) {
@@ -232,28 +240,16 @@ static json_t *commit_config(struct api_ctx *ctx, struct container *c, struct ar
 			json_object_set(cfg, image_keys[i], v);
 	}
 	json_object_set_new(cfg, "Image", json_string(c->image_id));
-	if (ctx->req->body_len) {
-		json_t *body = json_loadb(ctx->req->body, ctx->req->body_len, 0, NULL);
-		if (!body || (!json_is_object(body) && !json_is_null(body))) {
-			json_decref(body);
-			json_decref(cfg);
-			arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "invalid JSON in the body");
-			return NULL;
-		}
-		const char *key;
-		json_t *v;
-		json_object_foreach(body, key, v)
-		{
-			bool empty =
-			    json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0]) ||
-			    (json_is_array(v) && !json_array_size(v)) ||
-			    (json_is_object(v) && !json_object_size(v)) || json_is_false(v);
-			if (!empty)
-				json_object_set(cfg, key, v);
-		}
-		json_decref(body);
+	const char *key;
+	json_t *v;
+	json_object_foreach(over, key, v)
+	{
+		bool empty = json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0]) ||
+			     (json_is_array(v) && !json_array_size(v)) ||
+			     (json_is_object(v) && !json_object_size(v)) || json_is_false(v);
+		if (!empty)
+			json_object_set(cfg, key, v);
 	}
-	_cleanup_strv_free_ char **changes = http_query_get_all(ctx->req, "changes");
 	if (image_changes_apply(cfg, changes, err) < 0) {
 		json_decref(cfg);
 		return NULL;
@@ -261,50 +257,46 @@ static json_t *commit_config(struct api_ctx *ctx, struct container *c, struct ar
 	return cfg;
 }
 
-void api_image_commit(struct api_ctx *ctx)
+/* "Entrypoint Cmd", as the image's history shows what made the layer. */
+static char *created_by(struct container *c)
 {
-	_cleanup_free_ char *cref = http_query_get(ctx->req, "container");
-	if (!cref || !cref[0]) {
-		http_reply_errorf(ctx->conn, 400, "container is required");
-		return;
-	}
-	_cleanup_error_ struct arca_error *err = NULL;
-	struct container *c = daemon_find_container(ctx->d, cref, &err);
-	if (!c) {
-		api_reply_error(ctx, err);
-		return;
-	}
-	json_t *cfg = commit_config(ctx, c, &err);
-	if (!cfg) {
-		http_reply_errorf(ctx->conn, 400, "%s", err->msg);
-		return;
-	}
-	struct commit *k = xnew0(struct commit, 1);
-	k->d = ctx->d;
-	k->pipe_r = k->pipe_w = -EBADF;
-	memcpy(k->id, c->id, sizeof(k->id));
-	k->root = xstrdup(ctx->d->cfg.root);
-	k->config = cfg;
-	_cleanup_free_ char *repo = http_query_get(ctx->req, "repo");
-	_cleanup_free_ char *tag = http_query_get(ctx->req, "tag");
-	if (repo && repo[0])
-		k->ref = tag && tag[0] ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
-	k->comment = http_query_get(ctx->req, "comment");
-	k->author = http_query_get(ctx->req, "author");
-	_cleanup_strv_free_ char **cmd = strv_copy(NULL);
+	char *out = xstrdup("");
 	const char *keys[] = { "Entrypoint", "Cmd" };
-	for (size_t i = 0; i < 2; i++) {
+	size_t words = 0;
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
 		size_t j;
 		json_t *v;
-		json_array_foreach(json_object_get(c->config, keys[i]), j, v) cmd =
-		    strv_append(cmd, json_string_value(v));
+		json_array_foreach(json_object_get(c->config, keys[i]), j, v)
+		{
+			char *n = xasprintf("%s%s%s", out, words++ ? " " : "",
+					    json_string_value(v) ?: "");
+			free(out);
+			out = n;
+		}
 	}
-	k->created_by = xstrdup("");
-	for (char **a = cmd; *a; a++) {
-		char *n = xasprintf("%s%s%s", k->created_by, a == cmd ? "" : " ", *a);
-		free(k->created_by);
-		k->created_by = n;
-	}
+	return out;
+}
+
+int container_commit(struct container *c, const struct container_commit_req *req,
+		     container_commit_fn cb, void *ud, struct arca_error **err)
+{
+	json_t *cfg = commit_config(c, req->config, req->changes, err);
+	if (!cfg)
+		return -EINVAL;
+	struct commit *k = xnew0(struct commit, 1);
+	k->d = c->d;
+	k->cb = cb;
+	k->ud = ud;
+	k->pipe_r = k->pipe_w = -EBADF;
+	memcpy(k->id, c->id, sizeof(k->id));
+	k->root = xstrdup(c->d->cfg.root);
+	k->config = cfg;
+	if (req->repo && req->repo[0])
+		k->ref = req->tag && req->tag[0] ? xasprintf("%s:%s", req->repo, req->tag)
+						 : xstrdup(req->repo);
+	k->comment = req->comment ? xstrdup(req->comment) : NULL;
+	k->author = req->author ? xstrdup(req->author) : NULL;
+	k->created_by = created_by(c);
 	k->base_id = xstrdup(c->image_id);
 	k->opts = (struct image_commit_opts){ .base_id = k->base_id,
 					      .config = k->config,
@@ -314,6 +306,6 @@ void api_image_commit(struct api_ctx *ctx)
 					      .container_id = k->id,
 					      .created_by = k->created_by,
 					      .exclude = daemon_files };
-	k->conn = http_conn_ref(ctx->conn);
-	container_vm_acquire(c, on_vm, k);
+	container_vm_acquire(c, on_vm, k); /* may finish at once */
+	return 0;
 }

@@ -21,9 +21,8 @@
 #include "guest-client.h"
 #include "guest-setup.h"
 #include "hashmap.h"
-#include "http-server.h"
 #include "names.h"
-#include "stdcopy.h"
+#include "stream.h"
 #include "strv.h"
 #include "vm.h"
 
@@ -140,10 +139,9 @@ struct exec_session *exec_free(struct exec_session *e)
 {
 	if (!e)
 		return NULL;
-	if (e->conn) {
-		http_hijack_release(e->conn);
-		http_conn_close(e->conn);
-		e->conn = http_conn_unref(e->conn);
+	if (e->stream) {
+		stream_close(e->stream);
+		e->stream = stream_unref(e->stream);
 	}
 	e->proc = guest_proc_free(e->proc);
 	json_decref(e->config);
@@ -183,20 +181,14 @@ static void pump_output(struct exec_session *e)
 {
 	for (int s = 1; s <= 2 && e->proc; s++) {
 		for (;;) {
-			if (e->conn && http_conn_queued(e->conn) >= HTTP_STREAM_HIGH)
+			if (e->stream && stream_is_full(e->stream))
 				return;
 			const uint8_t *p;
 			size_t n = guest_proc_peek(e->proc, s, &p);
 			if (n == 0)
 				break;
-			if (e->conn && !http_conn_is_closed(e->conn)) {
-				if (!e->raw_stream) {
-					uint8_t hdr[8];
-					stdcopy_header(hdr, s, (uint32_t)n);
-					(void)http_raw_write(e->conn, hdr, 8);
-				}
-				(void)http_raw_write(e->conn, p, n);
-			}
+			if (e->stream)
+				(void)stream_write_frame(e->stream, e->raw_stream, s, p, n);
 			guest_proc_consume(e->proc, s, n);
 		}
 	}
@@ -215,8 +207,8 @@ static void push_stdin(struct exec_session *e)
 		}
 		buf_consume(&e->pending_in, n);
 	}
-	if (e->conn)
-		http_conn_pause_read(e->conn, buf_len(&e->pending_in) > 64 * 1024);
+	if (e->stream)
+		stream_pause_read(e->stream, buf_len(&e->pending_in) > 64 * 1024);
 	/* As dockerd: the client's EOF is the process's, unless it has a terminal. */
 	if (e->proc && e->client_eof && buf_empty(&e->pending_in) && !e->tty)
 		(void)guest_proc_close_stdin(e->proc);
@@ -229,17 +221,12 @@ static void on_started(struct guest_proc *p, int error, const char *message, uin
 	(void)p;
 	if (error) {
 		/* As dockerd: the message goes to the client's stream; 126/127 follow. */
-		if (e->conn && !http_conn_is_closed(e->conn)) {
+		if (e->stream) {
 			_cleanup_free_ char *m = xasprintf(
 			    "OCI runtime exec failed: exec failed: unable to start container "
 			    "process: %s: unknown\r\n",
 			    message);
-			if (!e->raw_stream) {
-				uint8_t hdr[8];
-				stdcopy_header(hdr, 1, (uint32_t)strlen(m));
-				(void)http_raw_write(e->conn, hdr, 8);
-			}
-			(void)http_raw_write(e->conn, m, strlen(m));
+			(void)stream_write_frame(e->stream, e->raw_stream, 1, m, strlen(m));
 		}
 		return;
 	}
@@ -264,17 +251,12 @@ static void on_exited(struct guest_proc *p, int status, void *userdata)
 	struct exec_session *e = userdata;
 	(void)p;
 	/* Everything left goes out before the exit code is known to anyone. */
-	if (e->conn) {
+	if (e->stream) {
 		for (int s = 1; s <= 2; s++) {
 			const uint8_t *d;
 			size_t n;
 			while ((n = guest_proc_peek(e->proc, s, &d)) > 0) {
-				if (!e->raw_stream) {
-					uint8_t hdr[8];
-					stdcopy_header(hdr, s, (uint32_t)n);
-					(void)http_raw_write(e->conn, hdr, 8);
-				}
-				(void)http_raw_write(e->conn, d, n);
+				(void)stream_write_frame(e->stream, e->raw_stream, s, d, n);
 				guest_proc_consume(e->proc, s, n);
 			}
 		}
@@ -283,10 +265,10 @@ static void on_exited(struct guest_proc *p, int status, void *userdata)
 	e->exit_known = true;
 	e->exit_code = status < 0 ? 126 : status;
 	e->pid = 0;
-	if (e->conn) {
-		http_hijack_release(e->conn);
-		http_raw_shutdown_write(e->conn);
-		e->conn = http_conn_unref(e->conn);
+	if (e->stream) {
+		stream_set_handler(e->stream, NULL, NULL);
+		stream_end(e->stream);
+		e->stream = stream_unref(e->stream);
 	}
 	struct container *c = daemon_find_container(e->d, e->container_id, NULL);
 	if (c && c->execs_running)
@@ -305,58 +287,74 @@ static const struct guest_proc_ops exec_ops = {
 	.exited = on_exited,
 };
 
-static void conn_data(struct http_conn *c, const uint8_t *p, size_t n, void *ud)
+static void stream_data(struct stream *s, const uint8_t *p, size_t n, void *ud)
 {
 	struct exec_session *e = ud;
-	(void)c;
+	(void)s;
 	if (!json_is_true(json_object_get(e->config, "AttachStdin")))
 		return;
 	if (detach_keys_feed(&e->detach, p, n, &e->pending_in)) {
 		/* Detached: the client goes, the process runs on (as with dockerd). */
 		push_stdin(e);
-		http_conn_close(e->conn);
+		stream_close(e->stream);
 		return;
 	}
 	push_stdin(e);
 }
 
-static void conn_eof(struct http_conn *c, void *ud)
+static void stream_eof(struct stream *s, void *ud)
 {
 	struct exec_session *e = ud;
-	(void)c;
+	(void)s;
 	e->client_eof = true;
 	push_stdin(e);
 }
 
-static const struct http_hijack_ops hijack_ops = { .data = conn_data, .eof = conn_eof };
-
-static void conn_drained(struct http_conn *c, void *ud)
+static void stream_drained(struct stream *s, void *ud)
 {
-	(void)c;
+	(void)s;
 	pump_output(ud);
 }
 
-static void conn_closed(struct http_conn *c, void *ud)
+static void stream_closed(struct stream *s, void *ud)
 {
 	struct exec_session *e = ud;
-	(void)c;
+	(void)s;
 	/* The client went away; the process keeps running, as with dockerd. */
-	e->conn = http_conn_unref(e->conn);
+	stream_set_handler(e->stream, NULL, NULL);
+	e->stream = stream_unref(e->stream);
 	pump_output(e);
 }
 
-void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, unsigned rows,
-		unsigned cols)
+static const struct stream_handler stream_ops = {
+	.data = stream_data,
+	.eof = stream_eof,
+	.drained = stream_drained,
+	.closed = stream_closed,
+};
+
+int exec_can_start(struct exec_session *e, struct arca_error **err)
 {
 	struct container *c = daemon_find_container(e->d, e->container_id, NULL);
-	if (e->started) {
-		http_reply_errorf(conn, 409, "Exec command %s has already run", e->id);
-		return;
+	if (e->started)
+		return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
+				      "Exec command %s has already run", e->id);
+	if (!c || !container_is_running(c) || !c->vm)
+		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT, "container %s is not running",
+				      e->container_id);
+	return 0;
+}
+
+int exec_start(struct exec_session *e, struct stream *s, unsigned rows, unsigned cols,
+	       struct arca_error **err)
+{
+	int r = exec_can_start(e, err);
+	if (r < 0) {
+		if (s)
+			stream_end(s);
+		return r;
 	}
-	if (!c || !container_is_running(c) || !c->vm) {
-		http_reply_errorf(conn, 409, "container %s is not running", e->container_id);
-		return;
-	}
+	struct container *c = daemon_find_container(e->d, e->container_id, NULL);
 	e->started = true;
 	e->running = true;
 	e->rows = rows;
@@ -379,7 +377,7 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 	const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
 	const char *cuser = json_string_value(json_object_get(c->config, "User"));
 	const char *cwd = json_string_value(json_object_get(c->config, "WorkingDir"));
-	bool attach = !detach;
+	bool attach = s != NULL;
 	struct guest_proc_spec spec = {
 		.argv = argv,
 		.env = env,
@@ -398,31 +396,23 @@ void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, uns
 		.attach_stderr = attach,
 	};
 	if (attach) {
-		e->conn = http_conn_ref(conn);
-		http_hijack(conn,
-			    e->raw_stream ? "application/vnd.docker.raw-stream"
-					  : "application/vnd.docker.multiplexed-stream",
-			    &hijack_ops, e);
-		http_conn_on_close(conn, conn_closed, e);
-		http_conn_on_drain(conn, conn_drained, e);
+		e->stream = stream_ref(s);
+		stream_set_handler(s, &stream_ops, e);
 	}
-	int r = guest_proc_spawn(vm_guest(c->vm), &spec, &exec_ops, e, &e->proc);
+	r = guest_proc_spawn(vm_guest(c->vm), &spec, &exec_ops, e, &e->proc);
 	if (r < 0) {
 		e->running = false;
 		e->exit_known = true;
 		e->exit_code = 126;
 		c->execs_running--;
-		if (e->conn) {
-			http_hijack_release(e->conn);
-			http_raw_shutdown_write(e->conn);
-			e->conn = http_conn_unref(e->conn);
-		} else {
-			http_reply_errorf(conn, 500, "exec: %s", strerror(-r));
+		if (e->stream) {
+			stream_set_handler(e->stream, NULL, NULL);
+			stream_end(e->stream);
+			e->stream = stream_unref(e->stream);
 		}
-		return;
+		return arca_error_errno(err, r, "exec");
 	}
-	if (detach)
-		http_reply(conn, 200, "application/json", NULL, 0);
+	return 0;
 }
 
 int exec_resize(struct exec_session *e, unsigned rows, unsigned cols, struct arca_error **err)

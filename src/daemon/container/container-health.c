@@ -126,7 +126,7 @@ static void schedule(struct health *h);
 static void record(struct health *h, int exit_code, const char *output)
 {
 	json_t *hc = healthcheck(h->c);
-	_cleanup_free_ char *end = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	_cleanup_free_ char *end = time_now_rfc3339();
 	size_t len = strnlen(output, OUTPUT_MAX);
 	json_t *out = json_stringn(output, len);
 	json_array_append_new(h->log, json_pack("{s:s, s:s, s:i, s:o}", "Start",
@@ -216,7 +216,7 @@ static int on_probe_time(struct event_source *s, usec_t now, void *userdata)
 		schedule(h); /* paused or between states: try at the next interval */
 		return 0;
 	}
-	h->probe_start = time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	h->probe_start = time_now_rfc3339();
 	usec_t timeout = duration(hc, "Timeout", DEFAULT_TIMEOUT);
 	(void)event_add_time(c->d->event, &h->timeout, now + timeout, on_timeout, h);
 	return 0;

@@ -50,7 +50,7 @@ static void unlink_helper(struct helper *h)
 		}
 	h->c = NULL;
 	if (!c->helpers)
-		container_helpers_idle(c);
+		c->d->container_hooks->helpers_idle(c);
 }
 
 static int on_done_defer(struct event_source *s, void *userdata)

@@ -104,7 +104,7 @@ static const struct option config_options[] = {
 
 /* null, false, 0, -1 (dockerd's "default": the CLI sends MemorySwappiness -1), "", [], {}
  * and a list of zeros (ConsoleSize [0, 0]) are unset. */
-static bool is_set(json_t *v)
+bool create_option_is_set(json_t *v)
 {
 	if (!v || json_is_null(v) || json_is_false(v))
 		return false;
@@ -119,7 +119,7 @@ static bool is_set(json_t *v)
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e) if (is_set(e)) return true;
+		json_array_foreach(v, i, e) if (create_option_is_set(e)) return true;
 		return false;
 	}
 	return true;
@@ -129,7 +129,7 @@ static int check_table(json_t *obj, const struct option *t, size_t n, const char
 		       json_t *warnings, struct arca_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].what == APPLIED || !is_set(json_object_get(obj, t[i].name)))
+		if (t[i].what == APPLIED || !create_option_is_set(json_object_get(obj, t[i].name)))
 			continue;
 		if (t[i].what == REFUSED)
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s.%s: %s", section,
@@ -254,7 +254,7 @@ int create_options_check(json_t *config, json_t *host_config, json_t *image_conf
 						     "env",	 "env-regex", "tag" };
 	json_t *log_opts = json_object_get(json_object_get(host_config, "LogConfig"), "Config");
 	for (size_t i = 0; i < ELEMENTSOF(log_opts_kept); i++)
-		if (is_set(json_object_get(log_opts, log_opts_kept[i])))
+		if (create_option_is_set(json_object_get(log_opts, log_opts_kept[i])))
 			json_array_append_new(
 			    warnings, json_sprintf("HostConfig.LogConfig.Config.%s: not applied by "
 						   "Arca's json-file writer",

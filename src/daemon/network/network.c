@@ -83,7 +83,7 @@ static struct network *from_body(const char *id, const char *name, json_t *b)
 	const char *driver = json_string_value(json_object_get(b, "Driver"));
 	n->driver = xstrdup(driver && driver[0] ? driver : "bridge");
 	const char *created = json_string_value(json_object_get(b, "Created"));
-	n->created = created ? xstrdup(created) : time_format_rfc3339(now_nsec(CLOCK_REALTIME));
+	n->created = created ? xstrdup(created) : time_now_rfc3339();
 	n->internal = json_is_true(json_object_get(b, "Internal"));
 	n->attachable = json_is_true(json_object_get(b, "Attachable"));
 	n->enable_ipv6 = json_is_true(json_object_get(b, "EnableIPv6"));
@@ -228,7 +228,7 @@ int network_create(struct daemon *d, json_t *body, struct network **ret, struct 
 
 	json_t *b = json_deep_copy(body);
 	json_object_del(b, "Created");
-	char id[65];
+	char id[ID_HEX_LEN + 1];
 	id_generate(id);
 	struct network *n = from_body(id, name, b);
 	json_decref(b);
@@ -365,7 +365,7 @@ int network_endpoint(const struct network *n, const struct container *c, json_t 
 	}
 	json_t *ipam = json_object_get(endpoint_config, "IPAMConfig");
 	json_t *opts = json_object_get(endpoint_config, "DriverOpts");
-	char endpoint_id[65];
+	char endpoint_id[ID_HEX_LEN + 1];
 	id_generate(endpoint_id);
 	*ret = json_pack("{s:o, s:n, s:o, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:o}",
 			 "IPAMConfig", json_is_object(ipam) ? json_deep_copy(ipam) : json_null(),

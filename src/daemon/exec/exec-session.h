@@ -14,18 +14,19 @@
 #include "buf.h"
 #include "detach-keys.h"
 #include "error.h"
+#include "names.h"
 
 struct daemon;
 struct container;
 struct guest_proc;
-struct http_conn;
+struct stream;
 
 #define EXEC_MAX 1024
 
 struct exec_session {
 	struct daemon *d;
-	char id[65];
-	char container_id[65];
+	char id[ID_HEX_LEN + 1];
+	char container_id[ID_HEX_LEN + 1];
 	json_t *config;
 	bool started;
 	bool running;
@@ -36,7 +37,7 @@ struct exec_session {
 	bool raw_stream; /* no stdcopy framing (the start's Tty, as dockerd) */
 	unsigned rows, cols;
 	struct guest_proc *proc;
-	struct http_conn *conn;
+	struct stream *stream; /* the client's, while attached */
 	struct buf pending_in;
 	struct detach_keys detach; /* the exec's DetachKeys, or the default */
 	bool client_eof;
@@ -46,9 +47,15 @@ struct exec_session {
 int exec_config_check(json_t *config, struct arca_error **err);
 int exec_create(struct daemon *d, struct container *c, json_t *config, struct exec_session **ret,
 		struct arca_error **err);
-/* conn NULL: detached. Errors go to cb; the hijack happens before the process starts. */
-void exec_start(struct exec_session *e, struct http_conn *conn, bool detach, unsigned rows,
-		unsigned cols);
+/* Whether exec_start would refuse now (409: it already ran, or the container stopped). */
+int exec_can_start(struct exec_session *e, struct arca_error **err);
+/*
+ * Starts the process, attached to s (its own reference), or detached when s
+ * is NULL. On an error an attached stream has ended: only a detached start
+ * has an answer left to give.
+ */
+int exec_start(struct exec_session *e, struct stream *s, unsigned rows, unsigned cols,
+	       struct arca_error **err);
 int exec_resize(struct exec_session *e, unsigned rows, unsigned cols, struct arca_error **err);
 json_t *exec_inspect(struct exec_session *e);
 struct exec_session *exec_find(struct daemon *d, const char *id, struct arca_error **err);

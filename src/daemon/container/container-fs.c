@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container's filesystem from the host (see container-fs.h).
+ *
+ * Everything runs as helpers in the container's VM, or in a maintenance VM
+ * when it is stopped (container-maint.h): the guest's busybox, executed
+ * inside the container's root for cp (so every path and symlink resolves
+ * within it, whatever the image holds), over a non-recursive bind of the
+ * root for export (no /proc, /sys, /dev contents), and over the overlay's
+ * upper directory for diff. Tar streams flow with the protocol's flow
+ * control in both directions.
+ */
+#include "container-fs.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "container-helper.h"
+#include "container-maint.h"
+#include "container.h"
+#include "daemon.h"
+#include "event.h"
+#include "fd-util.h"
+#include "guest-client.h"
+#include "guest-setup.h"
+#include "stream.h"
+#include "strv.h"
+#include "time-util.h"
+#include "vm.h"
+
+#define STAT_MAX    (64u * 1024u)
+#define CHANGES_MAX (16u << 20)
+
+struct container_fs {
+	struct daemon *d;
+	enum container_fs_op op;
+	char id[ID_HEX_LEN + 1];
+	char *path;	   /* cleaned absolute path in the container */
+	bool copy_uid_gid; /* PUT */
+	int body_fd;	   /* PUT: the archive */
+	struct event_source *body_src;
+	bool body_eof;
+	struct stream *out; /* GET, EXPORT */
+	bool streaming;	    /* the tar has begun to flow to out */
+	const struct container_fs_ops *ops;
+	void *ud;
+	bool have_vm;	  /* holds container_vm_acquire() */
+	struct helper *h; /* the current helper */
+	json_t *stat;	  /* the path's PathStat */
+	char *mnt;	  /* export: the bind mount in the guest */
+};
+
+static struct container *fs_container(struct container_fs *f)
+{
+	return daemon_find_container(f->d, f->id, NULL);
+}
+
+static void finish_export_mount(struct container_fs *f);
+
+static void fs_free(struct container_fs *f)
+{
+	finish_export_mount(f);
+	struct container *c = fs_container(f);
+	if (c) {
+		container_vm_cancel(c, f);
+		if (f->have_vm)
+			container_vm_release(c);
+	}
+	helper_free(f->h);
+	event_source_free(f->body_src);
+	safe_close(f->body_fd);
+	if (f->out) {
+		stream_set_handler(f->out, NULL, NULL);
+		stream_unref(f->out);
+	}
+	json_decref(f->stat);
+	free(f->path);
+	free(f->mnt);
+	free(f);
+}
+
+/* The end: the stream ends (or is cut, on an error), the owner hears, f goes. */
+static void finish(struct container_fs *f, const struct arca_error *err, json_t *result)
+{
+	f->h = helper_free(f->h);
+	if (f->out && f->streaming) {
+		if (err)
+			stream_close(f->out);
+		else
+			stream_end(f->out);
+	}
+	f->ops->done(err, result, f->ud);
+	fs_free(f);
+}
+
+static void fail(struct container_fs *f, enum arca_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(struct container_fs *f, enum arca_error_kind kind, const char *fmt, ...)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	arca_error_setv(&err, EIO, kind, fmt, ap);
+	va_end(ap);
+	finish(f, err, NULL);
+}
+
+char *container_fs_clean_path(const char *p)
+{
+	_cleanup_strv_free_ char **parts = strv_copy(NULL);
+	_cleanup_free_ char *copy = xstrdup(p);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0) {
+			size_t n = strv_length(parts);
+			if (n) {
+				free(parts[n - 1]);
+				parts[n - 1] = NULL;
+			}
+			continue;
+		}
+		parts = strv_append(parts, t);
+	}
+	size_t len = strlen(p);
+	bool dot = len >= 2 && strcmp(p + len - 2, "/.") == 0;
+	char *out = xstrdup("");
+	for (char **t = parts; *t; t++) {
+		char *n = xasprintf("%s/%s", out, *t);
+		free(out);
+		out = n;
+	}
+	if (!out[0] || dot) {
+		char *n = xasprintf("%s%s", out, dot ? "/." : "/");
+		free(out);
+		out = n;
+	}
+	return out;
+}
+
+/* --- stat: "size|rawmode|mtime|%N" from busybox stat, to Docker's PathStat --- */
+
+static uint32_t go_file_mode(uint32_t m)
+{
+	uint32_t go = m & 0777;
+	switch (m & S_IFMT) {
+	case S_IFDIR: go |= 1u << 31; break;
+	case S_IFLNK: go |= 1u << 27; break;
+	case S_IFIFO: go |= 1u << 25; break;
+	case S_IFSOCK: go |= 1u << 24; break;
+	case S_IFBLK: go |= 1u << 26; break;
+	case S_IFCHR: go |= 1u << 26 | 1u << 21; break;
+	default: break;
+	}
+	if (m & S_ISUID)
+		go |= 1u << 23;
+	if (m & S_ISGID)
+		go |= 1u << 22;
+	if (m & S_ISVTX)
+		go |= 1u << 20;
+	return go;
+}
+
+static json_t *parse_stat(const char *path, const char *text, size_t len, uint32_t *ret_mode)
+{
+	_cleanup_free_ char *s = xstrndup(text, len);
+	unsigned long long size, mtime;
+	unsigned mode;
+	int used = 0;
+	if (sscanf(s, "%llu|%x|%llu|%n", &size, &mode, &mtime, &used) != 3 || !used)
+		return NULL;
+	const char *named = s + used;
+	const char *arrow = strstr(named, "' -> '");
+	_cleanup_free_ char *target = NULL;
+	if (arrow) {
+		const char *t = arrow + 6;
+		const char *end = strrchr(t, '\'');
+		target = end ? xstrndup(t, (size_t)(end - t)) : xstrdup(t);
+	}
+	_cleanup_free_ char *mt = time_format_rfc3339((nsec_t)mtime * NSEC_PER_SEC);
+	const char *base = strrchr(path, '/');
+	base = base && base[1] ? base + 1 : "/";
+	*ret_mode = mode;
+	json_t *st = json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", base, "size", (json_int_t)size,
+			       "mode", (json_int_t)go_file_mode(mode), "mtime", mt, "linkTarget",
+			       target ? target : "");
+	return st;
+}
+
+/* --- the steps --- */
+
+static void start_transfer(struct container_fs *f, uint32_t mode);
+
+static void on_stat_done(struct helper *h, int status, void *userdata)
+{
+	struct container_fs *f = userdata;
+	uint32_t mode = 0;
+	if (status > 0)
+		return fail(f, ARCA_ERR_NOT_FOUND, "Could not find the file %s in container %s",
+			    f->path, f->id);
+	if (status < 0)
+		return fail(f, ARCA_ERR_INTERNAL, "stat %s in container %s: %s", f->path, f->id,
+			    strerror(-status));
+	const struct buf *out = helper_stdout(h);
+	f->stat = parse_stat(f->path, (const char *)buf_peek(out), buf_len(out), &mode);
+	f->h = helper_free(f->h);
+	if (!f->stat)
+		return fail(f, ARCA_ERR_INTERNAL, "cannot read the stat of %s", f->path);
+	start_transfer(f, mode);
+}
+
+static const struct helper_ops stat_ops = { .done = on_stat_done };
+
+/* GET and export: the tar goes to the client as it comes. */
+static void pump_out(struct container_fs *f)
+{
+	const uint8_t *p;
+	size_t n;
+	while (f->h && !stream_is_full(f->out) && (n = helper_peek(f->h, &p)) > 0) {
+		(void)stream_write(f->out, p, n);
+		helper_consume(f->h, n);
+	}
+}
+
+static void on_tar_output(struct helper *h, void *userdata)
+{
+	(void)h;
+	pump_out(userdata);
+}
+
+static void on_out_drained(struct stream *s, void *userdata)
+{
+	(void)s;
+	pump_out(userdata);
+}
+
+static void on_out_closed(struct stream *s, void *userdata)
+{
+	struct container_fs *f = userdata;
+	(void)s;
+	fail(f, ARCA_ERR_INTERNAL, "the client of container %s's archive went away", f->id);
+}
+
+static const struct stream_handler out_handler = { .drained = on_out_drained,
+						   .closed = on_out_closed };
+
+static void on_tar_done(struct helper *h, int status, void *userdata)
+{
+	struct container_fs *f = userdata;
+	if (status != 0) {
+		_cleanup_free_ char *why = xstrdup(helper_stderr(h));
+		return fail(f, ARCA_ERR_INTERNAL, "tar in container %s: %s", f->id,
+			    why[0] ? why : (status < 0 ? strerror(-status) : "failed"));
+	}
+	finish(f, NULL, NULL);
+}
+
+static const struct helper_ops tar_out_ops = { .output = on_tar_output, .done = on_tar_done };
+
+/* PUT: the archive goes to tar's stdin as the guest grants credit. */
+static void pump_in(struct container_fs *f)
+{
+	uint8_t buf[65536];
+	while (f->h && !f->body_eof) {
+		size_t room = helper_stdin_room(f->h);
+		if (!room) {
+			(void)event_source_set_enabled(f->body_src, false);
+			return; /* stdin_ready resumes */
+		}
+		ssize_t n = read(f->body_fd, buf, MIN(room, sizeof(buf)));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			(void)event_source_set_enabled(f->body_src, true);
+			return;
+		}
+		if (n <= 0) {
+			f->body_eof = true;
+			f->body_src = event_source_free(f->body_src);
+			(void)helper_close_stdin(f->h);
+			return;
+		}
+		if (helper_write_stdin(f->h, buf, (size_t)n) < 0) {
+			f->body_eof = true;
+			return;
+		}
+	}
+}
+
+static int on_body_readable(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	(void)s;
+	(void)fd;
+	(void)revents;
+	pump_in(userdata);
+	return 0;
+}
+
+static void on_stdin_ready(struct helper *h, void *userdata)
+{
+	(void)h;
+	pump_in(userdata);
+}
+
+static void on_extract_done(struct helper *h, int status, void *userdata)
+{
+	struct container_fs *f = userdata;
+	if (status != 0) {
+		_cleanup_free_ char *why = xstrdup(helper_stderr(h));
+		return fail(f, status > 0 ? ARCA_ERR_INVALID : ARCA_ERR_INTERNAL,
+			    "extracting into %s in container %s: %s", f->path, f->id,
+			    why[0] ? why : "tar failed");
+	}
+	finish(f, NULL, NULL);
+}
+
+static const struct helper_ops tar_in_ops = { .stdin_ready = on_stdin_ready,
+					      .done = on_extract_done };
+
+static int run_helper(struct container_fs *f, const char *const *argv, bool in_container,
+		      bool with_stdin, const struct helper_ops *ops, size_t max_collect)
+{
+	struct container *c = fs_container(f);
+	if (!c)
+		return -ENOENT;
+	struct helper_spec spec = { .argv = (char *const *)argv,
+				    .in_container = in_container,
+				    .busybox = true,
+				    .with_stdin = with_stdin,
+				    .max_collect = max_collect };
+	return helper_start(c, &spec, ops, f, &f->h, NULL);
+}
+
+static void start_transfer(struct container_fs *f, uint32_t mode)
+{
+	if (f->op == CONTAINER_FS_STAT)
+		return finish(f, NULL, f->stat);
+	/* The parent, and the name within it ("." for "dir/."). */
+	_cleanup_free_ char *dir = xstrdup(f->path);
+	char *slash = strrchr(dir, '/');
+	_cleanup_free_ char *base = xstrdup(slash[1] ? slash + 1 : ".");
+	if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (f->op == CONTAINER_FS_GET) {
+		const char *argv[] = { "tar", "-C", dir, "-cf", "-", base, NULL };
+		if (run_helper(f, argv, true, false, &tar_out_ops, 0) < 0)
+			return fail(f, ARCA_ERR_INTERNAL, "cannot run tar in container %s", f->id);
+		if (f->ops->stat)
+			f->ops->stat(f->stat, f->ud);
+		f->streaming = true;
+		return;
+	}
+	/* PUT: the destination must be a directory. */
+	if (!S_ISDIR(mode))
+		return fail(f, ARCA_ERR_INVALID, "extraction point is not a directory");
+	const char *argv[] = {
+		"tar", "-C", f->path, "-xf", "-", f->copy_uid_gid ? NULL : "-o", NULL
+	};
+	if (run_helper(f, argv, true, true, &tar_in_ops, 0) < 0 ||
+	    event_add_io(f->d->event, &f->body_src, f->body_fd, EPOLLIN, on_body_readable, f) < 0)
+		return fail(f, ARCA_ERR_INTERNAL, "cannot run tar in container %s", f->id);
+	pump_in(f);
+}
+
+static void stat_path(struct container_fs *f)
+{
+	const char *argv[] = { "stat", "-c", "%s|%f|%Y|%N", f->path, NULL };
+	if (run_helper(f, argv, true, false, &stat_ops, STAT_MAX) < 0)
+		fail(f, ARCA_ERR_INTERNAL, "cannot stat %s in container %s", f->path, f->id);
+}
+
+/* --- export: tar over a non-recursive bind of the root --- */
+
+static void on_export_mounted(struct guest_client *gc, int error, const char *message,
+			      const struct proto_reader *body, void *userdata)
+{
+	struct container_fs *f = userdata;
+	(void)gc;
+	(void)body;
+	if (error)
+		return fail(f, ARCA_ERR_INTERNAL, "export container %s: %s", f->id, message);
+	const char *argv[] = { "sh", "-c", helper_tar_dir_script, "sh", f->mnt, NULL };
+	if (run_helper(f, argv, false, false, &tar_out_ops, 0) < 0)
+		return fail(f, ARCA_ERR_INTERNAL, "cannot run tar in container %s", f->id);
+	f->streaming = true;
+}
+
+static void start_export(struct container_fs *f)
+{
+	struct container *c = fs_container(f);
+	struct vm *vm = c ? container_helper_vm(c) : NULL;
+	if (!vm)
+		return fail(f, ARCA_ERR_CONFLICT, "container %s is not available", f->id);
+	f->mnt = xasprintf("/run/arca/export-%lx", (unsigned long)(uintptr_t)f); /* unique */
+	struct guest_request rq;
+	guest_req_mkdir(&rq, f->mnt, 0700);
+	(void)guest_client_call(vm_guest(vm), &rq, NULL, NULL);
+	guest_req_mount(&rq, GUEST_ROOT, f->mnt, "", MS_BIND | MS_RDONLY, NULL);
+	if (guest_client_call(vm_guest(vm), &rq, on_export_mounted, f) < 0)
+		fail(f, ARCA_ERR_INTERNAL, "export container %s: the VM is gone", f->id);
+}
+
+static void finish_export_mount(struct container_fs *f)
+{
+	struct container *c = f->mnt ? fs_container(f) : NULL;
+	struct vm *vm = c ? container_helper_vm(c) : NULL;
+	if (!vm)
+		return;
+	struct guest_request rq;
+	guest_request_init(&rq, PROTO_OP_UMOUNT);
+	proto_put_str(&rq.w, PROTO_T_TARGET, f->mnt);
+	proto_put_u32(&rq.w, PROTO_T_UMOUNT_FLAGS, MNT_DETACH);
+	(void)guest_client_call(vm_guest(vm), &rq, NULL, NULL);
+	free(f->mnt);
+	f->mnt = NULL;
+}
+
+/* --- changes: the upper directory against the image --- */
+
+static const char changes_script[] =
+    "cd /run/arca/rw/upper || exit 0\n"
+    "find . -mindepth 1 | while IFS= read -r f; do\n"
+    "  p=${f#.}\n"
+    "  if [ -c \"$f\" ] && [ \"$(stat -c %t:%T \"$f\")\" = 0:0 ]; then echo \"2 $p\"\n"
+    "  elif [ -e \"/run/arca/lower$p\" ] || [ -L \"/run/arca/lower$p\" ]; then echo \"0 $p\"\n"
+    "  else echo \"1 $p\"; fi\n"
+    "done\n";
+
+/* Mount points and files the daemon provides are not the container's changes. */
+static bool hidden_change(const char *p)
+{
+	/* (The init layer's paths: dockerd keeps that layer apart from the container's.) */
+	static const char *const hide[] = { "/proc",	    "/sys",	     "/dev",
+					    "/dev/console", "/dev/pts",	     "/dev/shm",
+					    "/etc/hosts",   "/etc/hostname", "/etc/resolv.conf",
+					    "/etc/mtab",    "/.dockerenv" };
+	for (size_t i = 0; i < ELEMENTSOF(hide); i++)
+		if (strcmp(p, hide[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool has_child(const char *parent, const char *path)
+{
+	size_t n = strlen(parent);
+	return strncmp(path, parent, n) == 0 && path[n] == '/';
+}
+
+/* "C /etc" only because of /etc/hosts (ours, hidden) is no change either. */
+static void drop_hidden_parents(char **hidden, json_t **items, size_t *n)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < *n; i++) {
+		const char *p = json_string_value(json_object_get(items[i], "Path"));
+		bool only_hidden = false;
+		if (json_integer_value(json_object_get(items[i], "Kind")) == 0) {
+			for (char **h = hidden; *h && !only_hidden; h++)
+				only_hidden = has_child(p, *h);
+			for (size_t k = 0; k < *n && only_hidden; k++)
+				if (has_child(p,
+					      json_string_value(json_object_get(items[k], "Path"))))
+					only_hidden = false;
+		}
+		if (only_hidden)
+			json_decref(items[i]);
+		else
+			items[out++] = items[i];
+	}
+	*n = out;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "Path")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "Path")));
+}
+
+static void on_changes_done(struct helper *h, int status, void *userdata)
+{
+	struct container_fs *f = userdata;
+	if (status != 0) {
+		_cleanup_free_ char *why = xstrdup(helper_stderr(h));
+		return fail(f, ARCA_ERR_INTERNAL, "changes of container %s: %s", f->id,
+			    why[0] ? why : strerror(status < 0 ? -status : EIO));
+	}
+	const struct buf *out = helper_stdout(h);
+	_cleanup_free_ char *text = xstrndup((const char *)buf_peek(out), buf_len(out));
+	f->h = helper_free(f->h);
+	size_t n = 0, cap = 64;
+	json_t **items = xnew0(json_t *, cap);
+	_cleanup_strv_free_ char **hidden = strv_copy(NULL);
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strlen(line) < 3 || line[1] != ' ' || line[0] < '0' || line[0] > '2')
+			continue;
+		if (hidden_change(line + 2)) {
+			hidden = strv_append(hidden, line + 2);
+			continue;
+		}
+		json_t *item = json_pack("{s:s, s:i}", "Path", line + 2, "Kind", line[0] - '0');
+		if (!item)
+			continue; /* not UTF-8 */
+		if (n == cap)
+			items = xrealloc(items, (cap *= 2) * sizeof(*items));
+		items[n++] = item;
+	}
+	qsort(items, n, sizeof(*items), by_path);
+	drop_hidden_parents(hidden, items, &n);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, items[i]);
+	free(items);
+	finish(f, NULL, arr);
+	json_decref(arr);
+}
+
+static const struct helper_ops changes_ops = { .done = on_changes_done };
+
+/* --- entry points --- */
+
+static void on_vm(struct container *c, const struct arca_error *err, void *userdata)
+{
+	struct container_fs *f = userdata;
+	(void)c;
+	if (err)
+		return finish(f, err, NULL);
+	f->have_vm = true;
+	if (f->op == CONTAINER_FS_EXPORT) {
+		start_export(f);
+	} else if (f->op == CONTAINER_FS_CHANGES) {
+		const char *argv[] = { "sh", "-c", changes_script, NULL };
+		if (run_helper(f, argv, false, false, &changes_ops, CHANGES_MAX) < 0)
+			fail(f, ARCA_ERR_INTERNAL, "cannot list the changes of container %s",
+			     f->id);
+	} else {
+		stat_path(f);
+	}
+}
+
+int container_fs_start(struct container *c, const struct container_fs_request *req,
+		       const struct container_fs_ops *ops, void *ud, struct container_fs **ret,
+		       struct arca_error **err)
+{
+	bool with_path = req->op == CONTAINER_FS_STAT || req->op == CONTAINER_FS_GET ||
+			 req->op == CONTAINER_FS_PUT;
+	if (with_path && (!req->path || !req->path[0])) {
+		safe_close(req->body_fd);
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "path is required");
+	}
+	struct container_fs *f = xnew0(struct container_fs, 1);
+	f->d = c->d;
+	f->op = req->op;
+	memcpy(f->id, c->id, sizeof(f->id));
+	f->path = with_path ? container_fs_clean_path(req->path) : NULL;
+	f->copy_uid_gid = req->copy_uid_gid;
+	f->body_fd = req->body_fd;
+	f->ops = ops;
+	f->ud = ud;
+	if (req->out) {
+		f->out = stream_ref(req->out);
+		stream_set_handler(f->out, &out_handler, f);
+	}
+	*ret = f;
+	container_vm_acquire(c, on_vm, f); /* may finish at once */
+	return 0;
+}
+
+void container_fs_cancel(struct container_fs *f)
+{
+	if (f)
+		fs_free(f);
+}
