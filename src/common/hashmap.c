@@ -150,3 +150,16 @@ bool hashmap_iter(const struct hashmap *m, size_t *iter, const char **ret_key, v
 	}
 	return false;
 }
+
+void **hashmap_values_sorted(const struct hashmap *m, int (*cmp)(const void *, const void *),
+			     size_t *ret_n)
+{
+	size_t n = hashmap_size(m), i = 0, it = 0;
+	void **list = xnew0(void *, n + 1);
+	void *v;
+	while (i < n && hashmap_iter(m, &it, NULL, &v))
+		list[i++] = v;
+	qsort(list, i, sizeof(*list), cmp);
+	*ret_n = i;
+	return list;
+}

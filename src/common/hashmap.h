@@ -27,3 +27,7 @@ void *hashmap_remove(struct hashmap *m, const char *key);
 size_t hashmap_size(const struct hashmap *m);
 /* Iteration: *iter starts at 0; returns false at the end. */
 bool hashmap_iter(const struct hashmap *m, size_t *iter, const char **ret_key, void **ret_value);
+/* The values, sorted by cmp (qsort's, on pointers to the values), NULL-terminated;
+ * *ret_n counts them. Caller frees the array (not the values). */
+void **hashmap_values_sorted(const struct hashmap *m, int (*cmp)(const void *, const void *),
+			     size_t *ret_n);

@@ -32,6 +32,7 @@
 #include "fd-util.h"
 #include "hashmap.h"
 #include "network.h"
+#include "volume.h"
 #include "http-server.h"
 #include "image.h"
 #include "log.h"
@@ -106,6 +107,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	d->containers = hashmap_new();
 	d->execs = hashmap_new();
 	d->networks = hashmap_new();
+	d->volumes = hashmap_new();
 	d->started = now_usec(CLOCK_REALTIME);
 	d->containers_dir = xasprintf("%s/containers", cfg->root);
 	host_facts(d);
@@ -136,16 +138,26 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	if (r < 0)
 		goto fail;
 	/* One database, each component's migrations in turn. */
-	size_t n_migrations = container_n_migrations + network_n_migrations;
+	const struct {
+		const struct db_migration *list;
+		size_t n;
+	} parts[] = {
+		{ container_migrations, container_n_migrations },
+		{ network_migrations, network_n_migrations },
+		{ volume_migrations, volume_n_migrations },
+	};
+	size_t n_migrations = 0;
+	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+		n_migrations += parts[i].n;
 	struct db_migration *migrations = xnew0(struct db_migration, n_migrations);
-	memcpy(migrations, container_migrations,
-	       container_n_migrations * sizeof(struct db_migration));
-	memcpy(migrations + container_n_migrations, network_migrations,
-	       network_n_migrations * sizeof(struct db_migration));
+	for (size_t i = 0, at = 0; i < ELEMENTSOF(parts); at += parts[i].n, i++)
+		memcpy(migrations + at, parts[i].list, parts[i].n * sizeof(struct db_migration));
 	r = db_open(dbpath, migrations, n_migrations, &d->db, err);
 	free(migrations);
 	if (r >= 0)
 		r = network_load_all(d, err);
+	if (r >= 0)
+		r = volume_load_all(d, err);
 	if (r >= 0)
 		r = container_load_all(d, err);
 	if (r >= 0)
@@ -212,6 +224,10 @@ struct daemon *daemon_free(struct daemon *d)
 	while (d->networks && hashmap_iter(d->networks, &it, NULL, &v))
 		network_free(v);
 	hashmap_free(d->networks);
+	it = 0;
+	while (d->volumes && hashmap_iter(d->volumes, &it, NULL, &v))
+		volume_free(v);
+	hashmap_free(d->volumes);
 	d->workers = workers_free(d->workers);
 	d->db = db_close(d->db);
 	d->images = image_store_close(d->images);

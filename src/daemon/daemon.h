@@ -55,6 +55,7 @@ struct daemon {
 	struct hashmap *containers; /* id -> struct container */
 	struct hashmap *execs;	    /* id -> struct exec_session */
 	struct hashmap *networks;   /* id -> struct network */
+	struct hashmap *volumes;    /* name -> struct volume */
 	struct events *events;
 	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
 	usec_t started;

@@ -60,6 +60,8 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	int r;
 
 	r = check_opt_value("console log path", vm->console_log, err);
+	if (r >= 0 && vm->fs_path)
+		r = check_opt_value("run directory", vm->fs_path, err);
 	for (size_t i = 0; r >= 0 && i < vm->n_disks; i++)
 		r = check_opt_value("disk path", vm->disks[i].path, err);
 	if (r < 0)
@@ -73,10 +75,23 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	a = add(a, "-nographic");
 	a = add(a, "-no-reboot");
 	a = add(a, "-M");
+	/* vhost-user (virtiofsd) reads guest RAM: it must be a shared memfd. That also
+	 * keeps transparent huge pages from inflating it. */
+	const char *shared_mem = vm->n_shares ? ",memory-backend=mem" : "";
 	if (vm->microvm)
-		a = add(a, "microvm,acpi=off,pit=on,pic=on,rtc=on,isa-serial=on");
+		a = addf(a, "microvm,acpi=off,pit=on,pic=on,rtc=on,isa-serial=on%s", shared_mem);
 	else
-		a = add(a, "q35");
+		a = addf(a, "q35%s", shared_mem);
+	if (vm->n_shares) {
+		a = add(a, "-object");
+		a = addf(a, "memory-backend-memfd,id=mem,size=%uM,share=on", vm->memory_mb);
+		/* microvm's virtio-mmio defaults to legacy devices, which libvhost-user
+		 * (virtiofsd) refuses: the VM's devices are virtio 1.0 then. */
+		if (vm->microvm) {
+			a = add(a, "-global");
+			a = add(a, "virtio-mmio.force-legacy=false");
+		}
+	}
 	a = add(a, "-accel");
 	a = add(a, kvm ? "kvm" : "tcg");
 	a = add(a, "-cpu");
@@ -118,6 +133,13 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	a = add(a, "-device");
 	a = addf(a, "virtio-rng-%s,rng=rng0", dev);
 
+	if (vm->n_shares) {
+		a = add(a, "-chardev");
+		a = addf(a, "socket,id=fs,path=%s", vm->fs_path);
+		a = add(a, "-device");
+		a = addf(a, "vhost-user-fs-%s,queue-size=1024,chardev=fs,tag=%s", dev,
+			 VM_SHARE_TAG);
+	}
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		const struct vm_disk *d = &vm->disks[i];
 		a = add(a, "-drive");

@@ -15,6 +15,8 @@ struct guest_request;
 struct guest_client;
 
 #define GUEST_ROOT "/run/arca/root"
+/* Where the guest mounts the VM's shared host paths (share.h): share i at <it>/<i>. */
+#define GUEST_SHARES "/run/arca/shares"
 
 struct guest_rootfs_spec {
 	const char *image_serial; /* read-only image disk (ext4) */

@@ -47,6 +47,12 @@ struct vm {
 	char *chan_path;
 	struct vm_disk disks[VM_MAX_DISKS];
 	size_t n_disks;
+	struct vm_share *shares; /* owned sources */
+	size_t n_shares;
+	char *fs_path;	 /* the vhost-user-fs socket, when there are shares */
+	pid_t share_pid; /* our virtiofsd (0: none, or an adopted VM's) */
+	int share_pidfd;
+	struct event_source *share_src;
 	unsigned memory_mb;
 	unsigned cpus;
 	bool debug;

@@ -125,6 +125,16 @@ static void set_last_error(struct vm *vm, const char *what)
 				   clog[0] ? "\nconsole: " : "", clog);
 }
 
+/* The VM cannot go on: the reason is kept, and it is killed, not asked. */
+static void kill_now(struct vm *vm, const char *why)
+{
+	set_last_error(vm, why);
+	vm->state = VM_STOPPING;
+	vm->stop_stage = 3;
+	if (vm->pidfd >= 0)
+		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+}
+
 static void arm_timer(struct vm *vm, usec_t delay);
 
 static void escalate(struct vm *vm)
@@ -151,11 +161,7 @@ static int on_timer(struct event_source *s, usec_t now, void *userdata)
 		char msg[128];
 		snprintf(msg, sizeof(msg), "the guest did not answer within %llu s",
 			 (unsigned long long)(vm->boot_timeout / USEC_PER_SEC));
-		set_last_error(vm, msg);
-		vm->state = VM_STOPPING;
-		vm->stop_stage = 3;
-		if (vm->pidfd >= 0)
-			(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+		kill_now(vm, msg);
 		return 0;
 	}
 	if (vm->state == VM_STOPPING)
@@ -171,6 +177,8 @@ static void arm_timer(struct vm *vm, usec_t delay)
 	else if (event_add_time(vm->event, &vm->timer, when, on_timer, vm) < 0)
 		log_debug("vm %s: cannot arm timer", vm->id);
 }
+
+static void reap_share(struct vm *vm);
 
 static int on_pidfd(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -203,11 +211,44 @@ static int on_pidfd(struct event_source *s, int fd, uint32_t revents, void *user
 	vm->state = VM_STOPPED;
 	vm->timer = event_source_free(vm->timer);
 	vm->driver->detach(vm);
+	reap_share(vm); /* it exits as QEMU closes the socket; this makes sure */
 	if (vm->dir)
 		(void)rm_rf(vm->dir);
 	log_debug("vm %s: stopped", vm->id);
 	if (vm->cb->exited)
 		vm->cb->exited(vm, error, vm->userdata);
+	return 0;
+}
+
+/* Our virtiofsd is done (or is made to be): reaped, never left a zombie. */
+static void reap_share(struct vm *vm)
+{
+	vm->share_src = event_source_free(vm->share_src);
+	if (vm->share_pid > 0) {
+		(void)kill(vm->share_pid, SIGKILL);
+		(void)waitpid(vm->share_pid, NULL, 0);
+		vm->share_pid = 0;
+	}
+	vm->share_pidfd = safe_close(vm->share_pidfd);
+}
+
+/* The sharing process ended while the VM still needs it: the VM cannot work, it goes. */
+static int on_share_exit(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct vm *vm = userdata;
+	(void)s;
+	(void)fd;
+	(void)revents;
+	_cleanup_free_ char *log_path = xasprintf("%s/virtiofsd.log", vm->dir);
+	_cleanup_free_ char *why = tail_of(log_path, 512);
+	reap_share(vm);
+	if (vm->state == VM_STOPPING || vm->state == VM_STOPPED)
+		return 0;
+	_cleanup_free_ char *msg =
+	    xasprintf("the file sharing process (virtiofsd) exited%s%s", why[0] ? ": " : "", why);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("vm %s: %s", vm->id, msg);
+	kill_now(vm, msg);
 	return 0;
 }
 
@@ -243,11 +284,7 @@ static void on_guest_closed(struct guest_client *gc, int error, void *userdata)
 		/* A guest that breaks the protocol is not trusted with more time. */
 		log_warn_errno(error, "vm %s: guest protocol violation: %m, killing the VM",
 			       vm->id);
-		set_last_error(vm, "the guest violated the channel protocol");
-		vm->state = VM_STOPPING;
-		vm->stop_stage = 3;
-		if (vm->pidfd >= 0)
-			(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
+		kill_now(vm, "the guest violated the channel protocol");
 	}
 }
 
@@ -346,6 +383,17 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 		vm->disks[i].readonly = cfg->disks[i].readonly;
 	}
 	vm->n_disks = cfg->n_disks;
+	if (cfg->n_shares > VM_MAX_SHARES)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "too many shared paths");
+	if (cfg->n_shares) {
+		vm->shares = xnew0(struct vm_share, cfg->n_shares);
+		for (size_t i = 0; i < cfg->n_shares; i++) {
+			vm->shares[i].source = xstrdup(cfg->shares[i].source);
+			vm->shares[i].readonly = cfg->shares[i].readonly;
+		}
+		vm->n_shares = cfg->n_shares;
+		vm->fs_path = xasprintf("%s/fs.sock", vm->dir);
+	}
 	vm->memory_mb = cfg->memory_mb ? cfg->memory_mb : 256;
 	vm->cpus = cfg->cpus ? cfg->cpus : 1;
 	vm->debug = cfg->debug;
@@ -412,6 +460,7 @@ static struct vm *vm_new(struct event *e, const struct vm_callbacks *cb, void *u
 	vm->event = e;
 	vm->driver = &vm_driver_qemu;
 	vm->pidfd = -EBADF;
+	vm->share_pidfd = -EBADF;
 	vm->cb = cb;
 	vm->userdata = userdata;
 	vm->state = VM_STARTING;
@@ -461,6 +510,25 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 			r = chan_fd;
 			goto fail;
 		}
+	}
+	if (vm->n_shares) {
+		/* The sharing process listens before QEMU connects: no race. */
+		_cleanup_close_ int fs_fd = listen_unix(vm->fs_path, err);
+		_cleanup_free_ char *log = xasprintf("%s/virtiofsd.log", vm->dir);
+		r = fs_fd < 0 ? fs_fd
+			      : vm_share_spawn(vm->dir, vm->shares, vm->n_shares, fs_fd, log,
+					       vm->die_with_parent, &vm->share_pid, err);
+		if (r >= 0) {
+			vm->share_pidfd = pidfd_open_(vm->share_pid);
+			r = vm->share_pidfd < 0
+				? arca_error_errno(err, errno, "pidfd_open")
+				: event_add_io(vm->event, &vm->share_src, vm->share_pidfd, EPOLLIN,
+					       on_share_exit, vm);
+			if (r < 0 && err && !*err)
+				r = arca_error_errno(err, r, "watch virtiofsd");
+		}
+		if (r < 0)
+			goto fail;
 	}
 	r = vm->driver->build_argv(vm, &argv, err);
 	if (r < 0)
@@ -669,6 +737,7 @@ struct vm *vm_free(struct vm *vm)
 	vm->pid_src = event_source_free(vm->pid_src);
 	vm->pidfd = safe_close(vm->pidfd);
 	vm->timer = event_source_free(vm->timer);
+	reap_share(vm);
 	if (vm->driver)
 		vm->driver->detach(vm);
 	vm->dialer = vsock_dialer_free(vm->dialer);
@@ -689,6 +758,10 @@ struct vm *vm_free(struct vm *vm)
 		free((char *)vm->disks[i].path);
 		free((char *)vm->disks[i].serial);
 	}
+	for (size_t i = 0; i < vm->n_shares; i++)
+		free((char *)vm->shares[i].source);
+	free(vm->shares);
+	free(vm->fs_path);
 	free(vm->last_error);
 	free(vm);
 	return NULL;

@@ -33,6 +33,8 @@ struct vm_disk {
 
 #define VM_MAX_DISKS 8
 
+#include "share.h"
+
 struct vm_config {
 	const char *id;		 /* unique, [A-Za-z0-9_.-], at most 64 chars */
 	const char *runtime_dir; /* the run directory is <runtime_dir>/<id> */
@@ -43,6 +45,10 @@ struct vm_config {
 	unsigned cpus;
 	struct vm_disk disks[VM_MAX_DISKS];
 	size_t n_disks;
+	/* Host paths shared with the guest through one virtiofsd (share.h); its RAM is
+	 * then a shared memfd, as vhost-user needs. */
+	const struct vm_share *shares;
+	size_t n_shares;
 	const char *hostname;
 	const char *console_log; /* NULL: <run dir>/console.log, removed with it */
 	enum vm_accel accel;	 /* VM_ACCEL_AUTO: detect */

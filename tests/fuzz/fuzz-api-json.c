@@ -1,20 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the create and exec request bodies as arcad decodes them
- * (container_config_build, exec_config_check): any JSON a client sends must
+ * (container_config_build, exec_config_check), and a volume's driver options
+ * and name (volume_options_check, volume_name_is_valid) and its mounts
+ * (container_mounts_parse: Binds, Mounts, Volumes): any JSON a client sends must
  * give a result or an error, never a crash or a leak.
  */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "container-mounts.h"
 #include "container.h"
 #include "error.h"
 #include "exec-session.h"
+#include "volume.h"
 
 static const char *image_json = "{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/bin\",\"HOME=/root\"],"
 				"\"WorkingDir\":\"/\",\"Labels\":{\"a\":\"b\"},"
 				"\"Volumes\":{\"/data\":{}},\"Entrypoint\":[\"/init\"]}";
+
+/* The create body's HostConfig, or the body itself when it is one. */
+static json_t *req_hc_of(json_t *body)
+{
+	json_t *hc = json_is_object(body) ? json_object_get(body, "HostConfig") : NULL;
+	return hc ? hc : body;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -43,8 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(req);
 	json_t *exec = json_deep_copy(body);
 	(void)exec_config_check(exec, &err);
-	arca_error_free(err);
+	err = arca_error_free(err);
 	json_decref(exec);
+	json_t *specs = NULL;
+	if (container_mounts_parse(body, req_hc_of(body), &specs, &err) == 0)
+		json_decref(specs);
+	err = arca_error_free(err);
+	json_t *opts = json_is_object(body) ? json_object_get(body, "DriverOpts") : body;
+	(void)volume_options_check(opts, &err);
+	err = arca_error_free(err);
+	(void)volume_name_is_valid(json_string_value(json_object_get(body, "Name")));
 	json_decref(img);
 	json_decref(body);
 	return 0;

@@ -87,3 +87,55 @@ def test_compose_up_logs_exec_scale_down(arcad, tmp_path):
     compose(arcad, tmp_path, "down")
     assert arcad.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=demo").stdout == ""
     assert "demo_default" not in arcad.docker("network", "ls").stdout
+
+
+VOLUME_COMPOSE_FILE = """\
+version: "3.8"
+services:
+  db:
+    image: busybox
+    command: sh -c 'cat /data/count 2>/dev/null; echo run >> /data/count;
+                    cat /conf/app.conf; echo from-db > /shared/out; sync; sleep 1000'
+    volumes:
+      - dbdata:/data
+      - ./conf:/conf:ro
+      - ./shared:/shared
+volumes:
+  dbdata:
+    labels:
+      purpose: test
+"""
+
+
+def test_compose_volumes_keep_their_data(arcad, tmp_path):
+    with open(os.path.join(tmp_path, "docker-compose.yml"), "w") as f:
+        f.write(VOLUME_COMPOSE_FILE)
+    os.mkdir(tmp_path / "conf")
+    (tmp_path / "conf" / "app.conf").write_text("setting=1\n")
+    os.chmod(tmp_path, 0o755)
+
+    def logs_until(text):
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            out = compose(arcad, tmp_path, "logs", "--no-color", "db").stdout
+            if text in out:
+                return out
+            time.sleep(0.5)
+        raise AssertionError(f"no {text!r} in the logs:\n{out}")
+
+    compose(arcad, tmp_path, "up", "-d")
+    vol = json.loads(arcad.docker("volume", "inspect", "demo_dbdata").stdout)[0]
+    assert vol["Labels"]["purpose"] == "test"
+    assert vol["Labels"]["com.docker.compose.project"] == "demo"
+    logs_until("setting=1")
+    deadline = time.time() + 30
+    while not (tmp_path / "shared" / "out").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "shared" / "out").read_text() == "from-db\n"
+    compose(arcad, tmp_path, "down")
+    assert "demo_dbdata" in arcad.docker("volume", "ls", "-q").stdout  # down keeps it
+    compose(arcad, tmp_path, "up", "-d")
+    logs_until("run\n")  # the second run read what the first wrote to the volume
+    compose(arcad, tmp_path, "down", "-v")
+    assert arcad.docker("volume", "ls", "-q").stdout == ""
+    assert arcad.docker("ps", "-aq").stdout == ""

@@ -343,7 +343,12 @@ def test_ps_filters_before_since_expose_volume(arcad):
     assert names("--filter", "expose=8080") == ["f1", "f2", "f3"]
     assert names("--filter", "expose=8080/tcp", "--filter", "name=f1") == ["f1"]
     assert names("--filter", "expose=81") == []
-    assert names("--filter", "volume=/data") == []  # no volumes yet
+    assert names("--filter", "volume=/data") == []
+    arcad.docker("create", "--name", "f4", "-v", "vf:/data", "busybox", "true")
+    assert names("--filter", "volume=/data") == ["f4"]
+    assert names("--filter", "volume=vf") == ["f4"]
+    arcad.docker("rm", "f4")
+    arcad.docker("volume", "rm", "vf")
     assert names("--filter", "health=none") == ["f1", "f2", "f3"]
     assert names("--filter", "is-task=false") == ["f1", "f2", "f3"]
     r = arcad.docker("ps", "--filter", "before=nosuch", check=False)

@@ -55,11 +55,9 @@ int main(void)
 	arca_error_free(err);
 	err = NULL;
 
-	refused("{\"Binds\": [\"/tmp:/h\"]}", "{}", "HostConfig.Binds");
-	refused("{\"Mounts\": [{\"Type\": \"tmpfs\", \"Target\": \"/t\"}]}", "{}", "Mounts");
+	refused("{\"VolumesFrom\": [\"other\"]}", "{}", "HostConfig.VolumesFrom");
 	refused("{\"PortBindings\": {\"80/tcp\": [{\"HostPort\": \"8080\"}]}}", "{}",
 		"PortBindings");
-	refused("{}", "{\"Volumes\": {\"/data\": {}}}", "Config.Volumes");
 	refused("{\"PidMode\": \"host\"}", "{}", "PidMode");
 	refused("{\"IpcMode\": \"container:abc\"}", "{}", "IpcMode");
 	refused("{\"Runtime\": \"runc\"}", "{}", "unknown or invalid runtime name: runc");
@@ -74,6 +72,11 @@ int main(void)
 		 "{}", w, &err) == 0 &&
 	       json_array_size(w) == 0,
 	   "private IPC, host userns, CapAdd and a ulimit: applied");
+	ok(check("{\"Binds\": [\"/tmp:/h\"], \"Mounts\": [{\"Type\": \"tmpfs\", \"Target\": "
+		 "\"/t\"}], \"VolumeDriver\": \"local\"}",
+		 "{\"Volumes\": {\"/data\": {}}}", w, &err) == 0 &&
+	       json_array_size(w) == 0,
+	   "Binds, Mounts, the local VolumeDriver and Config.Volumes: applied");
 	ok(check("{\"CapDrop\": [\"NET_RAW\"], \"CpuShares\": 512}", "{}", w, &err) == 0 &&
 	       json_array_size(w) == 2,
 	   "CapDrop and CpuShares: two warnings");

@@ -40,6 +40,12 @@ json_t *api_filters(struct api_ctx *ctx, const char *const *known);
 /* The filters of a prune (until, label, label!) and until in ns (0: none); NULL if replied. */
 json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until);
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err);
+/* Does item pass every filter ({key: [values]})? one() tests a value of a key; a label
+ * filter needs all its values to match, any other key one of them. */
+typedef bool (*api_filter_fn)(const void *item, const char *key, const char *value, void *ud);
+bool api_filters_match(json_t *filters, api_filter_fn one, const void *item, void *ud);
+/* A label filter, KEY or KEY=VALUE, against a labels object. */
+bool api_label_match(json_t *labels, const char *spec);
 
 /* X-Registry-Auth (base64 or base64url JSON); fields NULL when absent or empty. */
 struct api_registry_auth {
@@ -116,6 +122,12 @@ void api_image_push(struct api_ctx *ctx);
 void api_image_get(struct api_ctx *ctx);
 void api_image_get_all(struct api_ctx *ctx);
 void api_image_load(struct api_ctx *ctx);
+/* volumes.c */
+void api_volume_list(struct api_ctx *ctx);
+void api_volume_create(struct api_ctx *ctx);
+void api_volume_inspect(struct api_ctx *ctx);
+void api_volume_delete(struct api_ctx *ctx);
+void api_volume_prune(struct api_ctx *ctx);
 /* networks.c */
 void api_network_list(struct api_ctx *ctx);
 void api_network_inspect(struct api_ctx *ctx);

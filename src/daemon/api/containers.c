@@ -55,6 +55,21 @@ static bool network_match(struct container *c, const char *s)
 }
 
 /* "80" means 80/tcp, as in Docker. */
+/* volume=NAME or volume=/destination, as dockerd's ps filter takes either. */
+static bool volume_match(struct container *c, const char *s)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "Name"));
+		const char *dst = json_string_value(json_object_get(m, "Destination"));
+		if ((name && strcmp(name, s) == 0) || (dst && strcmp(dst, s) == 0))
+			return true;
+	}
+	return false;
+}
+
 static bool expose_match(struct container *c, const char *port)
 {
 	_cleanup_free_ char *key = strchr(port, '/') ? xstrdup(port) : xasprintf("%s/tcp", port);
@@ -106,8 +121,10 @@ static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filt
 				any |= strcmp(s, "false") == 0; /* no swarm tasks here */
 			else if (strcmp(k, "expose") == 0)
 				any |= expose_match(c, s);
-			else if (strcmp(k, "volume") == 0 || strcmp(k, "publish") == 0)
-				any |= false; /* no volumes or published ports yet: none match */
+			else if (strcmp(k, "volume") == 0)
+				any |= volume_match(c, s);
+			else if (strcmp(k, "publish") == 0)
+				any |= false; /* no published ports yet: none match */
 			else if (strcmp(k, "exited") == 0) {
 				int code;
 				any |= c->state == CONTAINER_EXITED && safe_atoi(s, &code) == 0 &&
@@ -286,7 +303,8 @@ void api_container_delete(struct api_ctx *ctx)
 		http_reply_errorf(ctx->conn, 400, "legacy links are not supported");
 		return;
 	}
-	container_remove(c, force, on_removed, http_conn_ref(ctx->conn));
+	bool volumes = http_query_bool(ctx->req, "v", false);
+	container_remove(c, force, volumes, on_removed, http_conn_ref(ctx->conn));
 }
 
 void api_container_rename(struct api_ctx *ctx)
@@ -360,7 +378,7 @@ void api_container_prune(struct api_ctx *ctx)
 		char id[ID_HEX_LEN + 1];
 		memcpy(id, c->id, sizeof(id));
 		int64_t size = container_disk_usage(c);
-		container_remove(c, false, NULL, NULL); /* stopped: completes at once */
+		container_remove(c, false, false, NULL, NULL); /* stopped: completes at once */
 		if (!hashmap_contains(ctx->d->containers, id)) {
 			json_array_append_new(deleted, json_string(id));
 			reclaimed += size;

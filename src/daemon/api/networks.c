@@ -16,17 +16,10 @@
 #include "network.h"
 #include "time-util.h"
 
-/* label=KEY or label=KEY=VALUE against a labels object. */
-static bool label_match(json_t *labels, const char *spec)
+static bool one_match(const void *item, const char *k, const char *s, void *ud)
 {
-	const char *eq = strchr(spec, '=');
-	_cleanup_free_ char *key = eq ? xstrndup(spec, (size_t)(eq - spec)) : xstrdup(spec);
-	const char *have = json_string_value(json_object_get(labels, key));
-	return have && (!eq || strcmp(have, eq + 1) == 0);
-}
-
-static bool one_match(struct daemon *d, const struct network *n, const char *k, const char *s)
-{
+	struct daemon *d = ud;
+	const struct network *n = item;
 	if (strcmp(k, "name") == 0)
 		return strstr(n->name, s) != NULL;
 	if (strcmp(k, "id") == 0)
@@ -38,7 +31,7 @@ static bool one_match(struct daemon *d, const struct network *n, const char *k, 
 	if (strcmp(k, "scope") == 0)
 		return strcmp(s, "local") == 0;
 	if (strcmp(k, "label") == 0)
-		return label_match(n->labels, s);
+		return api_label_match(n->labels, s);
 	if (strcmp(k, "dangling") == 0) {
 		bool dangling = !n->builtin && network_users(d, n, false) == 0;
 		return (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) == dangling;
@@ -46,26 +39,9 @@ static bool one_match(struct daemon *d, const struct network *n, const char *k, 
 	return false;
 }
 
-static bool filters_match(struct daemon *d, json_t *filters, const struct network *n)
+static bool filters_match(struct daemon *d, json_t *filters, const struct network *x)
 {
-	const char *k;
-	json_t *vals;
-	json_object_foreach(filters, k, vals)
-	{
-		size_t i;
-		json_t *v;
-		bool any = false, all = true;
-		json_array_foreach(vals, i, v)
-		{
-			bool m = json_is_string(v) && one_match(d, n, k, json_string_value(v));
-			any |= m;
-			all &= m;
-		}
-		/* Labels must all match; other keys need one value to. */
-		if (strcmp(k, "label") == 0 ? !all : !any)
-			return false;
-	}
-	return true;
+	return api_filters_match(filters, one_match, x, d);
 }
 
 static int by_name(const void *a, const void *b)
@@ -78,14 +54,7 @@ static int by_name(const void *a, const void *b)
 /* The networks in name order, as dockerd lists them. Caller frees the array. */
 static struct network **sorted(struct daemon *d, size_t *ret_n)
 {
-	size_t n = hashmap_size(d->networks), i = 0, it = 0;
-	struct network **list = xnew0(struct network *, n + 1);
-	void *v;
-	while (hashmap_iter(d->networks, &it, NULL, &v))
-		list[i++] = v;
-	qsort(list, i, sizeof(*list), by_name);
-	*ret_n = i;
-	return list;
+	return (struct network **)hashmap_values_sorted(d->networks, by_name, ret_n);
 }
 
 void api_network_list(struct api_ctx *ctx)
@@ -219,9 +188,9 @@ void api_network_prune(struct api_ctx *ctx)
 		json_t *v;
 		bool keep = false;
 		json_array_foreach(json_object_get(filters, "label"), k, v) keep |=
-		    !label_match(net->labels, json_string_value(v) ?: "");
+		    !api_label_match(net->labels, json_string_value(v) ?: "");
 		json_array_foreach(json_object_get(filters, "label!"), k, v) keep |=
-		    label_match(net->labels, json_string_value(v) ?: "");
+		    api_label_match(net->labels, json_string_value(v) ?: "");
 		if (keep)
 			continue;
 		json_t *name = json_string(net->name);

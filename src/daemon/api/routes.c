@@ -106,12 +106,12 @@ static const struct route routes[] = {
 	{ "GET", "/system/df", "SystemDataUsage", api_system_data_usage, 0 },
 	{ "POST", "/session", "Session", api_unsupported, 0 },
 	/* volumes */
-	{ "GET", "/volumes", "VolumeList", api_unsupported, 0 },
-	{ "POST", "/volumes/create", "VolumeCreate", api_unsupported, 0 },
-	{ "GET", "/volumes/{name}", "VolumeInspect", api_unsupported, 0 },
-	{ "PUT", "/volumes/{name}", "VolumeUpdate", api_unsupported, 0 },
-	{ "DELETE", "/volumes/{name}", "VolumeDelete", api_unsupported, 0 },
-	{ "POST", "/volumes/prune", "VolumePrune", api_unsupported, 0 },
+	{ "GET", "/volumes", "VolumeList", api_volume_list, 0 },
+	{ "POST", "/volumes/create", "VolumeCreate", api_volume_create, 0 },
+	{ "GET", "/volumes/{name}", "VolumeInspect", api_volume_inspect, 0 },
+	{ "PUT", "/volumes/{name}", "VolumeUpdate", api_swarm_unsupported, 0 },
+	{ "DELETE", "/volumes/{name}", "VolumeDelete", api_volume_delete, 0 },
+	{ "POST", "/volumes/prune", "VolumePrune", api_volume_prune, 0 },
 	/* networks */
 	{ "GET", "/networks", "NetworkList", api_network_list, 0 },
 	{ "GET", "/networks/{id}", "NetworkInspect", api_network_inspect, 0 },
@@ -384,6 +384,36 @@ json_t *api_prune_filters(struct api_ctx *ctx, int64_t *until)
 		return NULL;
 	}
 	return filters;
+}
+
+bool api_filters_match(json_t *filters, api_filter_fn one, const void *item, void *ud)
+{
+	const char *k;
+	json_t *vals;
+	json_object_foreach(filters, k, vals)
+	{
+		size_t i;
+		json_t *v;
+		bool any = false, all = true;
+		json_array_foreach(vals, i, v)
+		{
+			bool m = json_is_string(v) && one(item, k, json_string_value(v), ud);
+			any |= m;
+			all &= m;
+		}
+		/* Labels must all match; other keys need one value to. */
+		if (strcmp(k, "label") == 0 ? !all : !any)
+			return false;
+	}
+	return true;
+}
+
+bool api_label_match(json_t *labels, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	_cleanup_free_ char *key = eq ? xstrndup(spec, (size_t)(eq - spec)) : xstrdup(spec);
+	const char *have = json_string_value(json_object_get(labels, key));
+	return have && (!eq || strcmp(have, eq + 1) == 0);
 }
 
 void api_reply_error(struct api_ctx *ctx, const struct arca_error *err)

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "registry.h"
 #include "strv.h"
+#include "volume.h"
 #include "time-util.h"
 #include "worker.h"
 
@@ -261,8 +262,14 @@ void api_system_data_usage(struct api_ctx *ctx)
 			json_array_append_new(list, container_summary(v, true));
 		json_object_set_new(out, "Containers", list);
 	}
-	if (want_vol)
-		json_object_set_new(out, "Volumes", json_array()); /* no volumes yet */
+	if (want_vol) {
+		json_t *list = json_array();
+		size_t it = 0;
+		void *v;
+		while (hashmap_iter(ctx->d->volumes, &it, NULL, &v))
+			json_array_append_new(list, volume_json(ctx->d, v, true));
+		json_object_set_new(out, "Volumes", list);
+	}
 	if (want_cache)
 		json_object_set_new(out, "BuildCache", json_array()); /* no builder yet */
 	http_reply_json(ctx->conn, 200, out);

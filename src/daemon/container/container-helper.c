@@ -159,7 +159,9 @@ static const struct guest_proc_ops proc_ops = {
 int helper_start(struct container *c, const struct helper_spec *spec, const struct helper_ops *ops,
 		 void *userdata, struct helper **ret, struct arca_error **err)
 {
-	struct vm *vm = c->state == CONTAINER_PAUSED ? NULL : container_helper_vm(c);
+	struct vm *vm = c->state == CONTAINER_PAUSED	    ? NULL
+			: spec->during_start && c->starting ? c->vm
+							    : container_helper_vm(c);
 	if (!vm)
 		return arca_error_set(err, ESRCH, ARCA_ERR_CONFLICT, "container %s is not running",
 				      c->id);

@@ -46,6 +46,7 @@ struct helper_spec {
 	bool in_container; /* chrooted into the container's root (else the guest's) */
 	bool busybox;	   /* argv is a busybox applet's, run from the guest's busybox */
 	bool with_stdin;
+	bool during_start;  /* the lifecycle's own, in the VM a start is setting up */
 	size_t max_collect; /* collected stdout beyond this fails with -E2BIG */
 };
 

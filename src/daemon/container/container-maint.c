@@ -149,6 +149,7 @@ static int maint_start(struct container *c, struct arca_error **err)
 	cfg.memory_mb = MAINT_MEMORY_MB;
 	cfg.cpus = 1;
 	cfg.die_with_parent = true; /* a maintenance VM is never adopted */
+	cfg.n_shares = 0;	    /* it reads the container's own disks only */
 	c->maint = m;
 	r = vm_start(d->event, &cfg, &maint_cbs, c, &m->vm, err);
 	if (r < 0)

@@ -23,6 +23,7 @@
 #include "events.h"
 #include "container-health.h"
 #include "container-maint.h"
+#include "container-mounts.h"
 #include "log-config.h"
 #include "restart-policy.h"
 #include "db.h"
@@ -69,7 +70,7 @@ const char *container_state_name(enum container_state s)
 
 static json_t *state_json(const struct container *c)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I]}",
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I], s:O?}",
 			 "Status", container_state_name(c->state), "ExitCode", c->exit_code,
 			 "Error", c->error ? c->error : "", "StartedAt",
 			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
@@ -77,7 +78,8 @@ static json_t *state_json(const struct container *c)
 			 c->restart_count, "Pid", (int)c->pid, "ManuallyStopped", c->manual_stop,
 			 "VmPid", c->vm_pid, "VsockCid", (json_int_t)c->vsock_cid, "ProcIds",
 			 (json_int_t)c->proc_ids[0], (json_int_t)c->proc_ids[1],
-			 (json_int_t)c->proc_ids[2], (json_int_t)c->proc_ids[3]);
+			 (json_int_t)c->proc_ids[2], (json_int_t)c->proc_ids[3], "MountPoints",
+			 c->mounts);
 }
 
 int container_save(struct container *c, struct arca_error **err)
@@ -137,6 +139,8 @@ struct container *container_free(struct container *c)
 	json_decref(c->config);
 	json_decref(c->host_config);
 	json_decref(c->networks);
+	json_decref(c->mounts);
+	free(c->shares);
 	free(c->error);
 	free(c->started_at);
 	free(c->finished_at);
@@ -515,7 +519,12 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	json_t *warnings = json_array();
 	r = container_config_build(config, host_config, img, &merged, &hc, warnings, err);
 	json_decref(img);
+	json_t *specs = NULL;
+	if (r >= 0)
+		r = container_mounts_parse(config, host_config, &specs, err);
 	if (r < 0) {
+		json_decref(merged);
+		json_decref(hc);
 		json_decref(warnings);
 		return r;
 	}
@@ -542,7 +551,10 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	c->networks = json_object();
 	set_paths(c);
 
-	r = attach_networks(c, req, err);
+	r = container_mounts_resolve(d, specs, &c->mounts, err);
+	json_decref(specs);
+	if (r >= 0)
+		r = attach_networks(c, req, err);
 	if (r < 0) {
 		container_free(c);
 		json_decref(warnings);
@@ -619,6 +631,8 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->finished_at = dup_or_null(st, "FinishedAt");
 		c->restart_count = (int)json_integer_value(json_object_get(st, "RestartCount"));
 		c->manual_stop = json_is_true(json_object_get(st, "ManuallyStopped"));
+		json_t *mounts = json_object_get(st, "MountPoints");
+		c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
 		c->pid = (uint32_t)json_integer_value(json_object_get(st, "Pid"));
 		c->vm_pid = (int)json_integer_value(json_object_get(st, "VmPid"));
 		c->vsock_cid = (uint32_t)json_integer_value(json_object_get(st, "VsockCid"));

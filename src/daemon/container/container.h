@@ -32,6 +32,7 @@ struct log_writer;
 struct helper;
 struct health;
 struct maint;
+struct vm_share;
 
 enum container_state {
 	CONTAINER_CREATED,
@@ -104,6 +105,7 @@ struct container {
 	bool restart_after_exit;
 	bool start_after_maint;	 /* a start waits for the maintenance VM to end */
 	bool remove_after_maint; /* ... or a remove */
+	bool remove_volumes;	 /* the remove takes its anonymous volumes (rm -v) */
 	bool stop_event;	 /* a stop asked for the exit: "stop" follows "die" */
 	bool restart_event;	 /* a restart is under way: "restart" follows "start" */
 	bool stop_when_idle;	 /* exited: the VM stops once its helpers are done */
@@ -122,9 +124,11 @@ struct container {
 	unsigned tty_rows, tty_cols;
 	bool stdin_closed;
 	unsigned execs_running;
-	struct helper *helpers; /* container-helper.h: top, stats, archives */
-	struct health *health;	/* container-health.h, once a check ran */
-	struct maint *maint;	/* container-maint.h: a VM for cp/diff/export while stopped */
+	struct helper *helpers;	 /* container-helper.h: top, stats, archives */
+	struct health *health;	 /* container-health.h, once a check ran */
+	struct maint *maint;	 /* container-maint.h: a VM for cp/diff/export while stopped */
+	json_t *mounts;		 /* container-mounts.h: Docker's MountPoints, kept with the state */
+	struct vm_share *shares; /* what a start shares with the VM, from mounts */
 };
 
 /*

@@ -22,7 +22,6 @@ struct option {
 	const char *why; /* REFUSED and WARNED: the reason, after "<name>: " */
 };
 
-#define NO_VOLUMES "volumes and bind mounts are not supported by Arca yet"
 #define NO_NETWORK "container networking is not supported by Arca yet (loopback only)"
 #define NO_CGROUP  "not enforced: the container's VM size (--memory, --cpus) is its only limit"
 
@@ -77,10 +76,10 @@ static const struct option host_options[] = {
 	{ "KernelMemoryTCP", WARNED, NO_CGROUP },
 	{ "OomKillDisable", WARNED, NO_CGROUP },
 	{ "PidsLimit", WARNED, NO_CGROUP },
-	{ "Binds", REFUSED, NO_VOLUMES },
-	{ "Mounts", REFUSED, NO_VOLUMES },
-	{ "VolumesFrom", REFUSED, NO_VOLUMES },
-	{ "VolumeDriver", REFUSED, NO_VOLUMES },
+	{ "Binds", APPLIED, NULL },  /* container-mounts.c */
+	{ "Mounts", APPLIED, NULL }, /* bind, volume, tmpfs */
+	{ "VolumesFrom", REFUSED, "--volumes-from is not supported by Arca yet" },
+	{ "VolumeDriver", APPLIED, NULL }, /* local only: container-mounts.c */
 	{ "PortBindings", REFUSED, NO_NETWORK },
 	{ "PublishAllPorts", REFUSED, NO_NETWORK },
 	{ "Links", REFUSED, NO_NETWORK },
@@ -98,7 +97,7 @@ static const struct option host_options[] = {
 };
 
 static const struct option config_options[] = {
-	{ "Volumes", REFUSED, NO_VOLUMES " (anonymous volume)" },
+	{ "Volumes", APPLIED, NULL }, /* anonymous volumes */
 	{ "MacAddress", REFUSED, NO_NETWORK },
 };
 
@@ -259,7 +258,7 @@ int create_options_check(json_t *config, json_t *host_config, json_t *image_conf
 			    warnings, json_sprintf("HostConfig.LogConfig.Config.%s: not applied by "
 						   "Arca's json-file writer",
 						   log_opts_kept[i]));
-	/* The image's VOLUMEs stay in the writable layer until volumes exist. */
+	/* The image's VOLUMEs stay in the writable layer until they become volumes. */
 	const char *path;
 	json_t *v;
 	json_object_foreach(json_object_get(image_config, "Volumes"), path, v)

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container-health.h"
+#include "container-mounts.h"
 #include "container.h"
 #include "daemon.h"
 #include "hashmap.h"
@@ -76,6 +77,7 @@ json_t *container_inspect(struct container *c)
 	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
 	    cfg, "NetworkSettings", "SandboxID", "", "HairpinMode", 0, "SandboxKey", "",
 	    "IPAddress", "", "Ports", "Gateway", "", "Networks", networks);
+	json_object_set_new(o, "Mounts", container_mounts_json(c));
 	return o;
 }
 
@@ -144,6 +146,7 @@ json_t *container_summary(struct container *c, bool size)
 	    "Networks", "Mounts");
 	json_object_update(json_object_get(json_object_get(o, "NetworkSettings"), "Networks"),
 			   c->networks);
+	json_object_set_new(o, "Mounts", container_mounts_json(c));
 	if (size) {
 		struct stat st;
 		json_object_set_new(

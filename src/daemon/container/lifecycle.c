@@ -29,6 +29,8 @@
 #include "container-health.h"
 #include "container-helper.h"
 #include "container-maint.h"
+#include "container-mounts.h"
+#include "volume.h"
 #include "daemon.h"
 #include "event.h"
 #include "events.h"
@@ -423,11 +425,41 @@ static void spawn_main(struct container *c)
 		fail_start(c, strerror(-r));
 }
 
+static void on_copied_up(struct helper *h, int status, void *userdata)
+{
+	struct container *c = userdata;
+	_cleanup_free_ char *why = xstrdup(helper_stderr(h));
+	helper_free(h);
+	if (status != 0) {
+		_cleanup_free_ char *msg =
+		    xasprintf("copy the image's content into a new volume: %s",
+			      why[0] ? why : (status < 0 ? strerror(-status) : "cp failed"));
+		fail_start(c, msg);
+		return;
+	}
+	spawn_main(c);
+}
+
+static const struct helper_ops copy_up_ops = { .done = on_copied_up };
+
 static void on_setup_done(int error, const char *message, void *userdata)
 {
 	struct container *c = userdata;
 	if (error) {
 		fail_start(c, message);
+		return;
+	}
+	/* An empty volume first gets what the image has there, as dockerd copies it. */
+	_cleanup_free_ char *script = container_mounts_copy_up_script(c);
+	if (script) {
+		const char *argv[] = { "sh", "-c", script, NULL };
+		struct helper_spec spec = { .argv = (char *const *)argv,
+					    .busybox = true,
+					    .during_start = true };
+		struct helper *h;
+		_cleanup_error_ struct arca_error *err = NULL;
+		if (helper_start(c, &spec, &copy_up_ops, c, &h, &err) < 0)
+			fail_start(c, err->msg);
 		return;
 	}
 	spawn_main(c);
@@ -463,6 +495,69 @@ static unsigned long tmpfs_options(const char *opts, char **ret_data)
 	}
 	*ret_data = data;
 	return f;
+}
+
+static size_t depth(json_t *m)
+{
+	size_t n = 0;
+	for (const char *p = json_string_value(json_object_get(m, "Destination")); p && *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* Binds and volumes from the VM's share, tmpfs mounts in the guest: parents first. */
+static void add_mounts(struct container *c, struct guest_batch *b)
+{
+	size_t n = json_array_size(c->mounts), shared = 0;
+	if (!n)
+		return;
+	struct guest_request rq;
+	_cleanup_free_ size_t *share_of = xnew0(size_t, n);
+	for (size_t i = 0; i < n; i++)
+		share_of[i] =
+		    container_mount_is_shared(json_array_get(c->mounts, i)) ? shared++ : SIZE_MAX;
+	if (shared) {
+		guest_req_mount(&rq, VM_SHARE_TAG, GUEST_SHARES, "virtiofs", MS_NOSUID | MS_NODEV,
+				NULL);
+		guest_batch_add(b, &rq);
+	}
+	size_t max_depth = 0;
+	for (size_t i = 0; i < n; i++)
+		max_depth = MAX(max_depth, depth(json_array_get(c->mounts, i)));
+	for (size_t d = 0; d <= max_depth; d++)
+		for (size_t i = 0; i < n; i++) {
+			json_t *m = json_array_get(c->mounts, i);
+			if (depth(m) != d)
+				continue;
+			const char *dest = json_string_value(json_object_get(m, "Destination"));
+			unsigned long ro = json_is_true(json_object_get(m, "RW")) ? 0 : MS_RDONLY;
+			_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", dest);
+			if (share_of[i] != SIZE_MAX) {
+				_cleanup_free_ char *src =
+				    xasprintf(GUEST_SHARES "/%zu", share_of[i]);
+				guest_req_mount(&rq, src, dst, "", MS_BIND | ro, NULL);
+			} else if (json_object_get(m, "TmpfsData")) {
+				/* A local volume of type tmpfs: its o= options, as mount takes
+				 * them. */
+				_cleanup_free_ char *data = NULL;
+				unsigned long flags = tmpfs_options(
+				    json_string_value(json_object_get(m, "TmpfsData")), &data);
+				guest_req_mount(&rq, "tmpfs", dst, "tmpfs", flags | ro, data);
+			} else {
+				json_int_t size =
+				    json_integer_value(json_object_get(m, "TmpfsSize"));
+				json_int_t mode =
+				    json_integer_value(json_object_get(m, "TmpfsMode"));
+				_cleanup_free_ char *data =
+				    size
+					? xasprintf("mode=%04o,size=%lld",
+						    mode ? (unsigned)mode : 01777u, (long long)size)
+					: xasprintf("mode=%04o", mode ? (unsigned)mode : 01777u);
+				guest_req_mount(&rq, "tmpfs", dst, "tmpfs",
+						MS_NOSUID | MS_NODEV | ro, data);
+			}
+			guest_batch_add(b, &rq);
+		}
 }
 
 static void on_vm_ready(struct vm *vm, void *userdata)
@@ -513,6 +608,7 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 		guest_req_mount(&rq, src, dst, "", MS_BIND, NULL);
 		guest_batch_add(b, &rq);
 	}
+	add_mounts(c, b);
 	const char *key;
 	json_object_foreach(json_object_get(c->host_config, "Tmpfs"), key, v)
 	{
@@ -862,6 +958,9 @@ static void finish_remove(struct container *c)
 		return;
 	}
 	(void)rm_rf(c->dir);
+	bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
+	_cleanup_strv_free_ char **anonymous =
+	    c->remove_volumes || auto_remove ? container_mounts_anonymous(c) : strv_copy(NULL);
 	hashmap_remove(d->containers, c->id);
 	events_container(d->events, c, "destroy", NULL);
 	exec_forget_container(d, c->id);
@@ -876,10 +975,14 @@ static void finish_remove(struct container *c)
 		free(o);
 	}
 	container_free(c);
+	for (char **n = anonymous; *n; n++)
+		volume_remove_if_unused(d, *n);
 }
 
-void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata)
+void container_remove(struct container *c, bool force, bool volumes, container_done_fn cb,
+		      void *userdata)
 {
+	c->remove_volumes |= volumes;
 	if (c->state == CONTAINER_REMOVING || c->removing_after_exit)
 		return reply_now(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 				 "removal of container %s is already in progress", c->name);

@@ -21,7 +21,9 @@ void container_wait(struct container *c, enum wait_condition cond, container_wai
 		    void *userdata);
 void container_cancel_wait(struct container *c, void *userdata);
 /* force: kill a running container first; the callback runs once it is gone. */
-void container_remove(struct container *c, bool force, container_done_fn cb, void *userdata);
+/* volumes: its anonymous volumes go too (docker rm -v), as with AutoRemove. */
+void container_remove(struct container *c, bool force, bool volumes, container_done_fn cb,
+		      void *userdata);
 int container_resize(struct container *c, unsigned rows, unsigned cols, struct arca_error **err);
 /* The lifecycle's side of struct container_hooks (container.h). */
 extern const struct container_hooks container_lifecycle_hooks;

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "container-mounts.h"
 #include "container.h"
 #include "daemon.h"
 #include "parse-util.h"
@@ -147,6 +148,7 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
 		.n_disks = 2,
 	};
+	cfg->n_shares = container_mounts_shares(c, &cfg->shares);
 }
 
 int64_t container_disk_usage(const struct container *c)
