@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 
+import docker
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -111,3 +112,11 @@ def arcad(build_dir, kernel):
         left = d.stop()
         assert not left, f"VM processes left behind by arcad: {left}"
         assert not d.sanitizer_report, f"arcad's sanitizer report:\n{d.sanitizer_report}"
+
+
+@pytest.fixture
+def client(arcad):
+    """docker-py against the test's arcad (the API version it announces)."""
+    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
+    yield c
+    c.close()

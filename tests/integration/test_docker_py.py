@@ -12,13 +12,6 @@ import images
 import registry
 
 
-@pytest.fixture
-def client(arcad):
-    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
-    yield c
-    c.close()
-
-
 def raw_request(arcad, method, path, body=b"", headers=None):
     """One HTTP/1.1 request on the daemon socket; returns (status, body)."""
     s = socket.socket(socket.AF_UNIX)

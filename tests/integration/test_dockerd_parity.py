@@ -18,13 +18,6 @@ from test_docker_cli import docker_command
 from test_docker_py import raw_request
 
 
-@pytest.fixture
-def client(arcad):
-    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
-    yield c
-    c.close()
-
-
 def test_load_keeps_the_other_tags_of_the_image(arcad, tmp_path):
     for tag in ("one:1", "two:2", "alpine:3.10"):
         arcad.docker("tag", "busybox", tag)

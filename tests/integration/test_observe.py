@@ -1,16 +1,6 @@
 """docker top and docker stats against arcad (issue: state that survives, observability)."""
 import json
 
-import docker
-import pytest
-
-
-@pytest.fixture
-def client(arcad):
-    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
-    yield c
-    c.close()
-
 
 def test_top(arcad):
     arcad.docker("run", "-d", "--name", "tp", "busybox", "sh", "-c",

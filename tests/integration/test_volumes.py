@@ -10,13 +10,6 @@ import docker
 import pytest
 
 
-@pytest.fixture
-def client(arcad):
-    c = docker.DockerClient(base_url=arcad.env["DOCKER_HOST"], version="auto", timeout=180)
-    yield c
-    c.close()
-
-
 def test_create_inspect_list_remove(arcad, client):
     assert arcad.docker("volume", "create", "--label", "team=db", "data").stdout == "data\n"
     info = json.loads(arcad.docker("volume", "inspect", "data").stdout)[0]
