@@ -58,7 +58,47 @@ int mount_base_filesystems(void)
 	return 0;
 }
 
-/* Resolves `blkserial:NAME` to /dev/vdX; other sources are copied unchanged. */
+/*
+ * A disk's serial: virtio-blk's in /sys/block/X/serial, a SCSI disk's in its
+ * unit serial number VPD page (0x80: a 4-byte header, then the serial).
+ */
+static bool disk_serial_is(const char *disk, const char *want)
+{
+	char path[300];
+	_cleanup_free_ char *serial = NULL;
+	size_t n = 0;
+	snprintf(path, sizeof(path), "/sys/block/%s/serial", disk);
+	if (read_file_at(AT_FDCWD, path, 64, &serial, &n) == 0) {
+		serial[strcspn(serial, "\n")] = '\0';
+		return strcmp(serial, want) == 0;
+	}
+	snprintf(path, sizeof(path), "/sys/block/%s/device/vpd_pg80", disk);
+	if (read_file_at(AT_FDCWD, path, 260, &serial, &n) < 0 || n < 4 || serial[1] != (char)0x80)
+		return false;
+	size_t len = MIN(n - 4, ((size_t)(uint8_t)serial[2] << 8) | (uint8_t)serial[3]);
+	while (len > 0 && (serial[4 + len - 1] == ' ' || serial[4 + len - 1] == '\0'))
+		len--; /* SCSI pads with spaces */
+	return len == strlen(want) && memcmp(serial + 4, want, len) == 0;
+}
+
+static int find_serial(const char *want, char *buf, size_t len)
+{
+	DIR *d = opendir("/sys/block");
+	if (!d)
+		return -errno;
+	int r = -ENXIO;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !disk_serial_is(de->d_name, want))
+			continue;
+		r = (size_t)snprintf(buf, len, "/dev/%s", de->d_name) >= len ? -ENAMETOOLONG : 0;
+		break;
+	}
+	closedir(d);
+	return r;
+}
+
+/* Resolves `blkserial:NAME` to /dev/vdX or /dev/sdX; other sources are copied unchanged. */
 int mount_resolve_source(const char *source, char *buf, size_t len)
 {
 	static const char prefix[] = "blkserial:";
@@ -69,27 +109,14 @@ int mount_resolve_source(const char *source, char *buf, size_t len)
 		return 0;
 	}
 	const char *want = source + sizeof(prefix) - 1;
-	DIR *d = opendir("/sys/block");
-	if (!d)
-		return -errno;
-	int r = -ENXIO;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[300];
-		_cleanup_free_ char *serial = NULL;
-		snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
-		if (read_file_at(AT_FDCWD, path, 64, &serial, NULL) < 0)
-			continue;
-		serial[strcspn(serial, "\n")] = '\0';
-		if (strcmp(serial, want) != 0)
-			continue;
-		r = (size_t)snprintf(buf, len, "/dev/%s", de->d_name) >= len ? -ENAMETOOLONG : 0;
-		break;
+	/* sd probes asynchronously: a SCSI disk may appear a moment after boot. */
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int r = find_serial(want, buf, len);
+		if (r != -ENXIO)
+			return r;
+		usleep(20 * 1000);
 	}
-	closedir(d);
-	return r;
+	return -ENXIO;
 }
 
 int do_mount(const char *source, const char *target, const char *fstype, unsigned long flags,

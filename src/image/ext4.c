@@ -169,7 +169,21 @@ int ext4_build_image(const char *tree, const char *out_path, const char *seed, u
 	return arca_error_set(err, ENOSPC, ARCA_ERR_INTERNAL, "mkfs.ext4 ran out of space");
 }
 
-int ext4_create_writable(const char *path, uint64_t size, struct arca_error **err)
+/* Runs an e2fsprogs tool on the disk at path; the disk goes when it fails. */
+static int run_on(const char *const *argv, const char *path, struct arca_error **err)
+{
+	_cleanup_free_ char *msg = NULL;
+	int st = run_command(argv, NULL, &msg);
+	if (st == 0)
+		return 0;
+	(void)unlink(path);
+	return st < 0 ? arca_error_errno(err, st, "run %s", argv[0])
+		      : arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "%s failed (status %d): %s",
+				       argv[0], st, msg);
+}
+
+static int create_sparse(const char *path, uint64_t size, const char *label,
+			 struct arca_error **err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -187,18 +201,24 @@ int ext4_create_writable(const char *path, uint64_t size, struct arca_error **er
 			       "-m",
 			       "0",
 			       "-L",
-			       "arca-rw",
+			       label,
 			       "-E",
 			       "lazy_itable_init=1,lazy_journal_init=1",
 			       path,
 			       NULL };
-	_cleanup_free_ char *msg = NULL;
-	int st = run_command(argv, NULL, &msg);
-	if (st != 0) {
-		(void)unlink(path);
-		return st < 0 ? arca_error_errno(err, st, "run mkfs.ext4")
-			      : arca_error_set(err, EIO, ARCA_ERR_INTERNAL,
-					       "mkfs.ext4 failed (status %d): %s", st, msg);
-	}
-	return 0;
+	return run_on(argv, path, err);
+}
+
+int ext4_create_writable(const char *path, uint64_t size, struct arca_error **err)
+{
+	return create_sparse(path, size, "arca-rw", err);
+}
+
+int ext4_create_volume(const char *path, uint64_t size, struct arca_error **err)
+{
+	int r = create_sparse(path, size, "arca-volume", err);
+	if (r < 0)
+		return r;
+	const char *argv[] = { "debugfs", "-w", "-R", "rmdir /lost+found", path, NULL };
+	return run_on(argv, path, err);
 }

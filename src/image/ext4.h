@@ -19,3 +19,5 @@ int ext4_build_image(const char *tree, const char *out_path, const char *seed, u
 		     struct arca_error **err);
 /* A sparse ext4 file of size bytes, with a journal, for a container's writable layer. */
 int ext4_create_writable(const char *path, uint64_t size, struct arca_error **err);
+/* The same for a block volume, without lost+found: a new volume is empty. */
+int ext4_create_volume(const char *path, uint64_t size, struct arca_error **err);

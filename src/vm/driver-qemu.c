@@ -140,6 +140,13 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 		a = addf(a, "vhost-user-fs-%s,queue-size=1024,chardev=fs,tag=%s", dev,
 			 VM_SHARE_TAG);
 	}
+	bool scsi = false;
+	for (size_t i = 0; i < vm->n_disks; i++)
+		scsi |= vm->disks[i].scsi;
+	if (scsi) {
+		a = add(a, "-device");
+		a = addf(a, "virtio-scsi-%s,id=scsi0", dev);
+	}
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		const struct vm_disk *d = &vm->disks[i];
 		a = add(a, "-drive");
@@ -148,7 +155,10 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 		a = addf(a, "if=none,id=disk%zu,file=%s,format=raw,readonly=%s,cache=writeback", i,
 			 d->path, d->readonly ? "on" : "off");
 		a = add(a, "-device");
-		a = addf(a, "virtio-blk-%s,drive=disk%zu,serial=%s", dev, i, d->serial);
+		if (d->scsi)
+			a = addf(a, "scsi-hd,bus=scsi0.0,drive=disk%zu,serial=%s", i, d->serial);
+		else
+			a = addf(a, "virtio-blk-%s,drive=disk%zu,serial=%s", dev, i, d->serial);
 	}
 	*ret_argv = TAKE_PTR(a);
 	return 0;

@@ -17,6 +17,8 @@ struct guest_client;
 #define GUEST_ROOT "/run/arca/root"
 /* Where the guest mounts the VM's shared host paths (share.h): share i at <it>/<i>. */
 #define GUEST_SHARES "/run/arca/shares"
+/* Block volumes, each mounted at <GUEST_BLOCKS>/<k> before it is bound in place. */
+#define GUEST_BLOCKS "/run/arca/blocks"
 
 struct guest_rootfs_spec {
 	const char *image_serial; /* read-only image disk (ext4) */

@@ -381,6 +381,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 		vm->disks[i].path = xstrdup(cfg->disks[i].path);
 		vm->disks[i].serial = xstrdup(cfg->disks[i].serial);
 		vm->disks[i].readonly = cfg->disks[i].readonly;
+		vm->disks[i].scsi = cfg->disks[i].scsi;
 	}
 	vm->n_disks = cfg->n_disks;
 	if (cfg->n_shares > VM_MAX_SHARES)

@@ -29,9 +29,12 @@ struct vm_disk {
 	const char *path;
 	const char *serial; /* the guest finds it as blkserial:<serial> */
 	bool readonly;
+	/* On the VM's one virtio-scsi controller (any number of disks, one
+	 * virtio-mmio slot) rather than a virtio-blk device (a slot each). */
+	bool scsi;
 };
 
-#define VM_MAX_DISKS 8
+#define VM_MAX_DISKS 16
 
 #include "share.h"
 

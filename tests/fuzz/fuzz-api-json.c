@@ -61,7 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(specs);
 	err = arca_error_free(err);
 	json_t *opts = json_is_object(body) ? json_object_get(body, "DriverOpts") : body;
-	(void)volume_options_check(opts, &err);
+	(void)volume_options_check("local", opts, &err);
+	arca_error_free(err);
+	err = NULL;
+	(void)volume_options_check("block", opts, &err);
 	err = arca_error_free(err);
 	(void)volume_name_is_valid(json_string_value(json_object_get(body, "Name")));
 	json_decref(img);

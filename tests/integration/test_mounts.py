@@ -157,3 +157,106 @@ def test_local_driver_options_tmpfs_and_bind(arcad, hostdir):
                         "/v/f").stdout == "from the host\n"
     arcad.docker("volume", "rm", "scratch", "hostvol")
     assert (hostdir / "f").exists()  # removing the volume leaves the device alone
+
+
+def _vm_pid(arcad, name):
+    cid = json.loads(arcad.docker("inspect", name).stdout)[0]["Id"]
+    from conftest import qemu_pids_under
+    pids = qemu_pids_under(f"arca-{cid}")
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def _wait_log(arcad, name, text, timeout=60):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = arcad.docker("logs", name).stdout
+        if text in out:
+            return out
+        time.sleep(0.2)
+    raise AssertionError(f"{name} never logged {text!r}: {out!r}")
+
+
+def test_block_volume_keeps_fsynced_data_across_kill_9(arcad):
+    arcad.docker("volume", "create", "-d", "block", "-o", "size=64m", "db")
+    vol = json.loads(arcad.docker("volume", "inspect", "db").stdout)[0]
+    assert vol["Driver"] == "block" and vol["Options"] == {"size": "64m"}
+    assert vol["Mountpoint"].endswith("/volumes/db/disk.img")
+    assert os.stat(vol["Mountpoint"]).st_size == 64 << 20
+    # A new block volume is empty (no lost+found), so the image's /etc is copied up.
+    out = arcad.docker("run", "--rm", "-v", "db:/etc", "busybox", "sh", "-c",
+                       "grep ' /etc ' /proc/mounts | cut -d' ' -f3; cat /etc/group").stdout
+    assert out.splitlines()[0] == "ext4" and "nobody:x:65534:" in out, out
+    arcad.docker("run", "-d", "--name", "writer", "-v", "db:/d", "busybox", "sh", "-c",
+                 "dd if=/dev/urandom of=/d/f bs=64k count=16 conv=fsync 2>/dev/null && "
+                 "md5sum /d/f && echo written && sleep 600")
+    before = _wait_log(arcad, "writer", "written").split()[0]
+    # One running container at a time.
+    r = arcad.docker("run", "--rm", "-v", "db:/d", "busybox", "true", check=False)
+    assert r.returncode != 0 and "in use by container writer" in r.stderr, r.stderr
+    os.kill(_vm_pid(arcad, "writer"), 9)
+    arcad.docker("wait", "writer")
+    after = arcad.docker("run", "--rm", "-v", "db:/d", "busybox", "md5sum",
+                         "/d/f").stdout.split()[0]
+    assert after == before
+    arcad.docker("rm", "writer")
+    arcad.docker("volume", "rm", "db")
+    assert not os.path.exists(vol["Mountpoint"])
+    r = arcad.docker("volume", "create", "-d", "block", "-o", "size=1k", "tiny", check=False)
+    assert r.returncode != 0 and "invalid size" in r.stderr
+
+
+def test_volumes_from_and_volume_events(arcad, hostdir):
+    import time
+    since = str(int(time.time()))
+    arcad.docker("run", "--name", "src", "-v", "shared:/s", "-v", f"{hostdir}:/h",
+                 "-v", "/anon", "busybox", "sh", "-c", "echo from-src > /s/f")
+    out = arcad.docker("run", "--rm", "--volumes-from", "src", "busybox", "sh", "-c",
+                       "cat /s/f /h/f; echo more > /anon/g; ls /anon").stdout
+    assert out == "from-src\nfrom the host\ng\n"
+    r = arcad.docker("run", "--rm", "--volumes-from", "src:ro", "busybox", "sh", "-c",
+                     "cat /s/f; echo no > /s/f", check=False)
+    assert r.stdout == "from-src\n" and "Read-only file system" in r.stderr, r.stderr
+    arcad.docker("create", "--name", "dst", "--volumes-from", "src:ro",
+                 "-v", "own:/s", "busybox", "true")
+    mounts = {m["Destination"]: m for m in
+              json.loads(arcad.docker("inspect", "dst").stdout)[0]["Mounts"]}
+    assert mounts["/s"]["Name"] == "own" and mounts["/s"]["RW"] is True  # its own wins
+    assert mounts["/h"]["Source"] == str(hostdir) and mounts["/h"]["RW"] is False
+    assert mounts["/anon"]["RW"] is False
+    r = arcad.docker("create", "--pull", "never", "--volumes-from", "nosuch", "busybox",
+                     check=False)
+    assert r.returncode != 0 and "No such container: nosuch" in r.stderr
+    until = str(int(time.time()) + 1)
+    events = [json.loads(line) for line in arcad.docker(
+        "events", "--since", since, "--until", until, "--filter", "type=volume",
+        "--format", "{{json .}}").stdout.splitlines()]
+    mount = [e for e in events if e["Action"] == "mount" and e["Actor"]["ID"] == "shared"]
+    assert mount and mount[0]["Actor"]["Attributes"]["destination"] == "/s"
+    assert mount[0]["Actor"]["Attributes"]["driver"] == "local"
+    assert any(e["Action"] == "unmount" and e["Actor"]["ID"] == "shared" for e in events)
+    assert not any(e["Actor"]["ID"] == str(hostdir) for e in events)  # binds are no volumes
+    arcad.docker("rm", "-v", "dst", "src")
+    arcad.docker("volume", "rm", "shared", "own")
+    assert arcad.docker("volume", "ls", "-q").stdout == ""
+
+
+def test_image_volume_is_an_anonymous_volume(arcad):
+    arcad.docker("run", "--name", "seed", "busybox", "sh", "-c",
+                 "mkdir /data && echo seeded > /data/f && chown 999 /data/f")
+    arcad.docker("commit", "-c", "VOLUME /data", "seed", "withvol:1")
+    arcad.docker("rm", "seed")
+    r = arcad.docker("run", "--name", "user", "withvol:1", "sh", "-c",
+                     "stat -c %u /data/f; cat /data/f; echo new > /data/g")
+    assert r.stdout == "999\nseeded\n" and "VOLUME" not in r.stderr, r.stderr
+    mounts = json.loads(arcad.docker("inspect", "user").stdout)[0]["Mounts"]
+    assert len(mounts) == 1 and mounts[0]["Destination"] == "/data"
+    assert open(os.path.join(mounts[0]["Source"], "g")).read() == "new\n"
+    arcad.docker("rm", "-v", "user")
+    assert arcad.docker("volume", "ls", "-q").stdout == ""
+    # A create that fails after its anonymous volumes were made leaves none behind.
+    r = arcad.docker("create", "--network", "nosuchnet", "withvol:1", check=False)
+    assert r.returncode != 0
+    assert arcad.docker("volume", "ls", "-q").stdout == ""
+    arcad.docker("rmi", "withvol:1")

@@ -6,14 +6,19 @@
 #include "tap.h"
 #include "volume.h"
 
-static int opts(const char *json)
+static int driver_opts(const char *driver, const char *json)
 {
 	json_t *o = json_loads(json, 0, NULL);
 	struct arca_error *err = NULL;
-	int r = volume_options_check(o, &err);
+	int r = volume_options_check(driver, o, &err);
 	arca_error_free(err);
 	json_decref(o);
 	return r;
+}
+
+static int opts(const char *json)
+{
+	return driver_opts("local", json);
 }
 
 int main(void)
@@ -27,7 +32,7 @@ int main(void)
 	       !volume_name_is_valid(".x") && !volume_name_is_valid("_x") &&
 	       !volume_name_is_valid("x y") && !volume_name_is_valid("x\n"),
 	   "no path, no leading punctuation, no spaces");
-	ok(opts("{}") == 0 && volume_options_check(NULL, NULL) == 0, "no options");
+	ok(opts("{}") == 0 && volume_options_check("local", NULL, NULL) == 0, "no options");
 	ok(opts("{\"type\":\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=10m\"}") == 0, "tmpfs");
 	ok(opts("{\"type\":\"none\",\"device\":\"/srv/x\",\"o\":\"bind\"}") == 0, "a bind");
 	ok(opts("{\"type\":\"none\",\"device\":\"srv\",\"o\":\"bind\"}") < 0,
@@ -37,5 +42,12 @@ int main(void)
 	ok(opts("{\"size\":\"1g\"}") < 0 && opts("{\"bogus\":\"1\"}") < 0, "unknown keys");
 	ok(opts("{\"type\":\"tmpfs\"}") < 0, "type without device");
 	ok(opts("{\"type\":1}") < 0 && opts("[]") < 0, "not strings");
+	ok(driver_opts("block", "{}") == 0 && driver_opts("block", "{\"size\":\"1g\"}") == 0,
+	   "block: size or the default");
+	ok(driver_opts("block", "{\"size\":\"1k\"}") < 0 &&
+	       driver_opts("block", "{\"size\":\"lots\"}") < 0,
+	   "block: too small or not a size");
+	ok(driver_opts("block", "{\"type\":\"tmpfs\",\"device\":\"x\"}") < 0,
+	   "block: the local driver's keys are refused");
 	return tap_done();
 }

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "events.h"
 #include "fd-util.h"
 #include "guest-setup.h"
 #include "hashmap.h"
@@ -269,9 +270,11 @@ int container_mounts_parse(json_t *config, json_t *host_config, json_t **ret_spe
 					   "invalid volume specification: '%s'", path);
 			break;
 		}
-		if (!taken(specs, path))
-			json_array_append_new(specs,
-					      spec("volume", "", path, true, "", false, false));
+		if (!taken(specs, path)) {
+			json_t *anon = spec("volume", "", path, true, "", false, false);
+			json_object_set_new(anon, "FromConfig", json_true());
+			json_array_append_new(specs, anon);
+		}
 	}
 	if (r < 0) {
 		json_decref(specs);
@@ -299,7 +302,84 @@ static int volume_for(struct daemon *d, json_t *s, struct volume **ret, struct a
 	return r;
 }
 
-int container_mounts_resolve(struct daemon *d, json_t *specs, json_t **ret_mounts,
+/* Is dest one of the mount points' destinations? */
+static bool mounted_at(json_t *mounts, const char *dest)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m)
+	{
+		const char *d = json_string_value(json_object_get(m, "Destination"));
+		if (d && strcmp(d, dest) == 0)
+			return true;
+	}
+	return false;
+}
+
+int container_mounts_from(struct daemon *d, json_t *host_config, json_t **ret_from,
+			  struct arca_error **err)
+{
+	json_t *list = json_object_get(host_config, "VolumesFrom");
+	json_t *from = json_array();
+	size_t i;
+	json_t *v;
+	if (list && !json_is_null(list) && !json_is_array(list)) {
+		json_decref(from);
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "HostConfig.VolumesFrom must be a list");
+	}
+	json_array_foreach(list, i, v)
+	{
+		const char *entry = json_string_value(v);
+		_cleanup_free_ char *id = xstrdup(entry ? entry : "");
+		char *mode = strchr(id, ':');
+		if (mode)
+			*mode++ = '\0';
+		bool rw = true, nocopy = false;
+		struct container *src = NULL;
+		int r = 0;
+		if (!id[0] || (mode && (!mode_token(mode, &rw, &nocopy) || nocopy)))
+			r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					   "invalid volumes-from specification: '%s'",
+					   entry ? entry : "");
+		else if (!(src = daemon_find_container(d, id, err)))
+			r = -ENOENT;
+		if (r < 0) {
+			json_decref(from);
+			return r;
+		}
+		size_t k;
+		json_t *m;
+		json_array_foreach(src->mounts, k, m)
+		{
+			const char *dest = json_string_value(json_object_get(m, "Destination"));
+			if (!dest || mounted_at(from, dest))
+				continue;
+			json_t *cp = json_deep_copy(m);
+			json_object_set_new(
+			    cp, "RW", json_boolean(rw && json_is_true(json_object_get(m, "RW"))));
+			json_object_set_new(cp, "NoCopy", json_true()); /* as dockerd: no copy-up */
+			json_array_append_new(from, cp);
+		}
+	}
+	*ret_from = from;
+	return 0;
+}
+
+void container_mounts_release(struct daemon *d, json_t *mounts)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "Name"));
+		struct volume *v = name ? hashmap_get(d->volumes, name) : NULL;
+		if (v && json_object_get(v->labels, VOLUME_LABEL_ANONYMOUS))
+			volume_remove_if_unused(d, name);
+	}
+}
+
+int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json_t **ret_mounts,
 			     struct arca_error **err)
 {
 	json_t *out = json_array();
@@ -319,6 +399,7 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t **ret_mount
 			if (json_is_true(json_object_get(s, "FromBinds")) && stat(src, &st) < 0) {
 				int r = mkdir_p(src, 0755);
 				if (r < 0) {
+					container_mounts_release(d, out);
 					json_decref(out);
 					return arca_error_errno(err, r,
 								"create the bind source `%s`", src);
@@ -328,8 +409,14 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t **ret_mount
 				       src, "Destination", dst, "Mode", mode, "RW", rw,
 				       "Propagation", "rprivate");
 		} else if (strcmp(type, "volume") == 0) {
+			const char *dst0 = json_string_value(json_object_get(s, "Destination"));
+			/* The image's and Config's anonymous volumes yield to --volumes-from. */
+			if (json_is_true(json_object_get(s, "FromConfig")) &&
+			    mounted_at(from, dst0))
+				continue;
 			struct volume *v;
 			if (volume_for(d, s, &v, err) < 0) {
+				container_mounts_release(d, out);
 				json_decref(out);
 				return -EINVAL;
 			}
@@ -358,14 +445,96 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t **ret_mount
 		}
 		json_array_append_new(out, mp);
 	}
+	json_array_foreach(
+	    from, i, s) if (!mounted_at(out, json_string_value(json_object_get(s, "Destination"))))
+	    json_array_append(out, s);
+	size_t blocks = 0;
+	json_array_foreach(out, i, s) blocks += container_mount_is_block(s);
+	if (blocks > CONTAINER_MAX_BLOCKS) {
+		container_mounts_release(d, out);
+		json_decref(out);
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "a container mounts at most %d block volumes",
+				      CONTAINER_MAX_BLOCKS);
+	}
 	*ret_mounts = out;
 	return 0;
+}
+
+bool container_mount_is_block(json_t *m)
+{
+	const char *driver = json_string_value(json_object_get(m, "Driver"));
+	return driver && strcmp(driver, VOLUME_DRIVER_BLOCK) == 0;
 }
 
 bool container_mount_is_shared(json_t *m)
 {
 	const char *type = json_string_value(json_object_get(m, "Type"));
-	return type && strcmp(type, "tmpfs") != 0 && !json_object_get(m, "TmpfsData");
+	return type && strcmp(type, "tmpfs") != 0 && !json_object_get(m, "TmpfsData") &&
+	       !container_mount_is_block(m);
+}
+
+/* The guest finds block volume k by its disk's serial. */
+static const char *const block_serials[CONTAINER_MAX_BLOCKS] = {
+	"arca-vol0",  "arca-vol1",  "arca-vol2",  "arca-vol3",	"arca-vol4",
+	"arca-vol5",  "arca-vol6",  "arca-vol7",  "arca-vol8",	"arca-vol9",
+	"arca-vol10", "arca-vol11", "arca-vol12", "arca-vol13",
+};
+
+const char *container_mount_block_serial(size_t k)
+{
+	return k < CONTAINER_MAX_BLOCKS ? block_serials[k] : NULL;
+}
+
+void container_mounts_disks(const struct container *c, struct vm_config *cfg)
+{
+	size_t i, k = 0;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		if (!container_mount_is_block(m) || k >= CONTAINER_MAX_BLOCKS ||
+		    cfg->n_disks >= VM_MAX_DISKS)
+			continue; /* more were refused at create */
+		cfg->disks[cfg->n_disks++] = (struct vm_disk){
+			.path = json_string_value(json_object_get(m, "Source")),
+			.serial = block_serials[k++],
+			.readonly = !json_is_true(json_object_get(m, "RW")),
+			.scsi = true,
+		};
+	}
+}
+
+int container_mounts_block_conflict(const struct container *c, struct arca_error **err)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		if (!container_mount_is_block(m))
+			continue;
+		const char *name = json_string_value(json_object_get(m, "Name"));
+		size_t it = 0;
+		void *v;
+		while (hashmap_iter(c->d->containers, &it, NULL, &v)) {
+			struct container *o = v;
+			if (o == c || !(container_is_running(o) || o->starting))
+				continue;
+			size_t j;
+			json_t *om;
+			json_array_foreach(o->mounts, j, om)
+			{
+				const char *on = json_string_value(json_object_get(om, "Name"));
+				if (container_mount_is_block(om) && on && strcmp(on, name) == 0)
+					return arca_error_set(
+					    err, EBUSY, ARCA_ERR_CONFLICT,
+					    "volume %s is a block volume, in use by container %s: "
+					    "a block volume is used by one running container at "
+					    "a time",
+					    name, o->name);
+			}
+		}
+	}
+	return 0;
 }
 
 size_t container_mounts_shares(struct container *c, const struct vm_share **ret)
@@ -440,11 +609,27 @@ static bool dir_is_empty(const char *path)
 char *container_mounts_copy_up_script(const struct container *c)
 {
 	char *script = NULL;
-	size_t i, share = 0;
+	size_t i, share = 0, block = 0;
 	json_t *m;
 	json_array_foreach(c->mounts, i, m)
 	{
 		const char *type = json_string_value(json_object_get(m, "Type"));
+		if (container_mount_is_block(m)) {
+			size_t k = block++;
+			const char *dst = json_string_value(json_object_get(m, "Destination"));
+			if (json_is_true(json_object_get(m, "NoCopy")) ||
+			    !json_is_true(json_object_get(m, "RW")) || strchr(dst, '\''))
+				continue;
+			/* Only the guest sees inside the disk: empty there, it is filled. */
+			char *line = xasprintf(
+			    "%sif [ -d '/run/arca/lower%s' ] && [ -z \"$(ls -A '" GUEST_BLOCKS
+			    "/%zu')\" ]; then cp -a '/run/arca/lower%s/.' '" GUEST_BLOCKS
+			    "/%zu/' || exit 1; fi\n",
+			    script ? script : "", dst, k, dst, k);
+			free(script);
+			script = line;
+			continue;
+		}
 		if (!container_mount_is_shared(m))
 			continue;
 		size_t k = share++;
@@ -463,4 +648,27 @@ char *container_mounts_copy_up_script(const struct container *c)
 		script = line;
 	}
 	return script;
+}
+
+void container_mounts_emit(struct container *c, const char *action)
+{
+	bool mount = strcmp(action, "mount") == 0;
+	size_t i;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "Name"));
+		const char *driver = json_string_value(json_object_get(m, "Driver"));
+		if (!name || !driver)
+			continue; /* binds and tmpfs are not volumes */
+		json_t *attrs = json_pack("{s:s, s:s}", "container", c->id, "driver", driver);
+		if (mount) {
+			json_object_set(attrs, "destination", json_object_get(m, "Destination"));
+			json_object_set(attrs, "propagation", json_object_get(m, "Propagation"));
+			json_object_set_new(
+			    attrs, "read/write",
+			    json_string(json_is_true(json_object_get(m, "RW")) ? "true" : "false"));
+		}
+		events_emit(c->d->events, "volume", action, name, attrs);
+	}
 }

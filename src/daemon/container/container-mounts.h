@@ -18,6 +18,7 @@
 struct daemon;
 struct container;
 struct vm_share;
+struct vm_config;
 
 /*
  * Pure (fuzzed with the create body): the mounts a create asks for, each
@@ -28,17 +29,45 @@ struct vm_share;
 int container_mounts_parse(json_t *config, json_t *host_config, json_t **ret_specs,
 			   struct arca_error **err);
 
-/* The specs made real at create: Docker's MountPoint list (new reference). */
-int container_mounts_resolve(struct daemon *d, json_t *specs, json_t **ret_mounts,
+/*
+ * HostConfig.VolumesFrom ("name[:ro|:rw]"): the mount points of each named
+ * container, read-only with :ro, never copied up (new reference). 404 for a
+ * missing container.
+ */
+int container_mounts_from(struct daemon *d, json_t *host_config, json_t **ret_from,
+			  struct arca_error **err);
+
+/*
+ * The specs made real at create: Docker's MountPoint list (new reference).
+ * The mount points `from` (container_mounts_from) fill the destinations the
+ * specs leave free; an anonymous volume of Config.Volumes yields to them.
+ * On error, the anonymous volumes it made are gone again.
+ */
+int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json_t **ret_mounts,
 			     struct arca_error **err);
+/* A create that failed after resolving: its anonymous volumes go (unless shared). */
+void container_mounts_release(struct daemon *d, json_t *mounts);
+/* Docker's volume "mount" (at a start) or "unmount" (at an exit) events. */
+void container_mounts_emit(struct container *c, const char *action);
 
 /* inspect's and ps's Mounts: the mount points as Docker shows them (new reference). */
 json_t *container_mounts_json(const struct container *c);
 /* The names of its anonymous volumes (a strv; caller frees): docker rm -v and --rm. */
 char **container_mounts_anonymous(const struct container *c);
 
-/* A bind or a volume on disk (shared with the VM), not a tmpfs in the guest. */
+/* A bind or a local volume on disk (shared with the VM), not a tmpfs in the guest. */
 bool container_mount_is_shared(json_t *mount_point);
+/* A block volume: a disk of the VM (on its virtio-scsi controller). */
+bool container_mount_is_block(json_t *mount_point);
+
+/* The VM's disks beside the image's and the writable one: at most this many block volumes. */
+#define CONTAINER_MAX_BLOCKS 14
+/* The serial of the k-th block volume's disk (NULL past the last). */
+const char *container_mount_block_serial(size_t k);
+/* Appends the block volumes' disks to cfg, in mount order. */
+void container_mounts_disks(const struct container *c, struct vm_config *cfg);
+/* 409 when a block volume of c is mounted by another running or starting container. */
+int container_mounts_block_conflict(const struct container *c, struct arca_error **err);
 /* The shares a start gives the VM, in the order the guest mounts them (c owns them). */
 size_t container_mounts_shares(struct container *c, const struct vm_share **ret);
 

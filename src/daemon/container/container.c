@@ -351,7 +351,7 @@ int container_config_build(json_t *config, json_t *host_config, json_t *image_co
 	int r = validate(config, host_config, err);
 	if (r < 0)
 		return r;
-	r = create_options_check(config, host_config, image_config, warnings, err);
+	r = create_options_check(config, host_config, warnings, err);
 	if (r < 0)
 		return r;
 	const char *image = json_string_value(json_object_get(config, "Image"));
@@ -519,10 +519,14 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	json_t *warnings = json_array();
 	r = container_config_build(config, host_config, img, &merged, &hc, warnings, err);
 	json_decref(img);
-	json_t *specs = NULL;
+	json_t *specs = NULL, *from = NULL;
+	/* The merged config: the image's VOLUMEs become anonymous volumes too. */
 	if (r >= 0)
-		r = container_mounts_parse(config, host_config, &specs, err);
+		r = container_mounts_parse(merged, host_config, &specs, err);
+	if (r >= 0)
+		r = container_mounts_from(d, host_config, &from, err);
 	if (r < 0) {
+		json_decref(specs);
 		json_decref(merged);
 		json_decref(hc);
 		json_decref(warnings);
@@ -551,11 +555,13 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 	c->networks = json_object();
 	set_paths(c);
 
-	r = container_mounts_resolve(d, specs, &c->mounts, err);
+	r = container_mounts_resolve(d, specs, from, &c->mounts, err);
 	json_decref(specs);
+	json_decref(from);
 	if (r >= 0)
 		r = attach_networks(c, req, err);
 	if (r < 0) {
+		container_mounts_release(d, c->mounts);
 		container_free(c);
 		json_decref(warnings);
 		return r;
@@ -565,6 +571,7 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 		r = container_save(c, err);
 	if (r < 0) {
 		(void)rm_rf(c->dir);
+		container_mounts_release(d, c->mounts);
 		container_free(c);
 		json_decref(warnings);
 		return r;

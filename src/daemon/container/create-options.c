@@ -78,7 +78,7 @@ static const struct option host_options[] = {
 	{ "PidsLimit", WARNED, NO_CGROUP },
 	{ "Binds", APPLIED, NULL },  /* container-mounts.c */
 	{ "Mounts", APPLIED, NULL }, /* bind, volume, tmpfs */
-	{ "VolumesFrom", REFUSED, "--volumes-from is not supported by Arca yet" },
+	{ "VolumesFrom", APPLIED, NULL },
 	{ "VolumeDriver", APPLIED, NULL }, /* local only: container-mounts.c */
 	{ "PortBindings", REFUSED, NO_NETWORK },
 	{ "PublishAllPorts", REFUSED, NO_NETWORK },
@@ -215,8 +215,8 @@ static int check_ulimits(json_t *hc, struct arca_error **err)
 	return 0;
 }
 
-int create_options_check(json_t *config, json_t *host_config, json_t *image_config,
-			 json_t *warnings, struct arca_error **err)
+int create_options_check(json_t *config, json_t *host_config, json_t *warnings,
+			 struct arca_error **err)
 {
 	int r = check_table(host_config, host_options, ELEMENTSOF(host_options), "HostConfig",
 			    warnings, err);
@@ -258,15 +258,6 @@ int create_options_check(json_t *config, json_t *host_config, json_t *image_conf
 			    warnings, json_sprintf("HostConfig.LogConfig.Config.%s: not applied by "
 						   "Arca's json-file writer",
 						   log_opts_kept[i]));
-	/* The image's VOLUMEs stay in the writable layer until they become volumes. */
-	const char *path;
-	json_t *v;
-	json_object_foreach(json_object_get(image_config, "Volumes"), path, v)
-	    json_array_append_new(warnings,
-				  json_sprintf("the image's VOLUME %s is not a volume in Arca yet: "
-					       "its data stays in the container's writable "
-					       "layer and goes with it",
-					       path));
 	return 0;
 }
 

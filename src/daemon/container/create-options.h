@@ -14,12 +14,12 @@
 
 /*
  * Checks the client's Config (before the image's is merged in), its
- * HostConfig and the image's config. Appends to warnings (a JSON array) what
+ * HostConfig. Appends to warnings (a JSON array) what
  * is accepted but not enforced; fails with ARCA_ERR_INVALID on the first
  * field that is set and can't be honoured.
  */
-int create_options_check(json_t *config, json_t *host_config, json_t *image_config,
-			 json_t *warnings, struct arca_error **err);
+int create_options_check(json_t *config, json_t *host_config, json_t *warnings,
+			 struct arca_error **err);
 
 /* RLIMIT_* for a Docker ulimit name ("nofile"), or -EINVAL. */
 int create_options_rlimit(const char *name);

@@ -91,6 +91,7 @@ static void emit_die(struct container *c)
 	snprintf(code, sizeof(code), "%d", c->exit_code);
 	events_container(c->d->events, c, "die", json_pack("{s:s}", "exitCode", code));
 	emit_network_events(c, "disconnect");
+	container_mounts_emit(c, "unmount");
 }
 
 static void ops_reply(struct container_op **list, struct container *c, const struct arca_error *err)
@@ -330,6 +331,7 @@ static void on_proc_started(struct guest_proc *p, int error, const char *message
 	c->started_at = time_now_rfc3339();
 	(void)container_persist(c);
 	emit_network_events(c, "connect");
+	container_mounts_emit(c, "mount");
 	events_container(c->d->events, c, "start", NULL);
 	container_health_start(c);
 	if (c->restart_event) {
@@ -513,9 +515,22 @@ static void add_mounts(struct container *c, struct guest_batch *b)
 		return;
 	struct guest_request rq;
 	_cleanup_free_ size_t *share_of = xnew0(size_t, n);
-	for (size_t i = 0; i < n; i++)
-		share_of[i] =
-		    container_mount_is_shared(json_array_get(c->mounts, i)) ? shared++ : SIZE_MAX;
+	_cleanup_free_ size_t *block_of = xnew0(size_t, n);
+	size_t blocks = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_array_get(c->mounts, i);
+		share_of[i] = container_mount_is_shared(m) ? shared++ : SIZE_MAX;
+		block_of[i] = container_mount_is_block(m) ? blocks++ : SIZE_MAX;
+		if (block_of[i] == SIZE_MAX)
+			continue;
+		/* The volume's disk first, where copy-up finds it; bound in place below. */
+		unsigned long ro = json_is_true(json_object_get(m, "RW")) ? 0 : MS_RDONLY;
+		_cleanup_free_ char *src =
+		    xasprintf("blkserial:%s", container_mount_block_serial(block_of[i]));
+		_cleanup_free_ char *at = xasprintf(GUEST_BLOCKS "/%zu", block_of[i]);
+		guest_req_mount(&rq, src, at, "ext4", MS_NOSUID | MS_NODEV | ro, NULL);
+		guest_batch_add(b, &rq);
+	}
 	if (shared) {
 		guest_req_mount(&rq, VM_SHARE_TAG, GUEST_SHARES, "virtiofs", MS_NOSUID | MS_NODEV,
 				NULL);
@@ -532,9 +547,11 @@ static void add_mounts(struct container *c, struct guest_batch *b)
 			const char *dest = json_string_value(json_object_get(m, "Destination"));
 			unsigned long ro = json_is_true(json_object_get(m, "RW")) ? 0 : MS_RDONLY;
 			_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", dest);
-			if (share_of[i] != SIZE_MAX) {
+			if (share_of[i] != SIZE_MAX || block_of[i] != SIZE_MAX) {
 				_cleanup_free_ char *src =
-				    xasprintf(GUEST_SHARES "/%zu", share_of[i]);
+				    share_of[i] != SIZE_MAX
+					? xasprintf(GUEST_SHARES "/%zu", share_of[i])
+					: xasprintf(GUEST_BLOCKS "/%zu", block_of[i]);
 				guest_req_mount(&rq, src, dst, "", MS_BIND | ro, NULL);
 			} else if (json_object_get(m, "TmpfsData")) {
 				/* A local volume of type tmpfs: its o= options, as mount takes
@@ -679,6 +696,16 @@ void container_start(struct container *c, container_done_fn cb, void *userdata)
 }
 
 /* Boots the VM; the start ops are answered when the main process runs or fails. */
+/* A start refused before its VM was spawned; as dockerd, an AutoRemove container goes. */
+static void start_refused(struct container *c, struct arca_error *err)
+{
+	ops_reply(&c->start_ops, c, err);
+	arca_error_free(err);
+	if (!c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")))
+		finish_remove(c);
+}
+
+/* Spawns the VM; c may be gone when it returns (a refused AutoRemove start). */
 static void start_vm(struct container *c)
 {
 	struct daemon *d = c->d;
@@ -687,16 +714,12 @@ static void start_vm(struct container *c)
 	_cleanup_strv_free_ char **argv = command_of(c);
 	if (!argv[0]) {
 		arca_error_set(&err, EINVAL, ARCA_ERR_INVALID, "no command specified");
-		ops_reply(&c->start_ops, c, err);
-		arca_error_free(err);
-		return;
+		return start_refused(c, err);
 	}
-	if (container_networks_check(c, &err) < 0 ||
+	if (container_networks_check(c, &err) < 0 || container_mounts_block_conflict(c, &err) < 0 ||
 	    image_disk(d->images, c->image_id, &disk, &err) < 0 || log_writer_open(c, &err) < 0) {
 		arca_error_wrap(&err, "start container %.12s", c->id);
-		ops_reply(&c->start_ops, c, err);
-		arca_error_free(err);
-		return;
+		return start_refused(c, err);
 	}
 	struct vm_config cfg;
 	container_vm_config(c, disk, &cfg);
@@ -707,8 +730,7 @@ static void start_vm(struct container *c)
 	if (vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err) < 0) {
 		c->starting = false;
 		log_writer_close(c);
-		ops_reply(&c->start_ops, c, err);
-		arca_error_free(err);
+		start_refused(c, err);
 	}
 }
 

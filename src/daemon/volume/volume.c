@@ -17,10 +17,12 @@
 #include "container.h"
 #include "daemon.h"
 #include "events.h"
+#include "ext4.h"
 #include "fd-util.h"
 #include "hashmap.h"
 #include "log.h"
 #include "names.h"
+#include "parse-util.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -75,13 +77,36 @@ static int check_strings(json_t *o, const char *what, struct arca_error **err)
 	return 0;
 }
 
-int volume_options_check(json_t *options, struct arca_error **err)
+/* The block driver's one option: size, as "10g", "512m" (at least 16 MiB). */
+static int block_size(json_t *options, uint64_t *ret, struct arca_error **err)
+{
+	const char *size = json_string_value(json_object_get(options, "size"));
+	*ret = VOLUME_BLOCK_DEFAULT_SIZE;
+	if (!size)
+		return 0;
+	if (parse_size(size, ret) < 0 || *ret < (UINT64_C(16) << 20) || *ret > (UINT64_C(1) << 44))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid size %s: a block volume takes 16m to 16t", size);
+	return 0;
+}
+
+int volume_options_check(const char *driver, json_t *options, struct arca_error **err)
 {
 	int r = check_strings(options, "DriverOpts", err);
 	if (r < 0 || !json_is_object(options))
 		return r;
 	const char *k;
 	json_t *v;
+	if (driver && strcmp(driver, VOLUME_DRIVER_BLOCK) == 0) {
+		json_object_foreach(options, k,
+				    v) if (strcmp(k, "size") !=
+					   0) return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+								    "invalid option key: \"%s\": "
+								    "the block driver takes size",
+								    k);
+		uint64_t size;
+		return block_size(options, &size, err);
+	}
 	json_object_foreach(options, k, v)
 	{
 		if (strcmp(k, "type") != 0 && strcmp(k, "device") != 0 && strcmp(k, "o") != 0)
@@ -131,7 +156,8 @@ static struct volume *from_body(struct daemon *d, const char *name, json_t *b)
 	v->labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
 	json_t *opts = json_object_get(b, "Options");
 	v->options = json_is_object(opts) ? json_deep_copy(opts) : json_object();
-	v->mountpoint = xasprintf("%s/volumes/%s/_data", d->cfg.root, name);
+	v->mountpoint = xasprintf("%s/volumes/%s/%s", d->cfg.root, name,
+				  volume_is_block(v) ? VOLUME_BLOCK_FILE : "_data");
 	return v;
 }
 
@@ -172,9 +198,18 @@ int volume_find(struct daemon *d, const char *name, struct volume **ret, struct 
 	return 0;
 }
 
-/* <root>/volumes/<name>/_data, each level created without following a symlink. */
-static int make_dirs(struct daemon *d, const char *name, struct arca_error **err)
+bool volume_is_block(const struct volume *v)
 {
+	return strcmp(v->driver, VOLUME_DRIVER_BLOCK) == 0;
+}
+
+/*
+ * <root>/volumes/<name>/_data, each level created without following a
+ * symlink; a block volume's is <name>/disk.img, a sparse ext4 file.
+ */
+static int make_dirs(struct daemon *d, const struct volume *v, struct arca_error **err)
+{
+	const char *name = v->name;
 	_cleanup_free_ char *top = xasprintf("%s/volumes", d->cfg.root);
 	if (mkdir(top, 0701) < 0 && errno != EEXIST)
 		return arca_error_errno(err, -errno, "create `%s`", top);
@@ -187,9 +222,18 @@ static int make_dirs(struct daemon *d, const char *name, struct arca_error **err
 	    openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (vfd < 0)
 		return arca_error_errno(err, -errno, "open the volume %s", name);
-	if (mkdirat(vfd, "_data", 0755) < 0 && errno != EEXIST)
-		return arca_error_errno(err, -errno, "create the data of volume %s", name);
-	return 0;
+	if (!volume_is_block(v)) {
+		if (mkdirat(vfd, "_data", 0755) < 0 && errno != EEXIST)
+			return arca_error_errno(err, -errno, "create the data of volume %s", name);
+		return 0;
+	}
+	uint64_t size;
+	int r = block_size(v->options, &size, err);
+	if (r < 0)
+		return r;
+	/* mkfs's lost+found goes: a new volume is empty, so the image's content is
+	 * copied up on its first mount as with any volume. */
+	return ext4_create_volume(v->mountpoint, size, err);
 }
 
 static int remove_dirs(struct daemon *d, const char *name)
@@ -240,7 +284,7 @@ int volume_create(struct daemon *d, json_t *body, struct volume **ret, bool *ret
 	const char *driver = json_string_value(json_object_get(body, "Driver"));
 	if (!driver || !driver[0])
 		driver = "local";
-	if (strcmp(driver, "local") != 0)
+	if (strcmp(driver, "local") != 0 && strcmp(driver, VOLUME_DRIVER_BLOCK) != 0)
 		return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND,
 				      "error looking up volume plugin %s: plugin \"%s\" not found",
 				      driver, driver);
@@ -248,7 +292,7 @@ int volume_create(struct daemon *d, json_t *body, struct volume **ret, bool *ret
 	json_t *labels = json_object_get(body, "Labels");
 	int r = check_strings(labels, "Labels", err);
 	if (r >= 0)
-		r = volume_options_check(opts, err);
+		r = volume_options_check(driver, opts, err);
 	if (r < 0)
 		return r;
 	struct volume *old = hashmap_get(d->volumes, name);
@@ -267,7 +311,7 @@ int volume_create(struct daemon *d, json_t *body, struct volume **ret, bool *ret
 			      json_is_object(opts) ? opts : NULL);
 	struct volume *v = from_body(d, name, b);
 	json_decref(b);
-	r = make_dirs(d, name, err);
+	r = make_dirs(d, v, err);
 	if (r >= 0)
 		r = save(d, v, err);
 	if (r < 0) {
@@ -331,6 +375,9 @@ char **volume_users(struct daemon *d, const struct volume *v)
 
 int64_t volume_size(const struct volume *v)
 {
+	struct stat st;
+	if (volume_is_block(v)) /* what the sparse file takes, not its size */
+		return stat(v->mountpoint, &st) < 0 ? -1 : (int64_t)st.st_blocks * 512;
 	return disk_usage_at(AT_FDCWD, v->mountpoint);
 }
 

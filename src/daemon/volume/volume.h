@@ -8,6 +8,10 @@
  * The local driver's options are dockerd's: type, device and o, where
  * type=tmpfs and type=none with o=bind and an absolute device are the forms
  * Arca takes (others are refused at create).
+ *
+ * The block driver keeps a sparse ext4 file, <name>/disk.img (its
+ * Mountpoint), of the size option (default 10 GiB), attached to the VM of
+ * the one container that runs with it as a disk: no file sharing between.
  */
 #pragma once
 
@@ -20,11 +24,14 @@
 
 struct daemon;
 
-#define VOLUME_LABEL_ANONYMOUS "com.docker.volume.anonymous"
+#define VOLUME_LABEL_ANONYMOUS	  "com.docker.volume.anonymous"
+#define VOLUME_DRIVER_BLOCK	  "block"
+#define VOLUME_BLOCK_FILE	  "disk.img"
+#define VOLUME_BLOCK_DEFAULT_SIZE (UINT64_C(10) << 30)
 
 struct volume {
 	char *name;
-	char *driver; /* "local" */
+	char *driver; /* "local" or "block" */
 	char *created;
 	json_t *labels;	 /* object of strings */
 	json_t *options; /* object of strings: the driver's options */
@@ -40,8 +47,11 @@ struct volume *volume_free(struct volume *v);
 
 /* dockerd's rule for a local volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+. Pure. */
 bool volume_name_is_valid(const char *name);
-/* The local driver's options, checked as dockerd checks them. Pure; fuzzed with api-json. */
-int volume_options_check(json_t *options, struct arca_error **err);
+/* A driver's options, the local one's checked as dockerd checks them. Pure; fuzzed with api-json.
+ */
+int volume_options_check(const char *driver, json_t *options, struct arca_error **err);
+/* A block volume: a disk of its own, not a shared directory. */
+bool volume_is_block(const struct volume *v);
 
 /*
  * VolumeCreate's body (Name optional: a random one; Driver "local"; DriverOpts;
