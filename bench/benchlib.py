@@ -116,3 +116,12 @@ def start_both(build, work):
             s.docker("pull", f"{reg.host}/busybox:latest")
             s.docker("tag", f"{reg.host}/busybox:latest", "busybox:latest")
     return arcad, dockerd, ours, theirs
+
+
+def stop_both(arcad, dockerd, work):
+    """Stops what start_both started (either may be None) and removes work."""
+    if dockerd:
+        dockerd.stop()
+    if arcad:
+        arcad.stop()
+    subprocess.run(["rm", "-rf", work])

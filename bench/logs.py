@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from benchlib import p90, start_both  # noqa: E402
+from benchlib import p90, start_both, stop_both  # noqa: E402
 from lifecycle import arca_memory, docker_memory  # noqa: E402
 
 
@@ -55,11 +55,7 @@ def main():
         for s in sides:
             s.docker("rm", "-f", *s.docker("ps", "-aq").stdout.split())
     finally:
-        if dockerd:
-            dockerd.stop()
-        if arcad:
-            arcad.stop()
-        subprocess.run(["rm", "-rf", work])
+        stop_both(arcad, dockerd, work)
 
     med = statistics.median
     a, d = ours.times["logs"], theirs.times["logs"]

@@ -52,6 +52,31 @@ struct plan {
 	char *const *argv; /* virtiofsd's, its --fd set for fd 3 */
 };
 
+/*
+ * Docker's rbind: the mounts below the source come along, private, and ro,
+ * nosuid and nodev hold for every one of them (mount_setattr, AT_RECURSIVE).
+ * A kernel without mount_setattr gets the plain bind, where nothing below the
+ * source is reachable, rather than a writable submount under a ro bind.
+ */
+static int bind_share(const char *source, const char *target, bool readonly)
+{
+	struct mount_attr attr = {
+		.attr_set =
+		    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+	};
+	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS || umount2(target, MNT_DETACH) < 0)
+		return -1;
+	unsigned long ro = readonly ? MS_RDONLY : 0;
+	if (mount(source, target, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | ro, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 /* In the child: the tree, then virtiofsd. */
 static _Noreturn void child(const struct plan *p)
 {
@@ -92,10 +117,7 @@ static _Noreturn void child(const struct plan *p)
 			int f = open(p->targets[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 			r = f < 0 ? -1 : close(f);
 		}
-		unsigned long ro = s->readonly ? MS_RDONLY : 0;
-		if (r < 0 || mount(s->source, p->targets[i], NULL, MS_BIND, NULL) < 0 ||
-		    mount(NULL, p->targets[i], NULL,
-			  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | ro, NULL) < 0)
+		if (r < 0 || bind_share(s->source, p->targets[i], s->readonly) < 0)
 			die("bind", s->source);
 	}
 	if (mount(NULL, p->root, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,

@@ -4,6 +4,7 @@ a named volume outlives its containers and is shared between them, tmpfs takes i
 and mode, and anonymous volumes go with docker rm -v."""
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -195,6 +196,10 @@ def test_block_volume_keeps_fsynced_data_across_kill_9(arcad):
     # One running container at a time.
     r = arcad.docker("run", "--rm", "-v", "db:/d", "busybox", "true", check=False)
     assert r.returncode != 0 and "in use by container writer" in r.stderr, r.stderr
+    # A stopped container that references it still gets its maintenance VM (cp, diff).
+    arcad.docker("create", "--name", "other", "-v", "db:/d", "busybox", "true")
+    assert "root:x:0:0" in arcad.docker("cp", "other:/etc/passwd", "-").stdout
+    arcad.docker("rm", "other")
     os.kill(_vm_pid(arcad, "writer"), 9)
     arcad.docker("wait", "writer")
     after = arcad.docker("run", "--rm", "-v", "db:/d", "busybox", "md5sum",
@@ -260,3 +265,21 @@ def test_image_volume_is_an_anonymous_volume(arcad):
     assert r.returncode != 0
     assert arcad.docker("volume", "ls", "-q").stdout == ""
     arcad.docker("rmi", "withvol:1")
+
+
+def test_binds_are_recursive_and_ro_holds_below(arcad, hostdir):
+    sub = hostdir / "sub"
+    sub.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(sub)], check=True)
+    try:
+        (sub / "below").write_text("in a mount below\n")
+        out = arcad.docker("run", "--rm", "-v", f"{hostdir}:/h", "busybox", "sh", "-c",
+                           "cat /h/sub/below; echo w > /h/sub/new").stdout
+        assert out == "in a mount below\n"
+        assert (sub / "new").read_text() == "w\n"
+        r = arcad.docker("run", "--rm", "-v", f"{hostdir}:/h:ro", "busybox", "sh", "-c",
+                         "cat /h/sub/below; echo no > /h/sub/other", check=False)
+        assert r.stdout == "in a mount below\n" and "Read-only file system" in r.stderr
+        assert not (sub / "other").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(sub)], check=False)

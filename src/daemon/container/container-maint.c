@@ -149,7 +149,10 @@ static int maint_start(struct container *c, struct arca_error **err)
 	cfg.memory_mb = MAINT_MEMORY_MB;
 	cfg.cpus = 1;
 	cfg.die_with_parent = true; /* a maintenance VM is never adopted */
-	cfg.n_shares = 0;	    /* it reads the container's own disks only */
+	/* It reads the container's own two disks only: no shares, and no block volume,
+	 * which a running container may hold (QEMU's image lock would refuse it). */
+	cfg.n_shares = 0;
+	cfg.n_disks = 2;
 	c->maint = m;
 	r = vm_start(d->event, &cfg, &maint_cbs, c, &m->vm, err);
 	if (r < 0)
