@@ -180,9 +180,8 @@ def test_push_without_registry_auth_and_distribution_inspect(arcad, tmp_path):
 
 
 def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):
-    # Refused until networking (and --volumes-from) exist: never accepted and dropped.
-    for args, word in ((["--volumes-from", "other"], "VolumesFrom"),
-                       (["-p", "8080:80"], "PortBindings"), (["-P"], "PublishAllPorts"),
+    # Refused until networking exists: never accepted and dropped.
+    for args, word in ((["-p", "8080:80"], "PortBindings"), (["-P"], "PublishAllPorts"),
                        (["--device", "/dev/null"], "Devices"), (["--dns", "1.1.1.1"], "Dns"),
                        (["--pid", "host"], "PidMode"), (["--ipc", "host"], "IpcMode"),
                        (["--sysctl", "net.ipv4.ip_forward=1"], "Sysctls"),
