@@ -283,3 +283,25 @@ def test_binds_are_recursive_and_ro_holds_below(arcad, hostdir):
         assert not (sub / "other").exists()
     finally:
         subprocess.run(["umount", "-l", str(sub)], check=False)
+
+
+def test_cp_reaches_a_running_containers_mounts(arcad, hostdir, tmp_path):
+    local = tmp_path / "payload"
+    local.write_text("copied in\n")
+    arcad.docker("run", "-d", "--name", "live", "-v", f"{hostdir}:/h", "-v", "cpvol:/v",
+                 "busybox", "sleep", "600")
+    arcad.docker("cp", str(local), "live:/h/payload")
+    arcad.docker("cp", str(local), "live:/v/payload")
+    assert (hostdir / "payload").read_text() == "copied in\n"
+    src = json.loads(arcad.docker("volume", "inspect", "cpvol").stdout)[0]["Mountpoint"]
+    assert open(os.path.join(src, "payload")).read() == "copied in\n"
+    assert "from the host" in arcad.docker("cp", "live:/h/f", "-").stdout
+    arcad.docker("rm", "-f", "live")
+    # Stopped, its mounts are not in the maintenance VM: a clear refusal, not a copy
+    # into the writable layer under the mount; other paths still copy.
+    arcad.docker("create", "--name", "cold", "-v", "cpvol:/v", "busybox", "true")
+    r = arcad.docker("cp", str(local), "cold:/v/again", check=False)
+    assert r.returncode != 0 and "in the mount at /v" in r.stderr, r.stderr
+    arcad.docker("cp", str(local), "cold:/payload")
+    arcad.docker("rm", "cold")
+    arcad.docker("volume", "rm", "cpvol")

@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "container-helper.h"
 #include "container-maint.h"
+#include "container-mounts.h"
 #include "container.h"
 #include "daemon.h"
 #include "event.h"
@@ -558,11 +559,25 @@ int container_fs_start(struct container *c, const struct container_fs_request *r
 		safe_close(req->body_fd);
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "path is required");
 	}
+	_cleanup_free_ char *clean = with_path ? container_fs_clean_path(req->path) : NULL;
+	const char *mount =
+	    clean && !container_is_running(c) ? container_mounts_covering(c, clean) : NULL;
+	if (mount) {
+		/* The maintenance VM has the container's own disks only: a copy there would
+		 * read or write the writable layer under the mount, not the mount. */
+		safe_close(req->body_fd);
+		return arca_error_set(
+		    err, EBUSY, ARCA_ERR_CONFLICT,
+		    "cannot copy %s of stopped container %s: it is in the mount at %s, which "
+		    "Arca reaches only while the container runs; start it, or copy to the "
+		    "volume or host directory itself",
+		    clean, c->name, mount);
+	}
 	struct container_fs *f = xnew0(struct container_fs, 1);
 	f->d = c->d;
 	f->op = req->op;
 	memcpy(f->id, c->id, sizeof(f->id));
-	f->path = with_path ? container_fs_clean_path(req->path) : NULL;
+	f->path = TAKE_PTR(clean);
 	f->copy_uid_gid = req->copy_uid_gid;
 	f->body_fd = req->body_fd;
 	f->ops = ops;

@@ -672,3 +672,19 @@ void container_mounts_emit(struct container *c, const char *action)
 		events_emit(c->d->events, "volume", action, name, attrs);
 	}
 }
+
+const char *container_mounts_covering(const struct container *c, const char *path)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		if (!container_mount_is_shared(m) && !container_mount_is_block(m))
+			continue;
+		const char *dest = json_string_value(json_object_get(m, "Destination"));
+		size_t n = dest ? strlen(dest) : 0;
+		if (n && strncmp(path, dest, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return dest;
+	}
+	return NULL;
+}

@@ -47,6 +47,8 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json
 			     struct arca_error **err);
 /* A create that failed after resolving: its anonymous volumes go (unless shared). */
 void container_mounts_release(struct daemon *d, json_t *mounts);
+/* The destination of the bind or volume that path (absolute, clean) is at or below, or NULL. */
+const char *container_mounts_covering(const struct container *c, const char *path);
 /* Docker's volume "mount" (at a start) or "unmount" (at an exit) events. */
 void container_mounts_emit(struct container *c, const char *action);
 
