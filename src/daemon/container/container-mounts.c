@@ -195,14 +195,18 @@ static int parse_mount(json_t *m, json_t **ret, struct arca_error **err)
 			      type);
 }
 
+/* Is dest the destination of one of specs (mount specs or mount points)? */
 static bool taken(json_t *specs, const char *dest)
 {
 	_cleanup_free_ char *d = clean_dest(dest);
 	size_t i;
 	json_t *s;
-	json_array_foreach(specs, i,
-			   s) if (strcmp(json_string_value(json_object_get(s, "Destination")), d) ==
-				  0) return true;
+	json_array_foreach(specs, i, s)
+	{
+		const char *other = json_string_value(json_object_get(s, "Destination"));
+		if (other && strcmp(other, d) == 0)
+			return true;
+	}
 	return false;
 }
 
@@ -302,20 +306,6 @@ static int volume_for(struct daemon *d, json_t *s, struct volume **ret, struct a
 	return r;
 }
 
-/* Is dest one of the mount points' destinations? */
-static bool mounted_at(json_t *mounts, const char *dest)
-{
-	size_t i;
-	json_t *m;
-	json_array_foreach(mounts, i, m)
-	{
-		const char *d = json_string_value(json_object_get(m, "Destination"));
-		if (d && strcmp(d, dest) == 0)
-			return true;
-	}
-	return false;
-}
-
 int container_mounts_from(struct daemon *d, json_t *host_config, json_t **ret_from,
 			  struct arca_error **err)
 {
@@ -353,7 +343,7 @@ int container_mounts_from(struct daemon *d, json_t *host_config, json_t **ret_fr
 		json_array_foreach(src->mounts, k, m)
 		{
 			const char *dest = json_string_value(json_object_get(m, "Destination"));
-			if (!dest || mounted_at(from, dest))
+			if (!dest || taken(from, dest))
 				continue;
 			json_t *cp = json_deep_copy(m);
 			json_object_set_new(
@@ -411,8 +401,7 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json
 		} else if (strcmp(type, "volume") == 0) {
 			const char *dst0 = json_string_value(json_object_get(s, "Destination"));
 			/* The image's and Config's anonymous volumes yield to --volumes-from. */
-			if (json_is_true(json_object_get(s, "FromConfig")) &&
-			    mounted_at(from, dst0))
+			if (json_is_true(json_object_get(s, "FromConfig")) && taken(from, dst0))
 				continue;
 			struct volume *v;
 			if (volume_for(d, s, &v, err) < 0) {
@@ -445,9 +434,11 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json
 		}
 		json_array_append_new(out, mp);
 	}
-	json_array_foreach(
-	    from, i, s) if (!mounted_at(out, json_string_value(json_object_get(s, "Destination"))))
-	    json_array_append(out, s);
+	json_array_foreach(from, i, s)
+	{
+		if (!taken(out, json_string_value(json_object_get(s, "Destination"))))
+			json_array_append(out, s);
+	}
 	size_t blocks = 0;
 	json_array_foreach(out, i, s) blocks += container_mount_is_block(s);
 	if (blocks > CONTAINER_MAX_BLOCKS) {
@@ -510,28 +501,19 @@ int container_mounts_block_conflict(const struct container *c, struct arca_error
 	json_t *m;
 	json_array_foreach(c->mounts, i, m)
 	{
-		if (!container_mount_is_block(m))
-			continue;
+		struct volume *v;
 		const char *name = json_string_value(json_object_get(m, "Name"));
-		size_t it = 0;
-		void *v;
-		while (hashmap_iter(c->d->containers, &it, NULL, &v)) {
-			struct container *o = v;
-			if (o == c || !(container_is_running(o) || o->starting))
-				continue;
-			size_t j;
-			json_t *om;
-			json_array_foreach(o->mounts, j, om)
-			{
-				const char *on = json_string_value(json_object_get(om, "Name"));
-				if (container_mount_is_block(om) && on && strcmp(on, name) == 0)
-					return arca_error_set(
-					    err, EBUSY, ARCA_ERR_CONFLICT,
-					    "volume %s is a block volume, in use by container %s: "
-					    "a block volume is used by one running container at "
-					    "a time",
-					    name, o->name);
-			}
+		if (!container_mount_is_block(m) || volume_find(c->d, name, &v, NULL) < 0)
+			continue;
+		_cleanup_strv_free_ char **users = volume_users(c->d, v);
+		for (char **id = users; *id; id++) {
+			struct container *o = hashmap_get(c->d->containers, *id);
+			if (o != c && (container_is_running(o) || o->starting))
+				return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
+						      "volume %s is a block volume, in use by "
+						      "container %s: a block volume is used by one "
+						      "running container at a time",
+						      name, o->name);
 		}
 	}
 	return 0;
@@ -606,6 +588,20 @@ static bool dir_is_empty(const char *path)
 	return empty;
 }
 
+/*
+ * One copy-up line: the image's content at dst into target (a share or a block
+ * volume's mount in the guest); with check_empty, only if target is empty there.
+ */
+static char *add_copy_up(char *script, const char *dst, const char *target, bool check_empty)
+{
+	char *line = xasprintf("%sif [ -d '/run/arca/lower%s' ]%s%s%s; then cp -a "
+			       "'/run/arca/lower%s/.' '%s/' || exit 1; fi\n",
+			       script ? script : "", dst, check_empty ? " && [ -z \"$(ls -A '" : "",
+			       check_empty ? target : "", check_empty ? "')\" ]" : "", dst, target);
+	free(script);
+	return line;
+}
+
 char *container_mounts_copy_up_script(const struct container *c)
 {
 	char *script = NULL;
@@ -613,39 +609,25 @@ char *container_mounts_copy_up_script(const struct container *c)
 	json_t *m;
 	json_array_foreach(c->mounts, i, m)
 	{
+		bool is_block = container_mount_is_block(m);
+		if (!is_block && !container_mount_is_shared(m))
+			continue;
+		size_t k = is_block ? block++ : share++;
 		const char *type = json_string_value(json_object_get(m, "Type"));
-		if (container_mount_is_block(m)) {
-			size_t k = block++;
-			const char *dst = json_string_value(json_object_get(m, "Destination"));
-			if (json_is_true(json_object_get(m, "NoCopy")) ||
-			    !json_is_true(json_object_get(m, "RW")) || strchr(dst, '\''))
-				continue;
-			/* Only the guest sees inside the disk: empty there, it is filled. */
-			char *line = xasprintf(
-			    "%sif [ -d '/run/arca/lower%s' ] && [ -z \"$(ls -A '" GUEST_BLOCKS
-			    "/%zu')\" ]; then cp -a '/run/arca/lower%s/.' '" GUEST_BLOCKS
-			    "/%zu/' || exit 1; fi\n",
-			    script ? script : "", dst, k, dst, k);
-			free(script);
-			script = line;
-			continue;
-		}
-		if (!container_mount_is_shared(m))
-			continue;
-		size_t k = share++;
-		if (strcmp(type, "volume") != 0 || json_is_true(json_object_get(m, "NoCopy")) ||
-		    !dir_is_empty(json_string_value(json_object_get(m, "Source"))))
-			continue;
 		/* The destination was checked at create: absolute, and it travels quoted. */
 		const char *dst = json_string_value(json_object_get(m, "Destination"));
-		if (strchr(dst, '\''))
+		if (strcmp(type, "volume") != 0 || json_is_true(json_object_get(m, "NoCopy")) ||
+		    strchr(dst, '\''))
 			continue;
-		char *line =
-		    xasprintf("%sif [ -d '/run/arca/lower%s' ]; then cp -a "
-			      "'/run/arca/lower%s/.' '" GUEST_SHARES "/%zu/' || exit 1; fi\n",
-			      script ? script : "", dst, dst, k);
-		free(script);
-		script = line;
+		/* A local volume's emptiness is seen on the host; only the guest sees inside a
+		 * block volume's disk, which takes no copy when attached read-only. */
+		if (is_block && !json_is_true(json_object_get(m, "RW")))
+			continue;
+		if (!is_block && !dir_is_empty(json_string_value(json_object_get(m, "Source"))))
+			continue;
+		_cleanup_free_ char *target =
+		    xasprintf("%s/%zu", is_block ? GUEST_BLOCKS : GUEST_SHARES, k);
+		script = add_copy_up(script, dst, target, is_block);
 	}
 	return script;
 }

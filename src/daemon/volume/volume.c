@@ -98,12 +98,15 @@ int volume_options_check(const char *driver, json_t *options, struct arca_error 
 	const char *k;
 	json_t *v;
 	if (driver && strcmp(driver, VOLUME_DRIVER_BLOCK) == 0) {
-		json_object_foreach(options, k,
-				    v) if (strcmp(k, "size") !=
-					   0) return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-								    "invalid option key: \"%s\": "
-								    "the block driver takes size",
-								    k);
+		json_object_foreach(options, k, v)
+		{
+			if (strcmp(k, "size") != 0)
+				return arca_error_set(
+				    err, EINVAL, ARCA_ERR_INVALID,
+				    "invalid option key: \"%s\": the block driver "
+				    "takes size",
+				    k);
+		}
 		uint64_t size;
 		return block_size(options, &size, err);
 	}
