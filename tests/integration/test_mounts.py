@@ -196,9 +196,13 @@ def test_block_volume_keeps_fsynced_data_across_kill_9(arcad):
     # One running container at a time.
     r = arcad.docker("run", "--rm", "-v", "db:/d", "busybox", "true", check=False)
     assert r.returncode != 0 and "in use by container writer" in r.stderr, r.stderr
-    # A stopped container that references it still gets its maintenance VM (cp, diff).
+    # A stopped container that references it still gets its maintenance VM (cp, diff),
+    # without the volume the writer holds: a cp into that volume is refused, not
+    # written to the layer under it.
     arcad.docker("create", "--name", "other", "-v", "db:/d", "busybox", "true")
     assert "root:x:0:0" in arcad.docker("cp", "other:/etc/passwd", "-").stdout
+    r = arcad.docker("cp", "other:/d/f", "-", check=False)
+    assert r.returncode != 0 and "another running container holds" in r.stderr, r.stderr
     arcad.docker("rm", "other")
     os.kill(_vm_pid(arcad, "writer"), 9)
     arcad.docker("wait", "writer")
@@ -297,11 +301,18 @@ def test_cp_reaches_a_running_containers_mounts(arcad, hostdir, tmp_path):
     assert open(os.path.join(src, "payload")).read() == "copied in\n"
     assert "from the host" in arcad.docker("cp", "live:/h/f", "-").stdout
     arcad.docker("rm", "-f", "live")
-    # Stopped, its mounts are not in the maintenance VM: a clear refusal, not a copy
-    # into the writable layer under the mount; other paths still copy.
-    arcad.docker("create", "--name", "cold", "-v", "cpvol:/v", "busybox", "true")
-    r = arcad.docker("cp", str(local), "cold:/v/again", check=False)
-    assert r.returncode != 0 and "in the mount at /v" in r.stderr, r.stderr
+    # Stopped, the maintenance VM has its binds and volumes too: cp reads and writes them,
+    # a cp of a parent of a mount point goes through it, and other paths still copy.
+    arcad.docker("create", "--name", "cold", "-v", "cpvol:/v", "-v", f"{hostdir}:/h:ro",
+                 "busybox", "true")
+    arcad.docker("cp", str(local), "cold:/v/again")
+    assert open(os.path.join(src, "again")).read() == "copied in\n"
+    assert arcad.docker("cp", "cold:/h/f", "-").returncode == 0
+    arcad.docker("cp", "cold:/v", str(tmp_path / "out"))
+    assert sorted(os.listdir(tmp_path / "out")) == ["again", "payload"]
+    # :ro holds for cp as for the container (dockerd: "mounted volume is marked read-only").
+    r = arcad.docker("cp", str(local), "cold:/h/nope", check=False)
+    assert r.returncode != 0 and not (hostdir / "nope").exists(), r.stderr
     arcad.docker("cp", str(local), "cold:/payload")
     arcad.docker("rm", "cold")
     arcad.docker("volume", "rm", "cpvol")

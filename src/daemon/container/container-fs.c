@@ -533,7 +533,7 @@ static const struct helper_ops changes_ops = { .done = on_changes_done };
 static void on_vm(struct container *c, const struct arca_error *err, void *userdata)
 {
 	struct container_fs *f = userdata;
-	(void)c;
+	const char *held;
 	if (err)
 		return finish(f, err, NULL);
 	f->have_vm = true;
@@ -544,6 +544,12 @@ static void on_vm(struct container *c, const struct arca_error *err, void *userd
 		if (run_helper(f, argv, false, false, &changes_ops, CHANGES_MAX) < 0)
 			fail(f, ARCA_ERR_INTERNAL, "cannot list the changes of container %s",
 			     f->id);
+	} else if ((held = container_maint_missing(c, f->path))) {
+		/* A block volume attached to another container's VM: not reachable here. */
+		fail(f, ARCA_ERR_CONFLICT,
+		     "cannot copy %s of stopped container %s: it is in the block volume at %s, "
+		     "which another running container holds",
+		     f->path, c->name, held);
 	} else {
 		stat_path(f);
 	}
@@ -560,19 +566,6 @@ int container_fs_start(struct container *c, const struct container_fs_request *r
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "path is required");
 	}
 	_cleanup_free_ char *clean = with_path ? container_fs_clean_path(req->path) : NULL;
-	const char *mount =
-	    clean && !container_is_running(c) ? container_mounts_covering(c, clean) : NULL;
-	if (mount) {
-		/* The maintenance VM has the container's own disks only: a copy there would
-		 * read or write the writable layer under the mount, not the mount. */
-		safe_close(req->body_fd);
-		return arca_error_set(
-		    err, EBUSY, ARCA_ERR_CONFLICT,
-		    "cannot copy %s of stopped container %s: it is in the mount at %s, which "
-		    "Arca reaches only while the container runs; start it, or copy to the "
-		    "volume or host directory itself",
-		    clean, c->name, mount);
-	}
 	struct container_fs *f = xnew0(struct container_fs, 1);
 	f->d = c->d;
 	f->op = req->op;

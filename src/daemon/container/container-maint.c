@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container-helper.h"
+#include "container-mounts.h"
 #include "container.h"
 #include "daemon.h"
 #include "guest-setup.h"
@@ -29,6 +30,7 @@ struct maint {
 	bool ready;
 	bool stopping; /* released: a new user waits for the next VM */
 	unsigned users;
+	uint32_t blocks; /* the bits (k) of the block volumes attached to it */
 	struct maint_waiter *waiters;
 	char *run_dir;
 };
@@ -128,6 +130,9 @@ static void on_ready(struct vm *vm, void *userdata)
 					  .init_layer = true };
 	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_setup, c);
 	guest_batch_add_rootfs(b, &spec);
+	/* docker cp reaches the binds and volumes as in a running container; a tmpfs
+	 * is gone with the run, so cp there sees the writable layer, as with dockerd. */
+	container_mounts_add_requests(c, b, ~c->maint->blocks, false);
 	guest_batch_end(b);
 }
 
@@ -149,10 +154,12 @@ static int maint_start(struct container *c, struct arca_error **err)
 	cfg.memory_mb = MAINT_MEMORY_MB;
 	cfg.cpus = 1;
 	cfg.die_with_parent = true; /* a maintenance VM is never adopted */
-	/* It reads the container's own two disks only: no shares, and no block volume,
-	 * which a running container may hold (QEMU's image lock would refuse it). */
-	cfg.n_shares = 0;
+	/* The shares, and the block volumes no other VM holds (QEMU locks the file):
+	 * a cp below one held elsewhere is refused (container_maint_missing). */
+	uint32_t held = container_mounts_blocks_held(c);
 	cfg.n_disks = 2;
+	container_mounts_disks(c, held, &cfg);
+	m->blocks = ~held;
 	c->maint = m;
 	r = vm_start(d->event, &cfg, &maint_cbs, c, &m->vm, err);
 	if (r < 0)
@@ -220,6 +227,18 @@ struct vm *container_helper_vm(struct container *c)
 	if (container_is_running(c) && c->vm)
 		return c->vm;
 	return c->maint && c->maint->ready && !c->maint->stopping ? c->maint->vm : NULL;
+}
+
+uint32_t container_maint_blocks(const struct container *c)
+{
+	return c->maint ? c->maint->blocks : 0;
+}
+
+const char *container_maint_missing(const struct container *c, const char *path)
+{
+	if (!c->maint || container_helper_vm((struct container *)c) != c->maint->vm)
+		return NULL;
+	return container_mounts_block_covering(c, path, ~c->maint->blocks);
 }
 
 bool container_in_maintenance(const struct container *c)

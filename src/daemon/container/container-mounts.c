@@ -465,80 +465,6 @@ bool container_mount_is_shared(json_t *m)
 	       !container_mount_is_block(m);
 }
 
-/* The guest finds block volume k by its disk's serial. */
-static const char *const block_serials[CONTAINER_MAX_BLOCKS] = {
-	"arca-vol0",  "arca-vol1",  "arca-vol2",  "arca-vol3",	"arca-vol4",
-	"arca-vol5",  "arca-vol6",  "arca-vol7",  "arca-vol8",	"arca-vol9",
-	"arca-vol10", "arca-vol11", "arca-vol12", "arca-vol13",
-};
-
-const char *container_mount_block_serial(size_t k)
-{
-	return k < CONTAINER_MAX_BLOCKS ? block_serials[k] : NULL;
-}
-
-void container_mounts_disks(const struct container *c, struct vm_config *cfg)
-{
-	size_t i, k = 0;
-	json_t *m;
-	json_array_foreach(c->mounts, i, m)
-	{
-		if (!container_mount_is_block(m) || k >= CONTAINER_MAX_BLOCKS ||
-		    cfg->n_disks >= VM_MAX_DISKS)
-			continue; /* more were refused at create */
-		cfg->disks[cfg->n_disks++] = (struct vm_disk){
-			.path = json_string_value(json_object_get(m, "Source")),
-			.serial = block_serials[k++],
-			.readonly = !json_is_true(json_object_get(m, "RW")),
-			.scsi = true,
-		};
-	}
-}
-
-int container_mounts_block_conflict(const struct container *c, struct arca_error **err)
-{
-	size_t i;
-	json_t *m;
-	json_array_foreach(c->mounts, i, m)
-	{
-		struct volume *v;
-		const char *name = json_string_value(json_object_get(m, "Name"));
-		if (!container_mount_is_block(m) || volume_find(c->d, name, &v, NULL) < 0)
-			continue;
-		_cleanup_strv_free_ char **users = volume_users(c->d, v);
-		for (char **id = users; *id; id++) {
-			struct container *o = hashmap_get(c->d->containers, *id);
-			if (o != c && (container_is_running(o) || o->starting))
-				return arca_error_set(err, EBUSY, ARCA_ERR_CONFLICT,
-						      "volume %s is a block volume, in use by "
-						      "container %s: a block volume is used by one "
-						      "running container at a time",
-						      name, o->name);
-		}
-	}
-	return 0;
-}
-
-size_t container_mounts_shares(struct container *c, const struct vm_share **ret)
-{
-	free(c->shares);
-	c->shares = NULL;
-	size_t n = 0, i;
-	json_t *m;
-	json_array_foreach(c->mounts, i, m)
-	{
-		if (!container_mount_is_shared(m))
-			continue;
-		c->shares = xrealloc(c->shares, (n + 1) * sizeof(*c->shares));
-		c->shares[n++] = (struct vm_share){
-			.source = json_string_value(json_object_get(m, "Source")),
-			.readonly = !json_is_true(json_object_get(m, "RW")),
-		};
-	}
-	*ret = c->shares;
-	return n;
-}
-
 json_t *container_mounts_json(const struct container *c)
 {
 	json_t *out = json_array();
@@ -571,67 +497,6 @@ char **container_mounts_anonymous(const struct container *c)
 	return out;
 }
 
-static bool dir_is_empty(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	DIR *d = fdopendir(fd);
-	if (!d)
-		return false;
-	fd = -EBADF; /* owned by d */
-	struct dirent *e;
-	bool empty = true;
-	while (empty && (e = readdir(d)))
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-	closedir(d);
-	return empty;
-}
-
-/*
- * One copy-up line: the image's content at dst into target (a share or a block
- * volume's mount in the guest); with check_empty, only if target is empty there.
- */
-static char *add_copy_up(char *script, const char *dst, const char *target, bool check_empty)
-{
-	char *line = xasprintf("%sif [ -d '/run/arca/lower%s' ]%s%s%s; then cp -a "
-			       "'/run/arca/lower%s/.' '%s/' || exit 1; fi\n",
-			       script ? script : "", dst, check_empty ? " && [ -z \"$(ls -A '" : "",
-			       check_empty ? target : "", check_empty ? "')\" ]" : "", dst, target);
-	free(script);
-	return line;
-}
-
-char *container_mounts_copy_up_script(const struct container *c)
-{
-	char *script = NULL;
-	size_t i, share = 0, block = 0;
-	json_t *m;
-	json_array_foreach(c->mounts, i, m)
-	{
-		bool is_block = container_mount_is_block(m);
-		if (!is_block && !container_mount_is_shared(m))
-			continue;
-		size_t k = is_block ? block++ : share++;
-		const char *type = json_string_value(json_object_get(m, "Type"));
-		/* The destination was checked at create: absolute, and it travels quoted. */
-		const char *dst = json_string_value(json_object_get(m, "Destination"));
-		if (strcmp(type, "volume") != 0 || json_is_true(json_object_get(m, "NoCopy")) ||
-		    strchr(dst, '\''))
-			continue;
-		/* A local volume's emptiness is seen on the host; only the guest sees inside a
-		 * block volume's disk, which takes no copy when attached read-only. */
-		if (is_block && !json_is_true(json_object_get(m, "RW")))
-			continue;
-		if (!is_block && !dir_is_empty(json_string_value(json_object_get(m, "Source"))))
-			continue;
-		_cleanup_free_ char *target =
-		    xasprintf("%s/%zu", is_block ? GUEST_BLOCKS : GUEST_SHARES, k);
-		script = add_copy_up(script, dst, target, is_block);
-	}
-	return script;
-}
-
 void container_mounts_emit(struct container *c, const char *action)
 {
 	bool mount = strcmp(action, "mount") == 0;
@@ -653,20 +518,4 @@ void container_mounts_emit(struct container *c, const char *action)
 		}
 		events_emit(c->d->events, "volume", action, name, attrs);
 	}
-}
-
-const char *container_mounts_covering(const struct container *c, const char *path)
-{
-	size_t i;
-	json_t *m;
-	json_array_foreach(c->mounts, i, m)
-	{
-		if (!container_mount_is_shared(m) && !container_mount_is_block(m))
-			continue;
-		const char *dest = json_string_value(json_object_get(m, "Destination"));
-		size_t n = dest ? strlen(dest) : 0;
-		if (n && strncmp(path, dest, n) == 0 && (path[n] == '\0' || path[n] == '/'))
-			return dest;
-	}
-	return NULL;
 }

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -19,6 +20,7 @@ struct daemon;
 struct container;
 struct vm_share;
 struct vm_config;
+struct guest_batch;
 
 /*
  * Pure (fuzzed with the create body): the mounts a create asks for, each
@@ -47,8 +49,6 @@ int container_mounts_resolve(struct daemon *d, json_t *specs, json_t *from, json
 			     struct arca_error **err);
 /* A create that failed after resolving: its anonymous volumes go (unless shared). */
 void container_mounts_release(struct daemon *d, json_t *mounts);
-/* The destination of the bind or volume that path (absolute, clean) is at or below, or NULL. */
-const char *container_mounts_covering(const struct container *c, const char *path);
 /* Docker's volume "mount" (at a start) or "unmount" (at an exit) events. */
 void container_mounts_emit(struct container *c, const char *action);
 
@@ -66,12 +66,24 @@ bool container_mount_is_block(json_t *mount_point);
 #define CONTAINER_MAX_BLOCKS 14
 /* The serial of the k-th block volume's disk (NULL past the last). */
 const char *container_mount_block_serial(size_t k);
-/* Appends the block volumes' disks to cfg, in mount order. */
-void container_mounts_disks(const struct container *c, struct vm_config *cfg);
-/* 409 when a block volume of c is mounted by another running or starting container. */
+/* Appends the block volumes' disks to cfg, in mount order, but those whose bit (k) is in skip. */
+void container_mounts_disks(const struct container *c, uint32_t skip, struct vm_config *cfg);
+/* The bits (k) of c's block volumes that another container's VM holds now. */
+uint32_t container_mounts_blocks_held(const struct container *c);
+/* 409 when a block volume of c is held by another container's VM. */
 int container_mounts_block_conflict(const struct container *c, struct arca_error **err);
+/* The destination of the block volume (its bit in blocks) that path is at or below, or NULL. */
+const char *container_mounts_block_covering(const struct container *c, const char *path,
+					    uint32_t blocks);
 /* The shares a start gives the VM, in the order the guest mounts them (c owns them). */
 size_t container_mounts_shares(struct container *c, const struct vm_share **ret);
+/*
+ * Adds to b the guest requests that mount c's mount points in its root
+ * (GUEST_ROOT), parents first: block volumes whose bit is in skip_blocks are
+ * left out, and so are tmpfs mounts unless with_tmpfs (a maintenance VM).
+ */
+void container_mounts_add_requests(const struct container *c, struct guest_batch *b,
+				   uint32_t skip_blocks, bool with_tmpfs);
 
 /*
  * Docker's copy-up: the shell lines that fill each empty volume (not

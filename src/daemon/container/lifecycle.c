@@ -467,116 +467,6 @@ static void on_setup_done(int error, const char *message, void *userdata)
 	spawn_main(c);
 }
 
-/* "rw,noexec,size=64m" -> MS_* flags and the remaining data options. */
-static unsigned long tmpfs_options(const char *opts, char **ret_data)
-{
-	static const struct {
-		const char *name;
-		unsigned long set, clear;
-	} flags[] = {
-		{ "ro", MS_RDONLY, 0 },	  { "rw", 0, MS_RDONLY },     { "noexec", MS_NOEXEC, 0 },
-		{ "exec", 0, MS_NOEXEC }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
-		{ "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV },
-	};
-	unsigned long f = MS_NOSUID | MS_NODEV;
-	_cleanup_free_ char *copy = xstrdup(opts ? opts : "");
-	char *data = xstrdup("");
-	char *save = NULL;
-	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		bool known = false;
-		for (size_t i = 0; i < ELEMENTSOF(flags); i++)
-			if (strcmp(o, flags[i].name) == 0) {
-				f = (f | flags[i].set) & ~flags[i].clear;
-				known = true;
-			}
-		if (!known) {
-			char *n = xasprintf("%s%s%s", data, data[0] ? "," : "", o);
-			free(data);
-			data = n;
-		}
-	}
-	*ret_data = data;
-	return f;
-}
-
-static size_t depth(json_t *m)
-{
-	size_t n = 0;
-	for (const char *p = json_string_value(json_object_get(m, "Destination")); p && *p; p++)
-		n += *p == '/';
-	return n;
-}
-
-/* Binds and volumes from the VM's share, tmpfs mounts in the guest: parents first. */
-static void add_mounts(struct container *c, struct guest_batch *b)
-{
-	size_t n = json_array_size(c->mounts), shared = 0;
-	if (!n)
-		return;
-	struct guest_request rq;
-	_cleanup_free_ size_t *share_of = xnew0(size_t, n);
-	_cleanup_free_ size_t *block_of = xnew0(size_t, n);
-	size_t blocks = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *m = json_array_get(c->mounts, i);
-		share_of[i] = container_mount_is_shared(m) ? shared++ : SIZE_MAX;
-		block_of[i] = container_mount_is_block(m) ? blocks++ : SIZE_MAX;
-		if (block_of[i] == SIZE_MAX)
-			continue;
-		/* The volume's disk first, where copy-up finds it; bound in place below. */
-		unsigned long ro = json_is_true(json_object_get(m, "RW")) ? 0 : MS_RDONLY;
-		_cleanup_free_ char *src =
-		    xasprintf("blkserial:%s", container_mount_block_serial(block_of[i]));
-		_cleanup_free_ char *at = xasprintf(GUEST_BLOCKS "/%zu", block_of[i]);
-		guest_req_mount(&rq, src, at, "ext4", MS_NOSUID | MS_NODEV | ro, NULL);
-		guest_batch_add(b, &rq);
-	}
-	if (shared) {
-		guest_req_mount(&rq, VM_SHARE_TAG, GUEST_SHARES, "virtiofs", MS_NOSUID | MS_NODEV,
-				NULL);
-		guest_batch_add(b, &rq);
-	}
-	size_t max_depth = 0;
-	for (size_t i = 0; i < n; i++)
-		max_depth = MAX(max_depth, depth(json_array_get(c->mounts, i)));
-	for (size_t d = 0; d <= max_depth; d++)
-		for (size_t i = 0; i < n; i++) {
-			json_t *m = json_array_get(c->mounts, i);
-			if (depth(m) != d)
-				continue;
-			const char *dest = json_string_value(json_object_get(m, "Destination"));
-			unsigned long ro = json_is_true(json_object_get(m, "RW")) ? 0 : MS_RDONLY;
-			_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", dest);
-			if (share_of[i] != SIZE_MAX || block_of[i] != SIZE_MAX) {
-				_cleanup_free_ char *src =
-				    share_of[i] != SIZE_MAX
-					? xasprintf(GUEST_SHARES "/%zu", share_of[i])
-					: xasprintf(GUEST_BLOCKS "/%zu", block_of[i]);
-				guest_req_mount(&rq, src, dst, "", MS_BIND | ro, NULL);
-			} else if (json_object_get(m, "TmpfsData")) {
-				/* A local volume of type tmpfs: its o= options, as mount takes
-				 * them. */
-				_cleanup_free_ char *data = NULL;
-				unsigned long flags = tmpfs_options(
-				    json_string_value(json_object_get(m, "TmpfsData")), &data);
-				guest_req_mount(&rq, "tmpfs", dst, "tmpfs", flags | ro, data);
-			} else {
-				json_int_t size =
-				    json_integer_value(json_object_get(m, "TmpfsSize"));
-				json_int_t mode =
-				    json_integer_value(json_object_get(m, "TmpfsMode"));
-				_cleanup_free_ char *data =
-				    size
-					? xasprintf("mode=%04o,size=%lld",
-						    mode ? (unsigned)mode : 01777u, (long long)size)
-					: xasprintf("mode=%04o", mode ? (unsigned)mode : 01777u);
-				guest_req_mount(&rq, "tmpfs", dst, "tmpfs",
-						MS_NOSUID | MS_NODEV | ro, data);
-			}
-			guest_batch_add(b, &rq);
-		}
-}
-
 static void on_vm_ready(struct vm *vm, void *userdata)
 {
 	struct container *c = userdata;
@@ -625,16 +515,7 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 		guest_req_mount(&rq, src, dst, "", MS_BIND, NULL);
 		guest_batch_add(b, &rq);
 	}
-	add_mounts(c, b);
-	const char *key;
-	json_object_foreach(json_object_get(c->host_config, "Tmpfs"), key, v)
-	{
-		_cleanup_free_ char *data = NULL;
-		unsigned long flags = tmpfs_options(json_string_value(v), &data);
-		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", key);
-		guest_req_mount(&rq, "tmpfs", dst, "tmpfs", flags, data);
-		guest_batch_add(b, &rq);
-	}
+	container_mounts_add_requests(c, b, 0, true);
 	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
 	if (wd && wd[0] && !ro) {
 		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", wd);

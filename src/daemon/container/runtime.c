@@ -149,7 +149,7 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 		.n_disks = 2,
 	};
 	cfg->n_shares = container_mounts_shares(c, &cfg->shares);
-	container_mounts_disks(c, cfg);
+	container_mounts_disks(c, 0, cfg);
 }
 
 int64_t container_disk_usage(const struct container *c)
