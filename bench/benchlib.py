@@ -112,6 +112,7 @@ def start_both(build, work):
     images.build_busybox_layout(layout)
     with registry.Registry(mode="plain") as reg:
         registry.push_oci_layout(reg, layout, "busybox")
+        arcad.reach_host_ports(*reg.ports)  # arcad runs in a network namespace of its own
         for s in (ours, theirs):
             s.docker("pull", f"{reg.host}/busybox:latest")
             s.docker("tag", f"{reg.host}/busybox:latest", "busybox:latest")

@@ -14,6 +14,7 @@ busybox-static kmod mmdebstrap uidmap
 python3 python3-pytest python3-docker python3-requests python3-cryptography python3-yaml
 docker-registry skopeo apache2-utils docker.io docker-compose
 shellcheck tmux socat iproute2 procps psmisc curl jq
+nftables conntrack dnsmasq-base
 "
 
 missing=""

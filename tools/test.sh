@@ -60,7 +60,7 @@ PY
 # Fuzz targets, clang + libFuzzer, bounded time each.
 [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 if ninja -C build-fuzz >/dev/null; then
-	for target in proto guest-client reference manifest tar http api-json changes guest-stats; do
+	for target in proto guest-client reference manifest tar http api-json changes guest-stats dns netlink; do
 		work=$(mktemp -d)
 		if ./build-fuzz/tests/fuzz/fuzz-$target -max_total_time="$fuzz_seconds" \
 			-artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" >"$work/log" 2>&1; then
@@ -100,7 +100,7 @@ ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_restart.py tests/integration/test_observe.py \
 	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py \
 	tests/integration/test_commit.py tests/integration/test_live_restore.py \
-	tests/integration/test_dockerd_parity.py
+	tests/integration/test_dockerd_parity.py tests/integration/test_network.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

@@ -82,3 +82,18 @@ char *xasprintf(const char *fmt, ...)
 		oom();
 	return s;
 }
+
+void strappendf(char **s, const char *fmt, ...)
+{
+	va_list ap;
+	char *part = NULL;
+	va_start(ap, fmt);
+	int r = vasprintf(&part, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	size_t have = *s ? strlen(*s) : 0;
+	*s = xrealloc(*s, have + (size_t)r + 1);
+	memcpy(*s + have, part, (size_t)r + 1);
+	free(part);
+}

@@ -17,4 +17,7 @@ char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull))
 char *xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), malloc, returns_nonnull));
 
+/* Appends the formatted text to the string *s (NULL counts as ""), growing it. */
+void strappendf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #define xnew0(type, n) ((type *)xcalloc((n), sizeof(type)))

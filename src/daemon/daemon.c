@@ -27,7 +27,12 @@
 #include "lifecycle.h"
 #include "db.h"
 #include "event.h"
+#include "dns.h"
 #include "events.h"
+#include "firewall.h"
+#include "host-link.h"
+#include "sandbox.h"
+#include "tap.h"
 #include "exec-session.h"
 #include "fd-util.h"
 #include "hashmap.h"
@@ -154,6 +159,13 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		memcpy(migrations + at, parts[i].list, parts[i].n * sizeof(struct db_migration));
 	r = db_open(dbpath, migrations, n_migrations, &d->db, err);
 	free(migrations);
+	if (r >= 0) {
+		/* Networking: rtnetlink in the daemon's namespace, the resolver's forwarder. */
+		d->nl = host_link_open(err);
+		r = d->nl ? 0 : -EIO;
+		d->dns = dns_new(d->event);
+		d->vhost_net = tap_vhost_available();
+	}
 	if (r >= 0)
 		r = network_load_all(d, err);
 	if (r >= 0)
@@ -169,6 +181,8 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + RESTORE_TIMEOUT;
 	while (container_restoring(d) && now_usec(CLOCK_MONOTONIC) < deadline)
 		(void)event_run(d->event, 100 * USEC_PER_MSEC);
+	sandbox_remove_orphans(d);
+	firewall_update(d); /* the networks' and the adopted containers' ports */
 	int lfd = listen_socket(cfg, err);
 	if (lfd < 0) {
 		r = lfd;
@@ -206,6 +220,8 @@ struct daemon *daemon_free(struct daemon *d)
 				container_set_exited(c, EXIT_STATUS_SIGTERM, NULL);
 			container_io_ended(c); /* what the guest sent reaches the log */
 			c->vm = vm_free(c->vm);
+			sandbox_release(c);
+			(void)container_persist(c);
 		}
 		log_writer_close(c);
 	}
@@ -229,6 +245,10 @@ struct daemon *daemon_free(struct daemon *d)
 		volume_free(v);
 	hashmap_free(d->volumes);
 	d->workers = workers_free(d->workers);
+	d->dns = dns_free(d->dns);
+	d->nl = host_link_close(d->nl);
+	free(d->firewall);
+	free(d->firewall_error);
 	d->db = db_close(d->db);
 	d->images = image_store_close(d->images);
 	d->event = event_free(d->event);

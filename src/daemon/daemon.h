@@ -27,6 +27,8 @@ struct container;
 struct workers;
 struct events;
 struct container_hooks;
+struct nl_sock;
+struct dns;
 
 struct daemon_config {
 	const char *socket_path;  /* the API socket */
@@ -58,6 +60,13 @@ struct daemon {
 	struct hashmap *volumes;    /* name -> struct volume */
 	struct events *events;
 	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
+	/* Networking on the host (network/): rtnetlink, the firewall as last applied. */
+	struct nl_sock *nl;
+	char *firewall;
+	char *firewall_error;
+	uint16_t port_cursor; /* the last random host port handed out */
+	bool vhost_net;	      /* /dev/vhost-net is there */
+	struct dns *dns;      /* the embedded resolver's forwarder (network/dns.h) */
 	usec_t started;
 	uint64_t ncpu;
 	uint64_t mem_total;

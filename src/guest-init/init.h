@@ -58,6 +58,7 @@ struct proc {
 	char *root;
 	bool exec_guest; /* argv[0] opened in our root, executed inside root */
 	char *cgroup;	 /* joined before exec: /sys/fs/cgroup/<cgroup> (one name) */
+	bool netns;	 /* joins the container's network namespace */
 	struct rlimit_spec {
 		uint32_t resource;
 		uint64_t soft, hard;
@@ -70,6 +71,35 @@ struct proc {
 	struct pstream in, out, err;
 };
 
+/* net.c: the container's network namespace and its links. */
+struct nl_sock;
+struct guest_net {
+	int root_ns;		 /* the guest's own network namespace (the trunk's) */
+	int ctr_ns;		 /* the container's: its processes join it */
+	struct nl_sock *nl_root; /* rtnetlink in each */
+	struct nl_sock *nl_ctr;
+	int trunk; /* ifindex of the trunk, once brought up */
+};
+
+struct net_addr {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t prefix;
+	uint8_t addr[16];
+};
+
+#define NET_MAX_ADDRS 4
+struct net_link_spec {
+	uint16_t vlan;
+	uint8_t mac[6];
+	const char *ifname;
+	uint32_t mtu;
+	struct net_addr addrs[NET_MAX_ADDRS];
+	size_t n_addrs;
+};
+
+/* dns-relay.c: the resolver at 127.0.0.11, answered by the host. */
+struct dns_relay;
+
 struct guest_init {
 	struct event *event;
 	enum channel_kind channel;
@@ -80,6 +110,8 @@ struct guest_init {
 	nsec_t boot_ns;
 	nsec_t ready_ns;
 	bool shutting_down;
+	struct guest_net net;
+	struct dns_relay *dns;
 };
 
 /* channel.c */
@@ -130,6 +162,21 @@ struct user_ids {
 int user_resolve(const char *root, const char *spec, char *const *group_add, struct user_ids *ret,
 		 char *errbuf, size_t errlen);
 void user_ids_done(struct user_ids *u);
+
+/* net.c */
+int net_setup(struct guest_init *gi);
+/* PID 1 steps into the container's network namespace and back (sockets made there stay). */
+int net_enter_container(struct guest_init *gi);
+int net_leave_container(struct guest_init *gi);
+int net_link_add(struct guest_init *gi, const struct net_link_spec *spec, char *err, size_t errlen);
+int net_link_del(struct guest_init *gi, const char *ifname, char *err, size_t errlen);
+int net_route(struct guest_init *gi, const char *ifname, const struct net_addr *gw4,
+	      const struct net_addr *gw6, char *err, size_t errlen);
+
+/* dns-relay.c */
+int dns_relay_enable(struct guest_init *gi, bool on, char *err, size_t errlen);
+int dns_relay_reply(struct guest_init *gi, uint32_t id, const uint8_t *data, size_t len);
+void dns_relay_free(struct guest_init *gi);
 
 /* mount.c */
 int mount_resolve_source(const char *source, char *buf, size_t len);

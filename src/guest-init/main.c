@@ -162,6 +162,10 @@ int main(void)
 		log_error_errno(r, "signal setup: %m");
 		halt_vm();
 	}
+	/* The container's network namespace with lo up; without it, processes share ours. */
+	r = net_setup(&gi);
+	if (r < 0)
+		log_warn("container network namespace: %s, processes use the VM's", strerror(-r));
 	r = channel_open(&gi);
 	if (r < 0) {
 		log_error_errno(r, "opening the host channel failed: %m");

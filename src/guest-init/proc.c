@@ -204,6 +204,9 @@ static _Noreturn void child_run(struct proc *p, const struct user_ids *ids, char
 			child_fail(errfd, STAGE_CGROUP, errno);
 		close(cg);
 	}
+	/* The container's network (net.c): its lo and its ethN, not the trunk. */
+	if (p->netns && net_enter_container(p->init) < 0)
+		child_fail(errfd, STAGE_SETUP, errno);
 	/* A tool of ours (busybox) run inside the container's root: opened first. */
 	int exe = -1;
 	if (p->exec_guest && (exe = open(p->argv[0], O_PATH | O_CLOEXEC)) < 0)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
@@ -249,9 +250,10 @@ static int h_proc_create(struct rpc_ctx *ctx)
 	uint32_t id = 0, rows = 0, cols = 0, sin = 0, sout = 0, serr = 0;
 	const char *cwd = NULL, *user = NULL, *root = NULL;
 	const char *cgroup = NULL;
-	bool tty = false, exec_guest = false;
+	bool tty = false, exec_guest = false, netns = false;
 	struct proto_field_spec spec[] = {
 		{ PROTO_T_PROC_ID, PROTO_F_U32, &id, true },
+		{ PROTO_T_NETNS, PROTO_F_BOOL, &netns, false },
 		{ PROTO_T_CGROUP, PROTO_F_STR, &cgroup, false },
 		{ PROTO_T_EXEC_GUEST, PROTO_F_BOOL, &exec_guest, false },
 		{ PROTO_T_CWD, PROTO_F_STR, &cwd, false },
@@ -293,6 +295,7 @@ static int h_proc_create(struct rpc_ctx *ctx)
 	p->user = user ? xstrdup(user) : NULL;
 	p->root = root ? xstrdup(root) : NULL;
 	p->exec_guest = exec_guest;
+	p->netns = netns;
 	p->cgroup = cgroup ? xstrdup(cgroup) : NULL;
 	struct pstream *all[] = { &p->in, &p->out, &p->err };
 	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
@@ -488,6 +491,137 @@ static int h_shutdown(struct rpc_ctx *ctx)
 	return 0;
 }
 
+/* --- the container's network (net.c, dns-relay.c) --- */
+
+/* A PROTO_T_ADDRESS (with_prefix) or PROTO_T_GATEWAY value. */
+static int parse_addr(const struct proto_field *f, bool with_prefix, struct net_addr *ret)
+{
+	size_t head = with_prefix ? 2 : 1;
+	if (f->len < head)
+		return -EPROTO;
+	uint8_t fam = f->val[0];
+	size_t alen = fam == 4 ? 4 : fam == 6 ? 16 : 0;
+	if (!alen || f->len != head + alen)
+		return -EPROTO;
+	*ret = (struct net_addr){ .family = fam == 4 ? AF_INET : AF_INET6,
+				  .prefix = with_prefix ? f->val[1] : 0 };
+	if (ret->prefix > (fam == 4 ? 32 : 128))
+		return -EPROTO;
+	memcpy(ret->addr, f->val + head, alen);
+	return 0;
+}
+
+static bool ifname_valid(const char *n)
+{
+	size_t len = strlen(n);
+	if (!len || len >= 16 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+			return false;
+	return true;
+}
+
+static int h_net_link_add(struct rpc_ctx *ctx)
+{
+	struct net_link_spec spec = { 0 };
+	uint32_t vlan = 0, mtu = 0;
+	struct proto_field mac = { 0 };
+	struct proto_field_spec fs[] = {
+		{ PROTO_T_VLAN, PROTO_F_U32, &vlan, true },
+		{ PROTO_T_MAC, PROTO_F_BYTES, &mac, true },
+		{ PROTO_T_IFNAME, PROTO_F_STR, &spec.ifname, true },
+		{ PROTO_T_MTU, PROTO_F_U32, &mtu, false },
+	};
+	int r = proto_parse_fields(&ctx->req, fs, ELEMENTSOF(fs));
+	if (r < 0)
+		return fail(ctx, r, "malformed net-link-add request");
+	if (vlan < 1 || vlan > 4094 || mac.len != 6 || !ifname_valid(spec.ifname) ||
+	    (mtu && (mtu < 68 || mtu > 65535)))
+		return fail(ctx, -EINVAL, "invalid VLAN, MAC, interface name or MTU");
+	spec.vlan = (uint16_t)vlan;
+	spec.mtu = mtu;
+	memcpy(spec.mac, mac.val, 6);
+	struct proto_reader it = ctx->req;
+	struct proto_field f;
+	while ((r = proto_reader_next(&it, &f)) > 0) {
+		if (f.tag != PROTO_T_ADDRESS)
+			continue;
+		if (spec.n_addrs >= NET_MAX_ADDRS)
+			return fail(ctx, -E2BIG, "too many addresses");
+		if (parse_addr(&f, true, &spec.addrs[spec.n_addrs++]) < 0)
+			return fail(ctx, -EPROTO, "malformed address");
+	}
+	if (r < 0)
+		return fail(ctx, r, "malformed net-link-add request");
+	return net_link_add(ctx->gi, &spec, ctx->err, sizeof(ctx->err));
+}
+
+static int h_net_link_del(struct rpc_ctx *ctx)
+{
+	const char *name = NULL;
+	struct proto_field_spec fs[] = { { PROTO_T_IFNAME, PROTO_F_STR, &name, true } };
+	int r = proto_parse_fields(&ctx->req, fs, ELEMENTSOF(fs));
+	if (r < 0 || !ifname_valid(name))
+		return fail(ctx, r < 0 ? r : -EINVAL, "malformed net-link-del request");
+	return net_link_del(ctx->gi, name, ctx->err, sizeof(ctx->err));
+}
+
+static int h_net_route(struct rpc_ctx *ctx)
+{
+	const char *name = "";
+	struct proto_field_spec fs[] = { { PROTO_T_IFNAME, PROTO_F_STR, &name, false } };
+	int r = proto_parse_fields(&ctx->req, fs, ELEMENTSOF(fs));
+	if (r < 0)
+		return fail(ctx, r, "malformed net-route request");
+	struct net_addr gw[2];
+	bool have[2] = { false, false };
+	struct proto_reader it = ctx->req;
+	struct proto_field f;
+	while ((r = proto_reader_next(&it, &f)) > 0) {
+		struct net_addr a;
+		if (f.tag != PROTO_T_GATEWAY)
+			continue;
+		if (parse_addr(&f, false, &a) < 0)
+			return fail(ctx, -EPROTO, "malformed gateway");
+		size_t k = a.family == AF_INET6;
+		if (have[k])
+			return fail(ctx, -EINVAL, "two gateways of one family");
+		gw[k] = a;
+		have[k] = true;
+	}
+	if (r < 0)
+		return fail(ctx, r, "malformed net-route request");
+	if ((have[0] || have[1]) && !ifname_valid(name))
+		return fail(ctx, -EINVAL, "a gateway needs an interface");
+	return net_route(ctx->gi, name, have[0] ? &gw[0] : NULL, have[1] ? &gw[1] : NULL, ctx->err,
+			 sizeof(ctx->err));
+}
+
+static int h_net_dns(struct rpc_ctx *ctx)
+{
+	bool on = false;
+	struct proto_field_spec fs[] = { { PROTO_T_ENABLE, PROTO_F_BOOL, &on, true } };
+	int r = proto_parse_fields(&ctx->req, fs, ELEMENTSOF(fs));
+	if (r < 0)
+		return fail(ctx, r, "malformed net-dns request");
+	return dns_relay_enable(ctx->gi, on, ctx->err, sizeof(ctx->err));
+}
+
+static int h_dns_reply(struct rpc_ctx *ctx)
+{
+	uint32_t id = 0;
+	struct proto_field data = { 0 };
+	struct proto_field_spec fs[] = {
+		{ PROTO_T_DNS_ID, PROTO_F_U32, &id, true },
+		{ PROTO_T_DATA, PROTO_F_BYTES, &data, true },
+	};
+	int r = proto_parse_fields(&ctx->req, fs, ELEMENTSOF(fs));
+	if (r < 0)
+		return fail(ctx, r, "malformed dns-reply request");
+	return dns_relay_reply(ctx->gi, id, data.val, data.len);
+}
+
 static const rpc_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_PING] = h_ping,
 	[PROTO_OP_MOUNT] = h_mount,
@@ -505,6 +639,11 @@ static const rpc_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_SET_HOSTNAME] = h_set_hostname,
 	[PROTO_OP_PROC_ATTACH] = h_proc_attach,
 	[PROTO_OP_SYMLINK] = h_symlink,
+	[PROTO_OP_NET_LINK_ADD] = h_net_link_add,
+	[PROTO_OP_NET_LINK_DEL] = h_net_link_del,
+	[PROTO_OP_NET_ROUTE] = h_net_route,
+	[PROTO_OP_NET_DNS] = h_net_dns,
+	[PROTO_OP_DNS_REPLY] = h_dns_reply,
 };
 
 static int handle_request(struct guest_init *gi, const struct proto_frame *f)

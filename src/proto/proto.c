@@ -320,6 +320,11 @@ const char *proto_op_name(uint16_t op)
 		[PROTO_OP_SET_HOSTNAME] = "set-hostname",
 		[PROTO_OP_PROC_ATTACH] = "proc-attach",
 		[PROTO_OP_SYMLINK] = "symlink",
+		[PROTO_OP_NET_LINK_ADD] = "net-link-add",
+		[PROTO_OP_NET_LINK_DEL] = "net-link-del",
+		[PROTO_OP_NET_ROUTE] = "net-route",
+		[PROTO_OP_NET_DNS] = "net-dns",
+		[PROTO_OP_DNS_REPLY] = "dns-reply",
 	};
 	if (op >= sizeof(names) / sizeof(names[0]) || !names[op])
 		return "unknown";

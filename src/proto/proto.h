@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define PROTO_VERSION_MAJOR 1
-#define PROTO_VERSION_MINOR 1
+#define PROTO_VERSION_MINOR 2
 
 #define PROTO_HDR_SIZE	       12
 #define PROTO_MAX_PAYLOAD      (256u * 1024u) /* any frame */
@@ -58,11 +58,18 @@ enum proto_op {
 	PROTO_OP_SET_HOSTNAME = 14,
 	PROTO_OP_PROC_ATTACH = 15,
 	PROTO_OP_SYMLINK = 16,
+	/* 1.2: the container's network (docs/networking.md) */
+	PROTO_OP_NET_LINK_ADD = 17, /* a VLAN of the trunk as IFNAME in the container */
+	PROTO_OP_NET_LINK_DEL = 18,
+	PROTO_OP_NET_ROUTE = 19, /* the default routes: via GATEWAY on IFNAME, or none */
+	PROTO_OP_NET_DNS = 20,	 /* serve (ENABLE) or stop the resolver at 127.0.0.11 */
+	PROTO_OP_DNS_REPLY = 21, /* the answer to an EV_DNS_QUERY */
 	_PROTO_OP_MAX,
 };
 
 enum proto_event_type {
 	PROTO_EV_PROC_EXIT = 1,
+	PROTO_EV_DNS_QUERY = 2, /* 1.2: a query a container sent to 127.0.0.11 */
 	_PROTO_EV_MAX,
 };
 
@@ -108,6 +115,16 @@ enum proto_tag {
 	PROTO_T_NEXT_PROC,	   /* u32: above every process id in use */
 	PROTO_T_NEXT_STREAM,	   /* u32: above every stream id in use */
 	PROTO_T_CGROUP,		   /* str: a cgroup of /sys/fs/cgroup the process joins */
+	PROTO_T_NETNS,		   /* u32 bool: the process joins the container's network */
+	PROTO_T_VLAN,		   /* u32: 802.1Q id on the trunk, 1..4094 */
+	PROTO_T_MAC,		   /* bytes[6] */
+	PROTO_T_IFNAME,		   /* str: a name in the container's network namespace */
+	PROTO_T_MTU,		   /* u32 */
+	PROTO_T_ADDRESS,	   /* bytes, repeated: u8 family (4|6), u8 prefix, 4|16 addr */
+	PROTO_T_GATEWAY,	   /* bytes, repeated: u8 family (4|6), 4|16 addr */
+	PROTO_T_ENABLE,		   /* u32 bool */
+	PROTO_T_DNS_ID,		   /* u32: the guest's id of a pending query */
+	PROTO_T_DNS_TCP,	   /* u32 bool: the query came over TCP */
 	_PROTO_T_MAX,
 };
 

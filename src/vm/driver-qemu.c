@@ -140,6 +140,15 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 		a = addf(a, "vhost-user-fs-%s,queue-size=1024,chardev=fs,tag=%s", dev,
 			 VM_SHARE_TAG);
 	}
+	if (vm->net_fd >= 0) {
+		/* One virtio-net NIC, the trunk: each network is a VLAN on it. */
+		a = add(a, "-netdev");
+		a = addf(a, "tap,id=net0,fd=%d%s", VM_NET_FD, vm->net_vhost ? ",vhost=on" : "");
+		a = add(a, "-device");
+		a = addf(a, "virtio-net-%s,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x", dev,
+			 vm->net_mac[0], vm->net_mac[1], vm->net_mac[2], vm->net_mac[3],
+			 vm->net_mac[4], vm->net_mac[5]);
+	}
 	bool scsi = false;
 	for (size_t i = 0; i < vm->n_disks; i++)
 		scsi |= vm->disks[i].scsi;

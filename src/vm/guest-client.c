@@ -66,9 +66,12 @@ struct guest_client {
 	bool hello;
 	bool closed;
 	int close_error;
+	guest_dns_fn dns;
+	void *dns_userdata;
 };
 
 static void client_fail(struct guest_client *gc, int error);
+static int on_dns_query(struct guest_client *gc, const struct proto_reader *body);
 
 void guest_request_init(struct guest_request *rq, uint16_t op)
 {
@@ -194,6 +197,8 @@ static int on_event(struct guest_client *gc, const struct proto_frame *f)
 	struct proto_reader body;
 	if (proto_event_parse(f, &ev, &body) < 0)
 		return -EPROTO;
+	if (ev == PROTO_EV_DNS_QUERY)
+		return on_dns_query(gc, &body);
 	if (ev != PROTO_EV_PROC_EXIT)
 		return 0;
 
@@ -209,6 +214,29 @@ static int on_event(struct guest_client *gc, const struct proto_frame *f)
 			proc_mark_exited(p, (int)status);
 			break;
 		}
+	return 0;
+}
+
+void guest_client_on_dns(struct guest_client *gc, guest_dns_fn fn, void *userdata)
+{
+	gc->dns = fn;
+	gc->dns_userdata = userdata;
+}
+
+static int on_dns_query(struct guest_client *gc, const struct proto_reader *body)
+{
+	uint32_t id = 0;
+	bool tcp = false;
+	struct proto_field data = { 0 };
+	struct proto_field_spec spec[] = {
+		{ PROTO_T_DNS_ID, PROTO_F_U32, &id, true },
+		{ PROTO_T_DNS_TCP, PROTO_F_BOOL, &tcp, false },
+		{ PROTO_T_DATA, PROTO_F_BYTES, &data, true },
+	};
+	if (proto_parse_fields(body, spec, ELEMENTSOF(spec)) < 0 || !id || data.len > GUEST_DNS_MAX)
+		return -EPROTO;
+	if (gc->dns)
+		gc->dns(gc, id, tcp, data.val, data.len, gc->dns_userdata);
 	return 0;
 }
 
@@ -605,6 +633,8 @@ int guest_proc_spawn(struct guest_client *gc, const struct guest_proc_spec *spec
 		proto_put_u32(&rq.w, PROTO_T_EXEC_GUEST, 1);
 	if (spec->cgroup)
 		proto_put_str(&rq.w, PROTO_T_CGROUP, spec->cgroup);
+	if (spec->netns)
+		proto_put_u32(&rq.w, PROTO_T_NETNS, 1);
 	for (size_t i = 0; i < spec->n_rlimits; i++) {
 		uint8_t b[20];
 		const struct guest_rlimit *rl = &spec->rlimits[i];

@@ -40,6 +40,16 @@ int guest_client_new(struct event *e, int fd, const struct guest_client_ops *ops
 struct guest_client *guest_client_free(struct guest_client *gc);
 bool guest_client_is_up(const struct guest_client *gc);
 
+/*
+ * A DNS query a container sent to 127.0.0.11 (EV_DNS_QUERY, at most
+ * GUEST_DNS_MAX bytes, not parsed here): answer with a DNS_REPLY call
+ * carrying the same id.
+ */
+#define GUEST_DNS_MAX 65535
+typedef void (*guest_dns_fn)(struct guest_client *gc, uint32_t id, bool tcp, const uint8_t *data,
+			     size_t len, void *userdata);
+void guest_client_on_dns(struct guest_client *gc, guest_dns_fn fn, void *userdata);
+
 /* A request under construction: guest_request_init(), proto_put_*(&rq.w, ...), call. */
 struct guest_request {
 	uint8_t *buf;
@@ -89,6 +99,7 @@ struct guest_proc_spec {
 	const char *root;
 	bool exec_guest;    /* argv[0] is in the guest's own root (busybox), run inside root */
 	const char *cgroup; /* a cgroup of the guest's /sys/fs/cgroup to join (one name) */
+	bool netns;	    /* joins the container's network namespace (its lo and ethN) */
 	const struct guest_rlimit *rlimits;
 	size_t n_rlimits;
 	bool tty;

@@ -5,6 +5,9 @@
  */
 #pragma once
 
+/* The VMM inherits its QMP socket as fd 3, the channel as 4, the TAP as 5. */
+#define VM_NET_FD 5
+
 #include <stdint.h>
 
 #include "vm.h"
@@ -49,7 +52,10 @@ struct vm {
 	size_t n_disks;
 	struct vm_share *shares; /* owned sources */
 	size_t n_shares;
-	char *fs_path;	 /* the vhost-user-fs socket, when there are shares */
+	char *fs_path; /* the vhost-user-fs socket, when there are shares */
+	int net_fd;    /* the TAP given (not owned), -1 when none */
+	uint8_t net_mac[6];
+	bool net_vhost;
 	pid_t share_pid; /* our virtiofsd (0: none, or an adopted VM's) */
 	int share_pidfd;
 	struct event_source *share_src;

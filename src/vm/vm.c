@@ -314,8 +314,10 @@ static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int cha
 	/* Move the sockets above the target numbers first, so dup2 cannot clobber them. */
 	int q = fcntl(qmp_fd, F_DUPFD_CLOEXEC, 10);
 	int c = chan_fd >= 0 ? fcntl(chan_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	int n = vm->net_fd >= 0 ? fcntl(vm->net_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (null < 0 || log < 0 || q < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
-	    dup2(log, 2) < 0 || dup2(q, 3) < 0 || (c >= 0 && dup2(c, 4) < 0))
+	    dup2(log, 2) < 0 || dup2(q, 3) < 0 || (c >= 0 && dup2(c, 4) < 0) ||
+	    (n >= 0 && dup2(n, VM_NET_FD) < 0))
 		_exit(127);
 	execvp(argv[0], argv);
 	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
@@ -395,6 +397,9 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 		vm->n_shares = cfg->n_shares;
 		vm->fs_path = xasprintf("%s/fs.sock", vm->dir);
 	}
+	vm->net_fd = cfg->net_fd > 0 ? cfg->net_fd : -1;
+	memcpy(vm->net_mac, cfg->net_mac, 6);
+	vm->net_vhost = cfg->net_vhost;
 	vm->memory_mb = cfg->memory_mb ? cfg->memory_mb : 256;
 	vm->cpus = cfg->cpus ? cfg->cpus : 1;
 	vm->debug = cfg->debug;

@@ -52,6 +52,11 @@ struct vm_config {
 	 * then a shared memfd, as vhost-user needs. */
 	const struct vm_share *shares;
 	size_t n_shares;
+	/* The VM's one NIC (docs/networking.md): a TAP the caller opened, handed to the
+	 * VMM as an fd (the caller closes its own copy after vm_start). -1: none. */
+	int net_fd;
+	uint8_t net_mac[6];
+	bool net_vhost; /* the VMM moves its packets with vhost-net */
 	const char *hostname;
 	const char *console_log; /* NULL: <run dir>/console.log, removed with it */
 	enum vm_accel accel;	 /* VM_ACCEL_AUTO: detect */

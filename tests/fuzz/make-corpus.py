@@ -35,6 +35,10 @@ def main(out):
         + frame(EVENT, 0, struct.pack("<HH", 1, 0) + u32(16, 1) + u32(31, 0)),
         "credit": frame(CREDIT, 1, struct.pack("<I", 4096)),
         "ping-reply": frame(RESPONSE, 0, struct.pack("<II", 3, 0) + field(6, b"abc")),
+        # EV_DNS_QUERY (2): T_DNS_ID (50), T_DNS_TCP (51), T_DATA: a query for "web" A.
+        "dns-query": frame(EVENT, 0, struct.pack("<HH", 2, 0) + u32(50, 7) + u32(51, 0)
+                           + field(6, bytes.fromhex("123401000001000000000000") + b"\x03web\x00"
+                                   + b"\x00\x01\x00\x01")),
     }
     for name, data in seeds.items():
         with open(os.path.join(out, name), "wb") as f:

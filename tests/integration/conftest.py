@@ -112,6 +112,7 @@ def arcad(build_dir, kernel):
         left = d.stop()
         assert not left, f"VM processes left behind by arcad: {left}"
         assert not d.sanitizer_report, f"arcad's sanitizer report:\n{d.sanitizer_report}"
+        assert not d.leftover_links, f"links left behind by arcad: {d.leftover_links}"
 
 
 @pytest.fixture

@@ -58,13 +58,68 @@ class Daemon:
         self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}",
                         DOCKER_CONFIG=self.config_dir)
         self.env.pop("DOCKER_CONTEXT", None)
+        # Every daemon gets a network namespace of its own: its bridges, TAPs and
+        # firewall never touch the machine's, and two daemons never meet.
+        self.netns = f"arca-t{os.getpid()}-{os.path.basename(self.dir)[-8:]}"
+        self.bridges = []
+        self.own_etc = False
+        subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        self.ns(["ip", "link", "set", "lo", "up"])
+
+    def ns(self, argv, **kw):
+        """Runs argv inside the daemon's network namespace."""
+        kw.setdefault("check", True)
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        return subprocess.run(["ip", "netns", "exec", self.netns, *argv], **kw)
+
+    def reach_host_ports(self, *ports):
+        """Makes the host's 127.0.0.1:PORT reachable at the same address inside the
+        daemon's namespace (a test registry): a unix socket carries each connection
+        across, since unix sockets belong to no network namespace."""
+        for port in ports:
+            path = os.path.join(self.dir, f"bridge-{port}.sock")
+            host = subprocess.Popen(["socat", f"UNIX-LISTEN:{path},fork",
+                                     f"TCP:127.0.0.1:{port}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(50):
+                if os.path.exists(path):
+                    break
+                time.sleep(0.05)
+            inside = subprocess.Popen(["ip", "netns", "exec", self.netns, "socat",
+                                       f"TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr",
+                                       f"UNIX-CONNECT:{path}"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.bridges += [host, inside]
+        for port in ports:
+            for _ in range(50):
+                if self.ns(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/"],
+                           check=False).returncode == 0:
+                    break
+                time.sleep(0.05)
+
+    def set_resolv_conf(self, text):
+        """The resolv.conf arcad sees from its next start: ip netns exec binds
+        /etc/netns/NAME/resolv.conf over /etc/resolv.conf (in a mount namespace of its
+        own, so from then on host mounts made later may not reach arcad)."""
+        d = os.path.join("/etc/netns", self.netns)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "resolv.conf"), "w") as f:
+            f.write(text)
+        self.own_etc = True
 
     def start(self):
         log = open(self.log_path, "a")
         env = dict(os.environ, ARCA_KERNEL=self.kernel,
                    ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
+        # Only the network namespace is arcad's own: it sees the test's mounts as they
+        # come (binds of directories mounted later), unless the test gave the namespace
+        # its own /etc files, which ip netns exec binds in a mount namespace.
+        enter = (["ip", "netns", "exec", self.netns] if self.own_etc
+                 else ["nsenter", f"--net=/run/netns/{self.netns}"])
         self.proc = subprocess.Popen(
-            [os.path.join(self.build, "src/daemon/arcad"), "-H", f"unix://{self.sock}",
+            enter + [
+             os.path.join(self.build, "src/daemon/arcad"), "-H", f"unix://{self.sock}",
              "--data-root", self.root, "--exec-root", self.run_dir] + (["-D"] if os.environ.get("ARCA_TEST_DEBUG") else []),
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
@@ -124,8 +179,23 @@ class Daemon:
                 i = text.find("runtime error:")
             if i >= 0:
                 self.sanitizer_report = text[max(0, i - 200):i + 6000]
+        # What a stopped daemon's containers must not leave: their TAPs and veths.
+        links = self.ns(["ip", "-o", "link", "show"], check=False).stdout
+        self.leftover_links = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines()
+                               if l.split(":")[1].strip().startswith(("avt", "avb", "avl"))]
+        for p in self.bridges:
+            p.kill()
+            p.wait()
+        self.bridges = []
         left = qemu_pids(self.run_dir)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
+        for pid in left:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                time.sleep(0.2)
         shutil.rmtree(self.dir, ignore_errors=True)
+        subprocess.run(["ip", "netns", "delete", self.netns], check=False)
+        shutil.rmtree(os.path.join("/etc/netns", self.netns), ignore_errors=True)
         return left

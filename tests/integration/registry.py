@@ -398,6 +398,14 @@ class Registry:
 
     # -- setup -------------------------------------------------------------
 
+    @property
+    def ports(self):
+        """The loopback ports a client needs: the registry's, and the token server's."""
+        out = [int(self.host.rsplit(":", 1)[1])]
+        if getattr(self, "token_url", None):
+            out.append(int(self.token_url.split(":")[2].split("/")[0]))
+        return out
+
     def _write_htpasswd(self):
         out = subprocess.run([HTPASSWD_BIN, "-Bbn", self.user, self.password],
                              check=True, capture_output=True, text=True, timeout=60)

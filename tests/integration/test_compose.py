@@ -139,3 +139,37 @@ def test_compose_volumes_keep_their_data(arcad, tmp_path):
     compose(arcad, tmp_path, "down", "-v")
     assert arcad.docker("volume", "ls", "-q").stdout == ""
     assert arcad.docker("ps", "-aq").stdout == ""
+
+
+TWO_SERVICES = """\
+version: "3.8"
+services:
+  api:
+    image: busybox
+    command: sh -c 'mkdir -p /www && echo "served by api" > /www/index.html && exec httpd -f -p 80 -h /www'
+  client:
+    image: busybox
+    depends_on: [api]
+    command: sh -c 'for i in $$(seq 30); do wget -qO- http://api/ && exit 0; sleep 1; done; exit 1'
+"""
+
+
+def test_compose_services_reach_each_other_by_name(arcad, tmp_path):
+    with open(os.path.join(tmp_path, "docker-compose.yml"), "w") as f:
+        f.write(TWO_SERVICES)
+    compose(arcad, tmp_path, "up", "-d")
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        state = arcad.docker("inspect", "demo_client_1", "--format", "{{.State.Status}}").stdout
+        if state.strip() == "exited":
+            break
+        time.sleep(0.5)
+    assert arcad.docker("inspect", "demo_client_1", "--format",
+                        "{{.State.ExitCode}}").stdout.strip() == "0"
+    assert "served by api" in compose(arcad, tmp_path, "logs", "client").stdout
+    compose(arcad, tmp_path, "down")
+    # Nothing left behind: no container, no network, no bridge, no veth, no TAP.
+    assert arcad.docker("ps", "-aq").stdout.strip() == ""
+    assert "demo_default" not in arcad.docker("network", "ls").stdout
+    links = arcad.ns(["ip", "-o", "link", "show"]).stdout
+    assert "arca-" not in links and "avb" not in links and "avt" not in links, links

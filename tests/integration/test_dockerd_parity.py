@@ -155,6 +155,7 @@ def test_push_without_registry_auth_and_distribution_inspect(arcad, tmp_path):
     images.build_busybox_layout(layout, extra_files={"etc/anon": b"x\n"})
     with registry.Registry(mode="plain") as reg:
         registry.push_oci_layout(reg, layout, "bb")
+        arcad.reach_host_ports(*reg.ports)
         arcad.docker("pull", f"{reg.host}/bb:latest")
         arcad.docker("tag", f"{reg.host}/bb:latest", f"{reg.host}/anon:v1")
         # docker-py sends no X-Registry-Auth for an anonymous push.
@@ -180,10 +181,10 @@ def test_push_without_registry_auth_and_distribution_inspect(arcad, tmp_path):
 
 
 def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):
-    # Refused until networking exists: never accepted and dropped.
-    for args, word in ((["-p", "8080:80"], "PortBindings"), (["-P"], "PublishAllPorts"),
-                       (["--device", "/dev/null"], "Devices"), (["--dns", "1.1.1.1"], "Dns"),
+    # Refused: never accepted and dropped.
+    for args, word in ((["--device", "/dev/null"], "Devices"),
                        (["--pid", "host"], "PidMode"), (["--ipc", "host"], "IpcMode"),
+                       (["--network", "host"], "not supported by Arca"),
                        (["--sysctl", "net.ipv4.ip_forward=1"], "Sysctls"),
                        (["--runtime", "runc"], "runtime")):
         r = arcad.docker("run", "--rm", *args, "busybox", "true", check=False)
@@ -193,6 +194,10 @@ def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):
     # What the CLI sends for a plain run (MemorySwappiness -1 and zeros) warns of nothing.
     r = arcad.docker("run", "--rm", "busybox", "true")
     assert r.stderr == "", r.stderr
+    # Applied now: --dns reaches resolv.conf, -p is published (test_network.py has more).
+    out = arcad.docker("run", "--rm", "--dns", "10.1.2.3", "--dns-search", "ex.test",
+                       "busybox", "cat", "/etc/resolv.conf").stdout
+    assert "nameserver 10.1.2.3\n" in out and "search ex.test\n" in out, out
     # Accepted with a warning, as dockerd does for what a kernel lacks.
     r = arcad.docker("create", "--cap-drop", "NET_RAW", "--cpu-shares", "512", "busybox",
                      "true")

@@ -124,7 +124,10 @@ static void test_errors(void)
 	expect_error("{\"Image\":\"busybox\"}", "{\"Tmpfs\":{\"rel\":\"\"}}", "invalid tmpfs",
 		     "relative tmpfs path");
 	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":\"container:web\"}",
-		     "network mode container:web is not supported", "a shared network namespace");
+		     "network mode \"container:web\" is not supported by Arca",
+		     "a shared network namespace");
+	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":\"host\"}",
+		     "network mode \"host\" is not supported by Arca", "the host's network");
 	expect_error("{\"Image\":\"busybox\"}", "{\"NetworkMode\":7}",
 		     "NetworkMode must be a string", "a number network mode");
 	expect_error("[]", NULL, "not an object", "a list body");

@@ -54,8 +54,7 @@ int main(void)
 	err = NULL;
 
 	refused("{\"Devices\": [{\"PathOnHost\": \"/dev/null\"}]}", "{}", "HostConfig.Devices");
-	refused("{\"PortBindings\": {\"80/tcp\": [{\"HostPort\": \"8080\"}]}}", "{}",
-		"PortBindings");
+	refused("{\"Sysctls\": {\"net.ipv4.ip_forward\": \"1\"}}", "{}", "Sysctls");
 	refused("{\"PidMode\": \"host\"}", "{}", "PidMode");
 	refused("{\"IpcMode\": \"container:abc\"}", "{}", "IpcMode");
 	refused("{\"Runtime\": \"runc\"}", "{}", "unknown or invalid runtime name: runc");

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "container-health.h"
 #include "container.h"
+#include "sandbox.h"
 #include "lifecycle.h"
 #include "daemon.h"
 #include "hashmap.h"
@@ -70,10 +71,50 @@ static bool volume_match(struct container *c, const char *s)
 	return false;
 }
 
-static bool expose_match(struct container *c, const char *port)
+/*
+ * dockerd's publish and expose filters: "<port>[/<proto>]" or
+ * "<from>-<to>[/<proto>]" (tcp when not given), against the running
+ * container's ports: the host side for publish, the container side for expose.
+ */
+static bool port_filter_match(struct container *c, const char *value, bool publish)
 {
-	_cleanup_free_ char *key = strchr(port, '/') ? xstrdup(port) : xasprintf("%s/tcp", port);
-	return json_object_get(json_object_get(c->config, "ExposedPorts"), key) != NULL;
+	char proto[8] = "tcp";
+	unsigned lo = 0, hi = 0;
+	const char *slash = strchr(value, '/');
+	if (slash && snprintf(proto, sizeof(proto), "%s", slash + 1) >= (int)sizeof(proto))
+		return false;
+	int n = sscanf(value, "%u-%u", &lo, &hi);
+	if (n < 1 || lo > 65535)
+		return false;
+	if (n == 1)
+		hi = lo;
+	if (!c->sandbox)
+		return false;
+	json_t *ports = sandbox_ports_json(c);
+	bool match = false;
+	const char *key;
+	json_t *list;
+	json_object_foreach(ports, key, list)
+	{
+		const char *p = strchr(key, '/');
+		if (!p || strcmp(p + 1, proto) != 0)
+			continue;
+		if (!publish) {
+			unsigned port = (unsigned)atoi(key);
+			match |= port >= lo && port <= hi;
+			continue;
+		}
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b)
+		{
+			unsigned hp = (unsigned)atoi(
+			    json_string_value(json_object_get(b, "HostPort")) ?: "0");
+			match |= hp >= lo && hp <= hi;
+		}
+	}
+	json_decref(ports);
+	return match;
 }
 
 /* dockerd's health filter values: starting, healthy, unhealthy, none. */
@@ -119,12 +160,10 @@ static bool filters_match(struct api_ctx *ctx, struct container *c, json_t *filt
 				any |= health_match(c, s);
 			else if (strcmp(k, "is-task") == 0)
 				any |= strcmp(s, "false") == 0; /* no swarm tasks here */
-			else if (strcmp(k, "expose") == 0)
-				any |= expose_match(c, s);
+			else if (strcmp(k, "expose") == 0 || strcmp(k, "publish") == 0)
+				any |= port_filter_match(c, s, strcmp(k, "publish") == 0);
 			else if (strcmp(k, "volume") == 0)
 				any |= volume_match(c, s);
-			else if (strcmp(k, "publish") == 0)
-				any |= false; /* no published ports yet: none match */
 			else if (strcmp(k, "exited") == 0) {
 				int code;
 				any |= c->state == CONTAINER_EXITED && safe_atoi(s, &code) == 0 &&
@@ -158,6 +197,23 @@ void api_container_list(struct api_ctx *ctx)
 	json_t *filters = api_filters(ctx, known);
 	if (!filters)
 		return;
+	static const char *const port_keys[] = { "publish", "expose" };
+	for (size_t k = 0; k < ELEMENTSOF(port_keys); k++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(filters, port_keys[k]), i, v)
+		{
+			const char *s = json_string_value(v);
+			if (s && strchr(s, ':')) {
+				http_reply_errorf(ctx->conn, 400,
+						  "filter for '%s' should not contain "
+						  "':': %s",
+						  port_keys[k], s);
+				json_decref(filters);
+				return;
+			}
+		}
+	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(filters, k, v)

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "container.h"
+#include "container-network.h"
 #include "daemon.h"
 #include "hashmap.h"
 #include "network.h"
@@ -98,11 +99,13 @@ void api_network_create(struct api_ctx *ctx)
 		return;
 	struct network *n = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
-	if (network_create(ctx->d, body, &n, &err) < 0)
+	_cleanup_free_ char *warning = NULL;
+	if (network_create(ctx->d, body, &n, &warning, &err) < 0)
 		api_reply_error(ctx, err);
 	else
-		http_reply_json(ctx->conn, 201,
-				json_pack("{s:s, s:s}", "Id", n->id, "Warning", ""));
+		http_reply_json(
+		    ctx->conn, 201,
+		    json_pack("{s:s, s:s}", "Id", n->id, "Warning", warning ? warning : ""));
 	json_decref(body);
 }
 
@@ -133,6 +136,17 @@ static struct container *body_container(struct api_ctx *ctx, json_t *body)
 	return c;
 }
 
+static void on_connected(struct container *c, const struct arca_error *err, void *userdata)
+{
+	struct http_conn *conn = userdata;
+	(void)c;
+	if (err)
+		http_reply_error(conn, err);
+	else
+		http_reply(conn, 200, "text/plain", NULL, 0);
+	http_conn_unref(conn);
+}
+
 static void connect_or_disconnect(struct api_ctx *ctx, bool connect)
 {
 	struct network *n = find_or_reply(ctx);
@@ -142,18 +156,13 @@ static void connect_or_disconnect(struct api_ctx *ctx, bool connect)
 	if (!body)
 		return;
 	struct container *c = body_container(ctx, body);
-	_cleanup_error_ struct arca_error *err = NULL;
 	if (c) {
-		int r = connect ? container_network_attach(c, n,
-							   json_object_get(body, "EndpointConfig"),
-							   ctx->api_minor, &err)
-				: container_network_detach(c, n, &err);
-		if (r >= 0)
-			r = container_save(c, &err);
-		if (r < 0)
-			api_reply_error(ctx, err);
+		http_conn_ref(ctx->conn);
+		if (connect)
+			container_network_connect(c, n, json_object_get(body, "EndpointConfig"),
+						  ctx->api_minor, on_connected, ctx->conn);
 		else
-			http_reply(ctx->conn, 200, "text/plain", NULL, 0);
+			container_network_disconnect(c, n, on_connected, ctx->conn);
 	}
 	json_decref(body);
 }

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "firewall.h"
 #include "events.h"
 #include "fd-util.h"
 #include "hashmap.h"
@@ -90,6 +91,11 @@ void api_system_info(struct api_ctx *ctx)
 		json_array_append_new(
 		    warnings, json_sprintf("WARNING: containers run under software emulation: %s",
 					   d->accel.reason));
+	if (firewall_error(d))
+		json_array_append_new(
+		    warnings, json_sprintf("WARNING: the firewall (NAT, published ports, network "
+					   "isolation) is not in place: %s",
+					   firewall_error(d)));
 	json_t *info = json_pack(
 	    "{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:[[s,s],[s,s],[s,s]], s:{s:[], s:[s,s,s],"
 	    " s:[], s:[s]}, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s,"
@@ -102,7 +108,7 @@ void api_system_info(struct api_ctx *ctx)
 	    "Accelerator", d->accel.reason, "Guest kernel", d->kernel, "Plugins", "Volume",
 	    "Network", "bridge", "host", "none", "Authorization", "Log", "json-file", "MemoryLimit",
 	    1, "SwapLimit", 0, "CpuCfsPeriod", 0, "CpuCfsQuota", 0, "CPUShares", 0, "CPUSet", 0,
-	    "PidsLimit", 0, "OomKillDisable", 0, "IPv4Forwarding", 0, "BridgeNfIptables", 0, "NFd",
+	    "PidsLimit", 0, "OomKillDisable", 0, "IPv4Forwarding", 1, "BridgeNfIptables", 0, "NFd",
 	    0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver",
 	    "none", "CgroupVersion", "2", "NEventsListener", 0, "KernelVersion", u.release,
 	    "OperatingSystem", "Arca (Linux host)", "OSVersion", "", "OSType", "linux",

@@ -179,6 +179,7 @@ int helper_start(struct container *c, const struct helper_spec *spec, const stru
 		.env = spec->env ? spec->env : env,
 		.cwd = "/",
 		.root = spec->in_container ? GUEST_ROOT : NULL,
+		.netns = spec->in_container || spec->netns,
 		.attach_stdin = spec->with_stdin,
 		.attach_stdout = true,
 		.attach_stderr = true,

@@ -44,6 +44,7 @@ struct helper_spec {
 	char *const *argv;
 	char *const *env;  /* NULL: a PATH for busybox */
 	bool in_container; /* chrooted into the container's root (else the guest's) */
+	bool netns;	   /* in the container's network namespace (always when in_container) */
 	bool busybox;	   /* argv is a busybox applet's, run from the guest's busybox */
 	bool with_stdin;
 	bool during_start;  /* the lifecycle's own, in the VM a start is setting up */

@@ -205,7 +205,9 @@ static int sample(struct stats_session *s)
 	struct container *c = daemon_find_container(s->d, s->id, NULL);
 	if (!c || !container_is_running(c) || !c->vm || c->state == CONTAINER_PAUSED)
 		return -ESRCH;
+	/* In the container's network namespace: /proc/net/dev lists its ethN. */
 	struct helper_spec spec = { .argv = (char *const *)guest_stats_argv,
+				    .netns = true,
 				    .max_collect = HELPER_OUTPUT_MAX };
 	return helper_start(c, &spec, &stats_ops, s, &s->h, NULL);
 }

@@ -5,6 +5,8 @@
  * are in inspect.c, what the record gives its VM in runtime.c.
  */
 #include "container.h"
+#include "ports.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +152,7 @@ struct container *container_free(struct container *c)
 	event_source_free(c->restart_timer);
 	health_free(c->health);
 	maint_free(c->maint);
+	sandbox_free(c->sandbox);
 	free(c);
 	return NULL;
 }
@@ -318,12 +321,22 @@ static int validate(json_t *cfg, json_t *hc, struct arca_error **err)
 	if (mode && !json_is_null(mode) && !json_is_string(mode))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				      "NetworkMode must be a string");
+	/* A VM has its own kernel and network stack: it can't share the host's or another's. */
 	const char *m = json_string_value(mode);
+	if (m && strcmp(m, "host") == 0)
+		return arca_error_set(
+		    err, EINVAL, ARCA_ERR_INVALID,
+		    "network mode \"host\" is not supported by Arca: each container runs in its "
+		    "own VM, whose network stack cannot be the host's; publish the ports it "
+		    "serves with -p (they are reachable on the host's addresses, 127.0.0.1 "
+		    "included)");
 	if (m && strncmp(m, "container:", 10) == 0)
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "network mode %s is not supported: each Arca container is a "
-				      "VM with its own network stack",
-				      m);
+		return arca_error_set(
+		    err, EINVAL, ARCA_ERR_INVALID,
+		    "network mode \"%s\" is not supported by Arca: each container runs in its own "
+		    "VM, and two VMs cannot share one network stack; put both containers on a "
+		    "user-defined network and reach the other by its name",
+		    m);
 	return 0;
 }
 
@@ -428,13 +441,38 @@ int container_network_attach(struct container *c, struct network *n, json_t *end
 	return 0;
 }
 
-int container_network_detach(struct container *c, struct network *n, struct arca_error **err)
+/* Published ports are well formed and have a network; links name existing containers. */
+static int check_ports_and_links(struct container *c, bool no_network, struct arca_error **err)
 {
-	if (!json_object_get(c->networks, n->name))
-		return arca_error_set(err, ENOENT, ARCA_ERR_INVALID,
-				      "container %s is not connected to network %s", c->id,
-				      n->name);
-	json_object_del(c->networks, n->name);
+	struct port_spec *ports = NULL;
+	size_t n = 0;
+	int r = ports_parse(c->config, c->host_config, &ports, &n, err);
+	free(ports);
+	if (r < 0)
+		return r;
+	if (n && no_network)
+		return arca_error_set(
+		    err, EINVAL, ARCA_ERR_INVALID,
+		    "conflicting options: port publishing and the network mode "
+		    "none: a container without a network has no ports to publish");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c->host_config, "Links"), i, v)
+	{
+		const char *s = json_string_value(v);
+		_cleanup_free_ char *name = xstrdup(s ? (s[0] == '/' ? s + 1 : s) : "");
+		char *colon = strchr(name, ':');
+		if (colon)
+			*colon = '\0';
+		if (!name[0])
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "invalid link specification: %s", s ? s : "");
+		if (!daemon_find_container(c->d, name, NULL))
+			return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND,
+					      "could not get container for %s: No such container: "
+					      "%s",
+					      name, name);
+	}
 	return 0;
 }
 
@@ -444,6 +482,9 @@ static int attach_networks(struct container *c, const struct container_create_re
 {
 	const char *given = json_string_value(json_object_get(c->host_config, "NetworkMode"));
 	const char *mode = given && given[0] && strcmp(given, "default") != 0 ? given : "bridge";
+	/* Config.NetworkDisabled: no network at all, loopback only (dockerd's none). */
+	if (json_is_true(json_object_get(c->config, "NetworkDisabled")))
+		mode = "none";
 	json_t *endpoints = json_object_get(req->networking, "EndpointsConfig");
 	if (endpoints && !json_is_null(endpoints) && !json_is_object(endpoints))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -453,7 +494,17 @@ static int attach_networks(struct container *c, const struct container_create_re
 	if (r < 0)
 		return r;
 	json_t *primary_config = endpoint_config_for(endpoints, primary, given ? given : mode);
-	r = container_network_attach(c, primary, primary_config, req->api_minor, err);
+	/* The deprecated Config.MacAddress is the primary network's, as dockerd reads it. */
+	const char *mac = json_string_value(json_object_get(c->config, "MacAddress"));
+	json_t *with_mac = NULL;
+	if (mac && mac[0] && !json_object_get(primary_config, "MacAddress")) {
+		with_mac =
+		    json_is_object(primary_config) ? json_deep_copy(primary_config) : json_object();
+		json_object_set_new(with_mac, "MacAddress", json_string(mac));
+	}
+	r = container_network_attach(c, primary, with_mac ? with_mac : primary_config,
+				     req->api_minor, err);
+	json_decref(with_mac);
 	const char *k;
 	json_t *v;
 	json_object_foreach(endpoints, k, v)
@@ -469,6 +520,8 @@ static int attach_networks(struct container *c, const struct container_create_re
 			continue;
 		r = container_network_attach(c, n, v, req->api_minor, err);
 	}
+	if (r >= 0)
+		r = check_ports_and_links(c, !network_has_bridge(primary), err);
 	return r;
 }
 

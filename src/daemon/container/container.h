@@ -32,6 +32,7 @@ struct log_writer;
 struct helper;
 struct health;
 struct maint;
+struct sandbox;
 struct vm_share;
 
 enum container_state {
@@ -129,6 +130,7 @@ struct container {
 	struct maint *maint;	 /* container-maint.h: a VM for cp/diff/export while stopped */
 	json_t *mounts;		 /* container-mounts.h: Docker's MountPoints, kept with the state */
 	struct vm_share *shares; /* what a start shares with the VM, from mounts */
+	struct sandbox *sandbox; /* network/sandbox.h: its network while it runs */
 };
 
 /*
@@ -178,10 +180,9 @@ struct container_create_req {
 int container_create(struct daemon *d, const struct container_create_req *req,
 		     struct container **ret, json_t **ret_warnings, struct arca_error **err);
 struct network;
-/* NetworkConnect/Disconnect on the container's record (the caller saves it). */
+/* An endpoint on n in the container's record (the caller saves it). */
 int container_network_attach(struct container *c, struct network *n, json_t *endpoint_config,
 			     int api_minor, struct arca_error **err);
-int container_network_detach(struct container *c, struct network *n, struct arca_error **err);
 /* Every network of the container still exists (checked before a start). */
 int container_networks_check(struct container *c, struct arca_error **err);
 /* Loads every container from the database (daemon start). */

@@ -22,8 +22,7 @@ struct option {
 	const char *why; /* REFUSED and WARNED: the reason, after "<name>: " */
 };
 
-#define NO_NETWORK "container networking is not supported by Arca yet (loopback only)"
-#define NO_CGROUP  "not enforced: the container's VM size (--memory, --cpus) is its only limit"
+#define NO_CGROUP "not enforced: the container's VM size (--memory, --cpus) is its only limit"
 
 static const struct option host_options[] = {
 	{ "Memory", APPLIED, NULL },
@@ -80,12 +79,12 @@ static const struct option host_options[] = {
 	{ "Mounts", APPLIED, NULL }, /* bind, volume, tmpfs */
 	{ "VolumesFrom", APPLIED, NULL },
 	{ "VolumeDriver", APPLIED, NULL }, /* local only: container-mounts.c */
-	{ "PortBindings", REFUSED, NO_NETWORK },
-	{ "PublishAllPorts", REFUSED, NO_NETWORK },
-	{ "Links", REFUSED, NO_NETWORK },
-	{ "Dns", REFUSED, NO_NETWORK },
-	{ "DnsSearch", REFUSED, NO_NETWORK },
-	{ "DnsOptions", REFUSED, NO_NETWORK },
+	{ "PortBindings", APPLIED, NULL }, /* network/ports.c */
+	{ "PublishAllPorts", APPLIED, NULL },
+	{ "Links", APPLIED, NULL }, /* network/sandbox-etc.c, network/dns.c */
+	{ "Dns", APPLIED, NULL },
+	{ "DnsSearch", APPLIED, NULL },
+	{ "DnsOptions", APPLIED, NULL },
 	{ "Devices", REFUSED, "host devices can't be passed into an Arca VM yet" },
 	{ "DeviceRequests", REFUSED, "host devices can't be passed into an Arca VM yet" },
 	{ "DeviceCgroupRules", REFUSED, "host devices can't be passed into an Arca VM yet" },
@@ -97,8 +96,8 @@ static const struct option host_options[] = {
 };
 
 static const struct option config_options[] = {
-	{ "Volumes", APPLIED, NULL }, /* anonymous volumes */
-	{ "MacAddress", REFUSED, NO_NETWORK },
+	{ "Volumes", APPLIED, NULL },	 /* anonymous volumes */
+	{ "MacAddress", APPLIED, NULL }, /* the primary network's endpoint MAC */
 };
 
 /* null, false, 0, -1 (dockerd's "default": the CLI sends MemorySwappiness -1), "", [], {}

@@ -8,6 +8,7 @@
 #include "container-health.h"
 #include "container-mounts.h"
 #include "container.h"
+#include "sandbox.h"
 #include "daemon.h"
 #include "hashmap.h"
 #include "log-config.h"
@@ -18,6 +19,81 @@
 static json_t *str_or_empty(const char *s)
 {
 	return json_string(s ? s : "");
+}
+
+/* An endpoint as the API shows it: Arca's own keys left out. */
+static json_t *public_endpoint(json_t *ep)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(ep, k, v) if (strncmp(k, "Arca", 4) != 0) json_object_set(o, k, v);
+	return o;
+}
+
+/* NetworkSettings: the endpoints, the ports, and the default bridge's endpoint on top. */
+static json_t *network_settings(struct container *c)
+{
+	json_t *networks = json_object();
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
+	    json_object_set_new(networks, k, public_endpoint(ep));
+	json_t *bridge = json_object_get(c->networks, "bridge");
+	static const char *const top[] = { "EndpointID", "Gateway",	"GlobalIPv6Address",
+					   "IPAddress",	 "IPv6Gateway", "MacAddress" };
+	bool running = c->sandbox != NULL;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:i, s:n, s:n}", "Bridge", "",
+			      "SandboxID", running ? c->id : "", "SandboxKey", "", "Ports",
+			      running ? sandbox_ports_json(c) : json_object(), "HairpinMode", 0,
+			      "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0,
+			      "SecondaryIPAddresses", "SecondaryIPv6Addresses");
+	for (size_t i = 0; i < ELEMENTSOF(top); i++) {
+		const char *v = json_string_value(json_object_get(bridge, top[i]));
+		json_object_set_new(o, top[i], json_string(v ? v : ""));
+	}
+	json_object_set_new(
+	    o, "GlobalIPv6PrefixLen",
+	    json_integer(json_integer_value(json_object_get(bridge, "GlobalIPv6PrefixLen"))));
+	json_object_set_new(
+	    o, "IPPrefixLen",
+	    json_integer(json_integer_value(json_object_get(bridge, "IPPrefixLen"))));
+	json_object_set_new(o, "Networks", networks);
+	return o;
+}
+
+/* The summary's Ports: a binding each, and the exposed ports without one. */
+static json_t *summary_ports(struct container *c)
+{
+	json_t *out = json_array();
+	if (!c->sandbox)
+		return out;
+	json_t *ports = sandbox_ports_json(c);
+	const char *key;
+	json_t *list;
+	json_object_foreach(ports, key, list)
+	{
+		int port = atoi(key);
+		const char *slash = strchr(key, '/');
+		const char *proto = slash ? slash + 1 : "tcp";
+		if (!json_array_size(list)) {
+			json_array_append_new(
+			    out, json_pack("{s:i, s:s}", "PrivatePort", port, "Type", proto));
+			continue;
+		}
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b)
+		{
+			const char *hp = json_string_value(json_object_get(b, "HostPort"));
+			json_array_append_new(out, json_pack("{s:O, s:i, s:i, s:s}", "IP",
+							     json_object_get(b, "HostIp"),
+							     "PrivatePort", port, "PublicPort",
+							     hp ? atoi(hp) : 0, "Type", proto));
+		}
+	}
+	json_decref(ports);
+	return out;
 }
 
 json_t *container_inspect(struct container *c)
@@ -65,18 +141,15 @@ json_t *container_inspect(struct container *c)
 	if (!log_type || !log_type[0])
 		json_object_set_new(hc, "LogConfig",
 				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
-	/* No virtual network yet: the guest has loopback only, and says so (no addresses). */
-	json_t *networks = json_deep_copy(c->networks);
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o,"
-	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:{s:s, s:b, s:s, s:s, s:{}, s:s, s:o}}",
+	    " s:o, s:{s:s, s:{s:s}}, s:[], s:o, s:o}",
 	    "Id", c->id, "Created", c->created, "Path", path, "Args", path_args, "State", state,
 	    "Image", c->image_id, "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "",
 	    "LogPath", log_cfg.none ? "" : c->log_path, "RestartCount", c->restart_count, "Driver",
 	    "arca-vm", "Platform", "linux", "Name", json_sprintf("/%s", c->name), "HostConfig", hc,
 	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
-	    cfg, "NetworkSettings", "SandboxID", "", "HairpinMode", 0, "SandboxKey", "",
-	    "IPAddress", "", "Ports", "Gateway", "", "Networks", networks);
+	    cfg, "NetworkSettings", network_settings(c));
 	json_object_set_new(o, "Mounts", container_mounts_json(c));
 	return o;
 }
@@ -136,16 +209,19 @@ json_t *container_summary(struct container *c, bool size)
 	if (!netmode || !netmode[0] || strcmp(netmode, "default") == 0)
 		netmode = "bridge";
 	json_t *labels = json_object_get(c->config, "Labels");
-	json_t *o = json_pack(
-	    "{s:s, s:o, s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s},"
-	    " s:{s:{}}, s:[]}",
-	    "Id", c->id, "Names", names, "Image", c->image, "ImageID", c->image_id, "Command", cmd,
-	    "Created", (json_int_t)(time_parse_rfc3339(c->created) / 1000000000LL), "Ports",
-	    "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object(), "State",
-	    state, "Status", status, "HostConfig", "NetworkMode", netmode, "NetworkSettings",
-	    "Networks", "Mounts");
-	json_object_update(json_object_get(json_object_get(o, "NetworkSettings"), "Networks"),
-			   c->networks);
+	json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:{s:s},"
+			      " s:{s:{}}, s:[]}",
+			      "Id", c->id, "Names", names, "Image", c->image, "ImageID",
+			      c->image_id, "Command", cmd, "Created",
+			      (json_int_t)(time_parse_rfc3339(c->created) / 1000000000LL), "Ports",
+			      summary_ports(c), "Labels",
+			      json_is_object(labels) ? json_deep_copy(labels) : json_object(),
+			      "State", state, "Status", status, "HostConfig", "NetworkMode",
+			      netmode, "NetworkSettings", "Networks", "Mounts");
+	json_t *nets = json_object_get(json_object_get(o, "NetworkSettings"), "Networks");
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep) json_object_set_new(nets, k, public_endpoint(ep));
 	json_object_set_new(o, "Mounts", container_mounts_json(c));
 	if (size) {
 		struct stat st;

@@ -30,6 +30,7 @@
 #include "container-helper.h"
 #include "container-maint.h"
 #include "container-mounts.h"
+#include "sandbox.h"
 #include "volume.h"
 #include "daemon.h"
 #include "event.h"
@@ -219,6 +220,8 @@ static void vm_gone(struct container *c)
 	container_health_stop(c);
 	container_helpers_fail(c);
 	c->vm = vm_free(c->vm);
+	sandbox_release(c); /* the TAP went with the VMM; its veths, ports and addresses go */
+	(void)container_persist(c);
 	c->stop_timer = event_source_free(c->stop_timer);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
@@ -397,6 +400,10 @@ static void spawn_main(struct container *c)
 {
 	_cleanup_strv_free_ char **argv = command_of(c);
 	_cleanup_strv_free_ char **env = container_runtime_env(c, NULL);
+	/* --link's variables, after PATH and HOSTNAME, before the container's own (dockerd). */
+	_cleanup_strv_free_ char **links = sandbox_link_env(c);
+	for (char **l = links; *l; l++)
+		env = strv_append(env, *l);
 	_cleanup_strv_free_ char **groups = container_group_add(c);
 	size_t n_rlimits = 0;
 	_cleanup_free_ struct guest_rlimit *rlimits =
@@ -412,6 +419,7 @@ static void spawn_main(struct container *c)
 		.group_add = groups,
 		.rlimits = rlimits,
 		.cgroup = CONTAINER_CGROUP,
+		.netns = true,
 		.n_rlimits = n_rlimits,
 		.root = GUEST_ROOT,
 		.tty = tty,
@@ -472,8 +480,6 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 	struct container *c = userdata;
 	struct guest_client *gc = vm_guest(vm);
 	struct guest_request rq;
-	const char *host = json_string_value(json_object_get(c->config, "Hostname"));
-	const char *domain = json_string_value(json_object_get(c->config, "Domainname"));
 	bool ro = json_is_true(json_object_get(c->host_config, "ReadonlyRootfs"));
 
 	struct guest_rootfs_spec spec = { .image_serial = "arca-image",
@@ -484,37 +490,8 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 	struct guest_batch *b = guest_batch_new(gc, on_setup_done, c);
 	guest_batch_add_rootfs(b, &spec);
 
-	_cleanup_free_ char *hostname = xasprintf("%s\n", host);
-	_cleanup_free_ char *hosts =
-	    xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-		      "fe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-		      "ff02::2\tip6-allrouters\n127.0.1.1\t%s%s%s\n",
-		      host, domain && domain[0] ? "." : "", domain && domain[0] ? domain : "");
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v)
-	{
-		const char *e = json_string_value(v);
-		const char *sep = e ? strchr(e, ':') : NULL;
-		if (!sep)
-			continue;
-		char *n = xasprintf("%s%s\t%.*s\n", hosts, sep + 1, (int)(sep - e), e);
-		free(hosts);
-		hosts = n;
-	}
-	static const char resolv[] = "# arca: the container has no network yet\n";
-	struct {
-		const char *name;
-		const char *data;
-	} files[] = { { "hostname", hostname }, { "hosts", hosts }, { "resolv.conf", resolv } };
-	for (size_t k = 0; k < ELEMENTSOF(files); k++) {
-		_cleanup_free_ char *src = xasprintf("/run/arca/etc/%s", files[k].name);
-		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "/etc/%s", files[k].name);
-		guest_req_write_file(&rq, src, files[k].data, strlen(files[k].data), 0644);
-		guest_batch_add(b, &rq);
-		guest_req_mount(&rq, src, dst, "", MS_BIND, NULL);
-		guest_batch_add(b, &rq);
-	}
+	/* The network (links, routes, resolver) and /etc/hostname, hosts, resolv.conf. */
+	sandbox_guest_setup(c, b);
 	container_mounts_add_requests(c, b, 0, true);
 	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
 	if (wd && wd[0] && !ro) {
@@ -604,6 +581,11 @@ static void start_vm(struct container *c)
 	}
 	struct vm_config cfg;
 	container_vm_config(c, disk, &cfg);
+	if (sandbox_prepare(c, &cfg, &err) < 0) {
+		log_writer_close(c);
+		(void)container_persist(c);
+		return start_refused(c, err);
+	}
 	c->starting = true;
 	c->stopping = false;
 	c->stop_signal_sent = 0;
@@ -611,8 +593,11 @@ static void start_vm(struct container *c)
 	if (vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err) < 0) {
 		c->starting = false;
 		log_writer_close(c);
-		start_refused(c, err);
+		sandbox_release(c);
+		(void)container_persist(c);
+		return start_refused(c, err);
 	}
+	sandbox_vm_started(c);
 }
 
 static void emit_kill(struct container *c, int sig)
@@ -951,6 +936,8 @@ static void restore_failed(struct container *c, const char *why)
 	    xasprintf("the daemon restarted and could not re-attach the VM: %s", why);
 	container_set_exited(c, 255, msg);
 	c->vm = vm_free(c->vm);
+	sandbox_release(c);
+	(void)container_persist(c);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
 	(void)vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC);
@@ -1034,8 +1021,11 @@ static bool restore_wanted(struct container *c)
 	}
 	if (vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0 && was_running)
 		log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
-	if (was_running)
+	if (was_running) {
 		container_set_exited(c, 255, "the daemon restarted while the container ran");
+		sandbox_release(c); /* what its network left: veths, addresses */
+		(void)container_persist(c);
+	}
 	return false;
 }
 
@@ -1057,6 +1047,12 @@ void container_restore_all(struct daemon *d)
 			/* A paused one runs while it is adopted, then pauses again. */
 			r = vm_attach(d->event, &cfg, c->vm_pid, c->state == CONTAINER_PAUSED,
 				      &restore_cbs, c, &c->vm, &err);
+		}
+		/* Its network: the VMM kept the TAP and the veths; the ports are bound again. */
+		if (r >= 0 && sandbox_adopt(c, &err) < 0) {
+			log_warn("container %.12s (%s): its network: %s", c->id, c->name, err->msg);
+			arca_error_free(err);
+			err = NULL;
 		}
 		if (r < 0) {
 			restore_failed(c, err ? err->msg : strerror(-r));

@@ -386,6 +386,7 @@ int exec_start(struct exec_session *e, struct stream *s, unsigned rows, unsigned
 		.group_add = groups,
 		.rlimits = rlimits,
 		.cgroup = CONTAINER_CGROUP,
+		.netns = true,
 		.n_rlimits = n_rlimits,
 		.root = GUEST_ROOT,
 		.tty = e->tty,

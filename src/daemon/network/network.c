@@ -15,8 +15,11 @@
 #include "cleanup.h"
 #include "container.h"
 #include "daemon.h"
+#include "firewall.h"
 #include "hashmap.h"
+#include "events.h"
 #include "names.h"
+#include "network-setup.h"
 #include "time-util.h"
 
 static const char schema_v1[] = "CREATE TABLE networks ("
@@ -47,7 +50,22 @@ struct network *network_free(struct network *n)
 	json_decref(n->labels);
 	json_decref(n->options);
 	json_decref(n->ipam);
+	free(n->bridge);
+	free(n->subnets);
 	free(n);
+	return NULL;
+}
+
+bool network_has_bridge(const struct network *n)
+{
+	return n->bridge != NULL;
+}
+
+const struct ipam_subnet *network_subnet(const struct network *n, int family)
+{
+	for (size_t i = 0; i < n->n_subnets; i++)
+		if (n->subnets[i].subnet.family == family)
+			return &n->subnets[i];
 	return NULL;
 }
 
@@ -66,13 +84,17 @@ static json_t *ipam_normalized(json_t *ipam)
 			 "Options", object_or_empty(opts));
 }
 
-/* The stored form: the create body's settings, normalized. */
+/* The stored form: the create body's settings, normalized, and what IPAM resolved. */
 static json_t *body_of(const struct network *n)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:O, s:O, s:O}", "Driver", n->driver, "Created",
-			 n->created, "Internal", n->internal, "Attachable", n->attachable,
-			 "EnableIPv6", n->enable_ipv6, "Labels", n->labels, "Options", n->options,
-			 "IPAM", n->ipam);
+	json_t *subnets = json_array();
+	for (size_t i = 0; i < n->n_subnets; i++)
+		json_array_append_new(subnets, ipam_subnet_to_json(&n->subnets[i]));
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:O, s:O, s:O, s:o, s:b}", "Driver", n->driver,
+			 "Created", n->created, "Internal", n->internal, "Attachable",
+			 n->attachable, "EnableIPv6", n->enable_ipv6, "Labels", n->labels,
+			 "Options", n->options, "IPAM", n->ipam, "ArcaSubnets", subnets,
+			 "ArcaUserSubnets", n->user_subnets);
 }
 
 static struct network *from_body(const char *id, const char *name, json_t *b)
@@ -90,6 +112,21 @@ static struct network *from_body(const char *id, const char *name, json_t *b)
 	n->labels = object_or_empty(json_object_get(b, "Labels"));
 	n->options = object_or_empty(json_object_get(b, "Options"));
 	n->ipam = ipam_normalized(json_object_get(b, "IPAM"));
+	/* Stored: the flag; a create body: whether it gives subnets. */
+	json_t *us = json_object_get(b, "ArcaUserSubnets");
+	n->user_subnets =
+	    us ? json_is_true(us) : json_array_size(json_object_get(n->ipam, "Config")) > 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(b, "ArcaSubnets"), i, e)
+	{
+		struct ipam_subnet sub;
+		if (ipam_subnet_from_json(e, &sub, NULL) < 0)
+			continue; /* stored by us: only a damaged row lands here */
+		n->subnets = xrealloc(n->subnets, (n->n_subnets + 1) * sizeof(*n->subnets));
+		n->subnets[n->n_subnets++] = sub;
+	}
+	network_apply_options(n);
 	return n;
 }
 
@@ -98,9 +135,20 @@ int network_load_all(struct daemon *d, struct arca_error **err)
 	for (size_t i = 0; i < ELEMENTSOF(builtins); i++) {
 		json_t *b = json_pack("{s:s, s:s}", "Driver", builtins[i].driver, "Created",
 				      "2024-01-01T00:00:00Z");
+		if (strcmp(builtins[i].name, "bridge") == 0)
+			json_object_set_new(
+			    b, "Options",
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+				      "com.docker.network.bridge.default_bridge", "true",
+				      "com.docker.network.bridge.enable_icc", "true",
+				      "com.docker.network.bridge.enable_ip_masquerade", "true",
+				      "com.docker.network.bridge.host_binding_ipv4", "0.0.0.0",
+				      "com.docker.network.bridge.name", NETWORK_DEFAULT_BRIDGE,
+				      "com.docker.network.driver.mtu", "1500"));
 		struct network *n = from_body(builtins[i].id, builtins[i].name, b);
+		n->builtin = true; /* the default bridge's name is fixed: apply again */
+		network_apply_options(n);
 		json_decref(b);
-		n->builtin = true;
 		hashmap_put(d->networks, n->id, n);
 	}
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -120,7 +168,9 @@ int network_load_all(struct daemon *d, struct arca_error **err)
 		json_decref(b);
 		hashmap_put(d->networks, n->id, n);
 	}
-	return rc == SQLITE_DONE ? 0 : db_error(d->db, rc, "load networks", err);
+	if (rc != SQLITE_DONE)
+		return db_error(d->db, rc, "load networks", err);
+	return network_setup_host(d, err);
 }
 
 int network_find(struct daemon *d, const char *ref, struct network **ret, struct arca_error **err)
@@ -194,7 +244,8 @@ static int check_body(json_t *body, struct arca_error **err)
 	return 0;
 }
 
-int network_create(struct daemon *d, json_t *body, struct network **ret, struct arca_error **err)
+int network_create(struct daemon *d, json_t *body, struct network **ret, char **ret_warning,
+		   struct arca_error **err)
 {
 	if (!json_is_object(body))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "the body must be an object");
@@ -226,19 +277,47 @@ int network_create(struct daemon *d, json_t *body, struct network **ret, struct 
 			return arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
 					      "network with name %s already exists", name);
 
+	if (strcmp(name, "bridge") == 0 || strcmp(name, "host") == 0 || strcmp(name, "none") == 0)
+		return arca_error_set(err, EPERM, ARCA_ERR_FORBIDDEN,
+				      "operation is not permitted on predefined %s network ", name);
+	_cleanup_free_ char *warning = NULL;
+	json_t *opts = json_object_get(body, "Options");
+	if (json_is_object(opts) && (r = network_check_options(opts, &warning, err)) < 0)
+		return r;
 	json_t *b = json_deep_copy(body);
 	json_object_del(b, "Created");
+	json_object_del(b, "ArcaSubnets"); /* ours to fill */
 	char id[ID_HEX_LEN + 1];
 	id_generate(id);
 	struct network *n = from_body(id, name, b);
 	json_decref(b);
-	r = save(d, n, err);
+	const char *bridge = n->bridge;
+	it = 0;
+	while (bridge && hashmap_iter(d->networks, &it, NULL, &v)) {
+		const struct network *o = v;
+		if (o->bridge && strcmp(o->bridge, bridge) == 0) {
+			r = arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
+					   "bridge name %s is used by network %s", bridge, o->name);
+			network_free(n);
+			return r;
+		}
+	}
+	r = network_resolve_ipam(d, n, err);
+	if (r >= 0)
+		r = network_bridge_up(d, n, err);
+	if (r >= 0)
+		r = save(d, n, err);
 	if (r < 0) {
+		network_bridge_down(d, n);
 		network_free(n);
 		return r;
 	}
 	hashmap_put(d->networks, n->id, n);
+	firewall_update(d);
+	events_emit(d->events, "network", "create", n->id,
+		    json_pack("{s:s, s:s}", "name", n->name, "type", n->driver));
 	*ret = n;
+	*ret_warning = TAKE_PTR(warning);
 	return 0;
 }
 
@@ -270,11 +349,25 @@ int network_remove(struct daemon *d, struct network *n, struct arca_error **err)
 	if (n->builtin)
 		return arca_error_set(err, EPERM, ARCA_ERR_FORBIDDEN,
 				      "%s is a pre-defined network and cannot be removed", n->name);
-	if (network_users(d, n, true))
+	if (network_users(d, n, true)) {
+		/* dockerd 28: the running containers' names and short IDs */
+		_cleanup_free_ char *list = xstrdup("");
+		size_t it = 0;
+		void *v;
+		while (hashmap_iter(d->containers, &it, NULL, &v)) {
+			struct container *c = v;
+			if (!container_is_running(c) || !json_object_get(c->networks, n->name))
+				continue;
+			char *l = xasprintf("%s%sname:\"%s\" id:\"%.12s\"", list,
+					    list[0] ? ", " : "", c->name, c->id);
+			free(list);
+			list = l;
+		}
 		return arca_error_set(err, EBUSY, ARCA_ERR_FORBIDDEN,
-				      "error while removing network: network %s id %s has active "
-				      "endpoints",
-				      n->name, n->id);
+				      "error while removing network: network %s has active "
+				      "endpoints (%s)",
+				      n->name, list);
+	}
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(d->db, "DELETE FROM networks WHERE id = ?", &s, err);
 	if (r < 0)
@@ -284,6 +377,10 @@ int network_remove(struct daemon *d, struct network *n, struct arca_error **err)
 	if (rc != SQLITE_DONE)
 		return db_error(d->db, rc, "remove network", err);
 	hashmap_remove(d->networks, n->id);
+	network_bridge_down(d, n);
+	firewall_update(d);
+	events_emit(d->events, "network", "destroy", n->id,
+		    json_pack("{s:s, s:s}", "name", n->name, "type", n->driver));
 	network_free(n);
 	return 0;
 }
@@ -304,11 +401,25 @@ json_t *network_json(struct daemon *d, const struct network *n, bool with_contai
 			const char *id = json_string_value(json_object_get(ep, "NetworkID"));
 			if (!id || strcmp(id, n->id) != 0)
 				continue;
+			const char *ip4 = json_string_value(json_object_get(ep, "IPAddress"));
+			const char *ip6 =
+			    json_string_value(json_object_get(ep, "GlobalIPv6Address"));
+			_cleanup_free_ char *a4 =
+			    ip4 && ip4[0]
+				? xasprintf("%s/%lld", ip4,
+					    json_integer_value(json_object_get(ep, "IPPrefixLen")))
+				: xstrdup("");
+			_cleanup_free_ char *a6 =
+			    ip6 && ip6[0] ? xasprintf("%s/%lld", ip6,
+						      json_integer_value(json_object_get(
+							  ep, "GlobalIPv6PrefixLen")))
+					  : xstrdup("");
 			json_object_set_new(
 			    containers, c->id,
-			    json_pack("{s:s, s:O, s:s, s:s, s:s}", "Name", c->name, "EndpointID",
-				      json_object_get(ep, "EndpointID"), "MacAddress", "",
-				      "IPv4Address", "", "IPv6Address", ""));
+			    json_pack("{s:s, s:O, s:O, s:s, s:s}", "Name", c->name, "EndpointID",
+				      json_object_get(ep, "EndpointID"), "MacAddress",
+				      json_object_get(ep, "MacAddress"), "IPv4Address", a4,
+				      "IPv6Address", a6));
 		}
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:O, s:b, s:b, s:b, s:{s:s},"
@@ -339,6 +450,63 @@ static bool list_has(json_t *list, const char *s)
 	return false;
 }
 
+static int endpoint_invalid(const struct network *n, struct arca_error **err, const char *why)
+{
+	return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+			      "invalid config for network %s: invalid endpoint settings:\n%s",
+			      n->name, why);
+}
+
+/* IPAMConfig's IPv4Address and IPv6Address: a user-defined network's own subnets only. */
+static int check_ipam_config(const struct network *n, json_t *ipam, struct arca_error **err)
+{
+	static const struct {
+		const char *key;
+		int family;
+	} keys[] = { { "IPv4Address", AF_INET }, { "IPv6Address", AF_INET6 } };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const char *a = json_string_value(json_object_get(ipam, keys[i].key));
+		if (!a || !a[0])
+			continue;
+		struct host_prefix p;
+		if (ipam_addr_parse(a, &p) < 0 || p.family != keys[i].family) {
+			_cleanup_free_ char *why = xasprintf(
+			    "invalid IPv%c address: %s", keys[i].family == AF_INET ? '4' : '6', a);
+			return endpoint_invalid(n, err, why);
+		}
+		if (n->builtin)
+			return endpoint_invalid(n, err,
+						"user specified IP address is supported on user "
+						"defined networks only");
+		if (!n->user_subnets)
+			return endpoint_invalid(
+			    n, err,
+			    "user specified IP address is supported only when "
+			    "connecting to networks with user configured subnets");
+		const struct ipam_subnet *sub = network_subnet(n, keys[i].family);
+		if (!sub || !ipam_prefix_contains(&sub->subnet, p.addr)) {
+			_cleanup_free_ char *why = xasprintf(
+			    "no configured subnet or ip-range contain the IP address %s", a);
+			return endpoint_invalid(n, err, why);
+		}
+	}
+	return 0;
+}
+
+bool network_mac_parse(const char *s, uint8_t ret[6])
+{
+	unsigned b[6];
+	char tail;
+	if (!s ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 ||
+	    strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		ret[i] = (uint8_t)b[i];
+	return !(ret[0] & 1); /* not a multicast address */
+}
+
 int network_endpoint(const struct network *n, const struct container *c, json_t *endpoint_config,
 		     int api_minor, json_t **ret, struct arca_error **err)
 {
@@ -347,9 +515,19 @@ int network_endpoint(const struct network *n, const struct container *c, json_t 
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "Aliases must be a list");
 	bool user_defined = !n->builtin;
 	if (!user_defined && json_array_size(aliases))
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "network-scoped alias is supported only for containers in "
-				      "user defined networks");
+		return endpoint_invalid(n, err,
+					"network-scoped alias is supported only for containers in "
+					"user defined networks");
+	json_t *ipam = json_object_get(endpoint_config, "IPAMConfig");
+	int r = check_ipam_config(n, ipam, err);
+	if (r < 0)
+		return r;
+	const char *mac = json_string_value(json_object_get(endpoint_config, "MacAddress"));
+	uint8_t m[6];
+	if (mac && mac[0] && !network_mac_parse(mac, m)) {
+		_cleanup_free_ char *why = xasprintf("invalid MAC address %s", mac);
+		return endpoint_invalid(n, err, why);
+	}
 	char short_id[13];
 	snprintf(short_id, sizeof(short_id), "%.12s", c->id);
 	json_t *al = json_null(), *dns = json_null();
@@ -357,22 +535,31 @@ int network_endpoint(const struct network *n, const struct container *c, json_t 
 		al = string_list(aliases);
 		if (api_minor < 45 && !list_has(al, short_id))
 			json_array_append_new(al, json_string(short_id));
-		dns = json_pack("[s, s]", c->name, short_id);
+		/* dockerd's DNSNames: the name, the aliases, the short ID, the hostname. */
+		const char *host = json_string_value(json_object_get(c->config, "Hostname"));
+		dns = json_pack("[s]", c->name);
 		size_t i;
 		json_t *e;
 		json_array_foreach(al, i, e) if (!list_has(dns, json_string_value(e)))
 		    json_array_append(dns, e);
+		if (!list_has(dns, short_id))
+			json_array_append_new(dns, json_string(short_id));
+		if (host && host[0] && !list_has(dns, host))
+			json_array_append_new(dns, json_string(host));
 	}
-	json_t *ipam = json_object_get(endpoint_config, "IPAMConfig");
+	json_t *links = json_object_get(endpoint_config, "Links");
 	json_t *opts = json_object_get(endpoint_config, "DriverOpts");
-	char endpoint_id[ID_HEX_LEN + 1];
-	id_generate(endpoint_id);
-	*ret = json_pack("{s:o, s:n, s:o, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:o}",
+	*ret = json_pack("{s:o, s:o, s:o, s:s, s:o, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i,"
+			 " s:o}",
 			 "IPAMConfig", json_is_object(ipam) ? json_deep_copy(ipam) : json_null(),
-			 "Links", "Aliases", al, "NetworkID", n->id, "EndpointID", endpoint_id,
-			 "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-			 "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
-			 "DriverOpts", json_is_object(opts) ? json_deep_copy(opts) : json_null(),
-			 "DNSNames", dns);
+			 "Links", json_is_array(links) ? json_deep_copy(links) : json_null(),
+			 "Aliases", al, "MacAddress", mac ? mac : "", "DriverOpts",
+			 json_is_object(opts) ? json_deep_copy(opts) : json_null(), "GwPriority", 0,
+			 "NetworkID", n->id, "EndpointID", "", "Gateway", "", "IPAddress", "",
+			 "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+			 "GlobalIPv6PrefixLen", 0, "DNSNames", dns);
+	/* A MAC the client chose is kept across starts; a generated one is not. */
+	if (mac && mac[0])
+		json_object_set_new(*ret, NETWORK_EP_DESIRED_MAC, json_string(mac));
 	return 0;
 }
