@@ -154,12 +154,13 @@ def test_connect_and_disconnect_a_running_container(arcad):
     arcad.docker("run", "-d", "--name", "box", "busybox", "sleep", "600")
     pid = json.loads(arcad.docker("inspect", "box").stdout)[0]["State"]["StartedAt"]
     t0 = time.time()
-    arcad.docker("network", "connect", "--alias", "boxy", "late", "box")
+    arcad.docker("network", "connect", "--alias", "boxy", "--link", "peer:pal", "late", "box")
     assert time.time() - t0 < 10
     out = arcad.docker("exec", "box", "sh", "-c",
                        "ip -o -4 addr show eth1; ping -c1 -W3 peer >/dev/null && echo "
-                       "reached; grep nameserver /etc/resolv.conf").stdout
-    assert _ip(arcad, "box", "late") in out and "reached" in out, out
+                       "reached; ping -c1 -W3 pal >/dev/null && echo linked; "
+                       "grep nameserver /etc/resolv.conf").stdout
+    assert _ip(arcad, "box", "late") in out and "reached" in out and "linked" in out, out
     assert "127.0.0.11" in out, out
     assert arcad.docker("exec", "peer", "sh", "-c",
                         "ping -c1 -W3 boxy >/dev/null && echo ok").stdout == "ok\n"

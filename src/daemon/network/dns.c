@@ -173,35 +173,48 @@ static void lookup(struct container *c, const char *name, const char *network, u
 	}
 }
 
-/* The container's own --link aliases (visible to it alone), on a network they share. */
+/* One link ("name:alias", "/name:/parent/alias" or "name") of c naming `name`: its target's
+ * endpoints on the networks they share. */
+static void link_match(struct container *c, const char *link, const char *name, uint16_t qtype,
+		       struct found *f)
+{
+	const char *colon = link ? strchr(link, ':') : NULL;
+	const char *alias = colon ? colon + 1 : link;
+	const char *slash = alias ? strrchr(alias, '/') : NULL;
+	if (slash)
+		alias = slash + 1;
+	if (!alias || strcasecmp(alias, name) != 0)
+		return;
+	_cleanup_free_ char *target = xstrdup(link[0] == '/' ? link + 1 : link);
+	char *cut = strchr(target, ':');
+	if (cut)
+		*cut = '\0';
+	struct container *o = daemon_find_container(c->d, target, NULL);
+	const char *k;
+	json_t *mine;
+	json_object_foreach(c->networks, k, mine)
+	{
+		json_t *ep = o ? json_object_get(o->networks, k) : NULL;
+		struct network *n = sandbox_ep_network(c, mine);
+		if (ep && n && !n->builtin && sandbox_ep_str(ep, NETWORK_EP_IFNAME)[0])
+			add_addr(f, ep, qtype);
+	}
+}
+
+/* The container's own links (visible to it alone): --link at create, and the Links of its
+ * endpoints (docker network connect --link). */
 static void lookup_links(struct container *c, const char *name, uint16_t qtype, struct found *f)
 {
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(c->host_config, "Links"), i, v)
+	    link_match(c, json_string_value(v), name, qtype, f);
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
 	{
-		const char *s = json_string_value(v);
-		const char *colon = s ? strchr(s, ':') : NULL;
-		const char *alias = colon ? colon + 1 : s;
-		const char *slash = alias ? strrchr(alias, '/') : NULL;
-		if (slash)
-			alias = slash + 1;
-		if (!alias || strcasecmp(alias, name) != 0)
-			continue;
-		_cleanup_free_ char *target = xstrdup(s[0] == '/' ? s + 1 : s);
-		char *cut = strchr(target, ':');
-		if (cut)
-			*cut = '\0';
-		struct container *o = daemon_find_container(c->d, target, NULL);
-		const char *k;
-		json_t *mine;
-		json_object_foreach(c->networks, k, mine)
-		{
-			json_t *ep = o ? json_object_get(o->networks, k) : NULL;
-			struct network *n = sandbox_ep_network(c, mine);
-			if (ep && n && !n->builtin && sandbox_ep_str(ep, NETWORK_EP_IFNAME)[0])
-				add_addr(f, ep, qtype);
-		}
+		json_array_foreach(json_object_get(ep, "Links"), i, v)
+		    link_match(c, json_string_value(v), name, qtype, f);
 	}
 }
 
