@@ -47,20 +47,25 @@ if ninja -C build >/dev/null; then record build pass; else record build fail; fi
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-if ninja -C build-asan >/dev/null && meson test -C build-asan --suite unit --print-errorlogs; then
-	:
-fi
-python3 - build-asan/meson-logs/testlog.json >>"$results" <<'PY'
+rm -f build-asan/meson-logs/testlog.json # a failed build must not report the last run's results
+if ninja -C build-asan >/dev/null; then
+	record build-asan pass
+	meson test -C build-asan --suite unit --print-errorlogs || :
+	python3 - build-asan/meson-logs/testlog.json >>"$results" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
     print(("pass" if t["result"] == "OK" else "fail"), "unit/" + t["name"])
 PY
+else
+	record build-asan fail
+	ninja -C build-asan 2>&1 | grep -E 'error|FAILED' | head -20
+fi
 
 # Fuzz targets, clang + libFuzzer, bounded time each.
 [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 if ninja -C build-fuzz >/dev/null; then
-	for target in proto guest-client reference manifest tar http api-json changes guest-stats dns netlink; do
+	for target in proto guest-client reference manifest tar http api-json changes guest-stats dns netlink dockerfile; do
 		work=$(mktemp -d)
 		if ./build-fuzz/tests/fuzz/fuzz-$target -max_total_time="$fuzz_seconds" \
 			-artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" >"$work/log" 2>&1; then
@@ -100,7 +105,8 @@ ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_restart.py tests/integration/test_observe.py \
 	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py \
 	tests/integration/test_commit.py tests/integration/test_live_restore.py \
-	tests/integration/test_dockerd_parity.py tests/integration/test_network.py
+	tests/integration/test_dockerd_parity.py tests/integration/test_network.py \
+	tests/integration/test_build.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

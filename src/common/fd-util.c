@@ -5,14 +5,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "strv.h"
 
 int fd_set_nonblock(int fd, bool nonblock)
 {
@@ -194,4 +198,91 @@ int rm_rf_at(int dir_fd, const char *name)
 int rm_rf(const char *path)
 {
 	return rm_rf_depth(AT_FDCWD, path, 0);
+}
+
+int openat_in_root(int root, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
+				.resolve =
+				    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+	while (*path == '/')
+		path++;
+	int fd;
+	do
+		fd = (int)syscall(SYS_openat2, root, path[0] ? path : ".", &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : fd;
+}
+
+bool glob_has_wildcard(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			continue;
+		}
+		if (*s == '*' || *s == '?' || *s == '[')
+			return true;
+	}
+	return false;
+}
+
+#define GLOB_MAX_DEPTH 256
+
+static void glob_dir(int dir, const char *prefix, char **comps, size_t n, char ***out, size_t max,
+		     int depth)
+{
+	if (depth > GLOB_MAX_DEPTH || strv_length(*out) >= max)
+		return;
+	_cleanup_strv_free_ char **names = strv_copy(NULL);
+	if (!glob_has_wildcard(comps[0])) {
+		_cleanup_free_ char *lit = xstrdup(comps[0]);
+		char *o = lit;
+		for (const char *c = comps[0]; *c; c++) {
+			if (*c == '\\' && c[1])
+				c++;
+			*o++ = *c;
+		}
+		*o = '\0';
+		names = strv_append(names, lit);
+	} else {
+		int fd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		for (struct dirent *de; (de = readdir(d));)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    fnmatch(comps[0], de->d_name, 0) == 0)
+				names = strv_append(names, de->d_name);
+		closedir(d);
+		strv_sort(names);
+	}
+	for (char **nm = names; *nm && strv_length(*out) < max; nm++) {
+		_cleanup_free_ char *p = prefix[0] ? xasprintf("%s/%s", prefix, *nm) : xstrdup(*nm);
+		if (n == 1) {
+			_cleanup_close_ int there = openat_in_root(dir, *nm, O_PATH);
+			if (there >= 0)
+				*out = strv_append(*out, p);
+			continue;
+		}
+		_cleanup_close_ int sub = openat_in_root(dir, *nm, O_DIRECTORY | O_RDONLY);
+		if (sub >= 0)
+			glob_dir(sub, p, comps + 1, n - 1, out, max, depth + 1);
+	}
+}
+
+char **glob_in_root(int root, const char *pattern, size_t max)
+{
+	_cleanup_free_ char *copy = xstrdup(pattern);
+	_cleanup_strv_free_ char **comps = strv_copy(NULL);
+	for (char *save = NULL, *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		if (strcmp(t, ".") != 0)
+			comps = strv_append(comps, t);
+	char **out = strv_copy(NULL);
+	if (comps[0])
+		glob_dir(root, "", comps, strv_length(comps), &out, max, 0);
+	return out;
 }

@@ -26,3 +26,17 @@ int rm_rf_at(int dir_fd, const char *name);
 /* Bytes a tree takes on disk (allocated blocks: sparse files count as they are), walked
  * without following symlinks; what cannot be read counts 0. */
 int64_t disk_usage_at(int dir_fd, const char *name);
+/*
+ * openat2 with RESOLVE_IN_ROOT (and no magic links, no mount crossing): path
+ * (leading slashes dropped; "" is root itself) resolves as if root were "/",
+ * symlinks included. O_CLOEXEC is added. Returns the fd or -errno.
+ */
+int openat_in_root(int root, const char *path, int flags);
+/* Does a glob pattern hold an unescaped * ? or [ ? */
+bool glob_has_wildcard(const char *pattern);
+/*
+ * The paths under root (relative, sorted per directory) whose components
+ * match pattern's ("*" and "?" within one component, "[...]", "\" escapes,
+ * as Go's filepath.Match), resolved inside root; at most max of them.
+ */
+char **glob_in_root(int root, const char *pattern, size_t max);

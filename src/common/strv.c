@@ -2,7 +2,9 @@
 /* String vectors. */
 #include "strv.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
 
@@ -45,4 +47,56 @@ char **strv_append_take(char **l, char *s)
 char **strv_append(char **l, const char *s)
 {
 	return strv_append_take(l, xstrdup(s));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **l)
+{
+	if (l)
+		qsort(l, strv_length(l), sizeof(char *), cmp_str);
+}
+
+char *path_clean(const char *path)
+{
+	bool rooted = path[0] == '/';
+	char **parts = strv_copy(NULL);
+	char *copy = xstrdup(path);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		size_t n = strv_length(parts);
+		if (strcmp(t, "..") == 0 && (rooted || (n && strcmp(parts[n - 1], "..") != 0))) {
+			if (n) {
+				free(parts[n - 1]);
+				parts[n - 1] = NULL;
+			}
+			continue;
+		}
+		parts = strv_append(parts, t);
+	}
+	free(copy);
+	size_t len = rooted ? 1 : 0;
+	for (char **t = parts; *t; t++)
+		len += strlen(*t) + 1;
+	char *out = xmalloc(len + 2);
+	size_t o = 0;
+	if (rooted)
+		out[o++] = '/';
+	for (char **t = parts; *t; t++) {
+		if (t != parts)
+			out[o++] = '/';
+		size_t l = strlen(*t);
+		memcpy(out + o, *t, l);
+		o += l;
+	}
+	if (!o)
+		out[o++] = '.';
+	out[o] = '\0';
+	strv_free(parts);
+	return out;
 }

@@ -16,3 +16,11 @@ char **strv_copy(char *const *l);
 /* Appends s (taking ownership) and returns the (possibly moved) vector. */
 char **strv_append_take(char **l, char *s);
 char **strv_append(char **l, const char *s);
+/* Sorts l in place by strcmp (NULL-safe). */
+void strv_sort(char **l);
+/*
+ * Go's path.Clean: "." and empty components dropped, ".." resolved against
+ * what precedes it (kept at the start of a relative path, dropped at the
+ * root), "." for nothing. Caller frees.
+ */
+char *path_clean(const char *path);

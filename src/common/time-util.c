@@ -105,18 +105,21 @@ void time_human_duration(long s, char *out, size_t len)
 		snprintf(out, len, "%ld years", d / 365);
 }
 
-/* A Go duration: one or more decimal numbers with units ns, us, ms, s, m, h. */
-static int parse_duration(const char *s, int64_t *ret_ns)
+int time_parse_duration(const char *s, int64_t *ret_ns)
 {
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = { { "ns", 1 },  { "us", 1e3 }, { "ms", 1e6 },
-		      { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+	} units[] = { { "ns", 1 },   { "us", 1e3 }, { "\u00b5s", 1e3 }, { "\u03bcs", 1e3 },
+		      { "ms", 1e6 }, { "s", 1e9 },  { "m", 60e9 },	{ "h", 3600e9 } };
 	double total = 0;
 	const char *p = s;
 	if (!*p)
 		return -EINVAL;
+	if (strcmp(p, "0") == 0) {
+		*ret_ns = 0;
+		return 0;
+	}
 	while (*p) {
 		char *end;
 		if (!isdigit((unsigned char)*p) && *p != '.')
@@ -156,7 +159,7 @@ int time_parse_docker(const char *s, int64_t now_ns, int64_t *ret_ns)
 		return 0;
 	}
 	int64_t d;
-	if (parse_duration(s, &d) == 0) {
+	if (time_parse_duration(s, &d) == 0) {
 		*ret_ns = now_ns - d;
 		return 0;
 	}

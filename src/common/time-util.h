@@ -34,3 +34,5 @@ int64_t time_parse_rfc3339(const char *s);
 int time_parse_docker(const char *s, int64_t now_ns, int64_t *ret_ns);
 /* Docker's units.HumanDuration: "Less than a second", "5 minutes", "About an hour", ... */
 void time_human_duration(long seconds, char *out, size_t len);
+/* A Go duration, not negative: decimal numbers with units ns, us (µs), ms, s, m, h; or "0". */
+int time_parse_duration(const char *s, int64_t *ret_ns);

@@ -7,6 +7,7 @@
  */
 #include "daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -96,6 +97,25 @@ static void host_facts(struct daemon *d)
 	d->mem_total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * A build ends with the daemon that ran it (its VMs die with it): what a
+ * killed daemon left, the build directories and VM run directories, goes.
+ */
+static void clear_builds(struct daemon *d)
+{
+	_cleanup_free_ char *builds = xasprintf("%s/build", d->cfg.root);
+	(void)rm_rf(builds);
+	DIR *dir = opendir(d->cfg.run_dir);
+	for (struct dirent *de; dir && (de = readdir(dir));) {
+		if (strncmp(de->d_name, "build-", 6) != 0)
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", d->cfg.run_dir, de->d_name);
+		(void)rm_rf(p);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca_error **err)
 {
 	struct daemon *d = xnew0(struct daemon, 1);
@@ -131,6 +151,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = arca_error_errno(err, r, "create `%s`", cfg->root);
 		goto fail;
 	}
+	clear_builds(d);
 	r = vm_find_kernel(cfg->kernel, &d->kernel, err);
 	if (r >= 0)
 		r = vm_find_initramfs(cfg->initramfs, &d->initramfs, err);
@@ -206,6 +227,7 @@ struct daemon *daemon_free(struct daemon *d)
 {
 	if (!d)
 		return NULL;
+	__atomic_store_n(&d->stopping, true, __ATOMIC_RELAXED); /* running builds end */
 	d->events = events_free(d->events); /* ends the streams while their connections live */
 	d->http = http_server_free(d->http);
 	if (d->cfg.socket_path)

@@ -51,6 +51,7 @@ struct daemon {
 	char *containers_dir;
 	struct accel_choice accel;
 	bool use_vsock;
+	bool stopping; /* set (atomically) when the daemon shuts down: builds end early */
 	struct image_store *images; /* the loop's handle */
 	struct db *db;		    /* the loop's connection (shared with images) */
 	struct workers *workers;

@@ -162,6 +162,9 @@ struct user_ids {
 int user_resolve(const char *root, const char *spec, char *const *group_add, struct user_ids *ret,
 		 char *errbuf, size_t errlen);
 void user_ids_done(struct user_ids *u);
+/* A COPY --chown spec (user[:group], the group defaulting to the user string). */
+int user_chown_ids(const char *root, const char *spec, uid_t *ret_uid, gid_t *ret_gid, char *errbuf,
+		   size_t errlen);
 
 /* net.c */
 int net_setup(struct guest_init *gi);
@@ -177,6 +180,11 @@ int net_route(struct guest_init *gi, const char *ifname, const struct net_addr *
 int dns_relay_enable(struct guest_init *gi, bool on, char *err, size_t errlen);
 int dns_relay_reply(struct guest_init *gi, uint32_t id, const uint8_t *data, size_t len);
 void dns_relay_free(struct guest_init *gi);
+
+/* opaque.c: `/init opaque mark|unmark DIR` (a helper, not PID 1) */
+int opaque_main(int argc, char **argv);
+/* copy.c: `/init copy ...`, a build's COPY and ADD (a helper, not PID 1) */
+int copy_main(int argc, char **argv);
 
 /* mount.c */
 int mount_resolve_source(const char *source, char *buf, size_t len);

@@ -123,8 +123,14 @@ static int on_term_signal(struct event_source *s, const struct signalfd_siginfo 
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Run by the host as a helper, not as PID 1. */
+	if (argc > 1 && strcmp(argv[1], "opaque") == 0)
+		return opaque_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "copy") == 0)
+		return copy_main(argc, argv);
+
 	struct guest_init gi = { .listen_fd = -EBADF };
 	_cleanup_(event_freep) struct event *e = NULL;
 	_cleanup_event_source_ struct event_source *sterm = NULL, *sint = NULL, *shup = NULL;

@@ -194,3 +194,43 @@ void user_ids_done(struct user_ids *u)
 	free(u->home);
 	*u = (struct user_ids){ 0 };
 }
+
+int user_chown_ids(const char *root, const char *spec, uid_t *ret_uid, gid_t *ret_gid, char *errbuf,
+		   size_t errlen)
+{
+	_cleanup_free_ char *copy = xstrdup(spec);
+	char *grp = strchr(copy, ':');
+	if (grp) {
+		*grp++ = '\0';
+		if (strchr(grp, ':')) {
+			snprintf(errbuf, errlen, "invalid chown string format: %s", spec);
+			return -EINVAL;
+		}
+	} else {
+		grp = copy; /* dockerd: the group defaults to the user string */
+	}
+	uint32_t id;
+	if (safe_atou32(copy, &id) == 0) {
+		*ret_uid = id;
+	} else {
+		_cleanup_free_ char *passwd = read_etc(root, "passwd");
+		struct pw_entry pw;
+		if (!find_passwd(passwd, copy, false, 0, &pw)) {
+			snprintf(errbuf, errlen, "can't find uid for user %s: no such user: %s",
+				 copy, copy);
+			return -ESRCH;
+		}
+		*ret_uid = pw.uid;
+	}
+	if (safe_atou32(grp, &id) == 0) {
+		*ret_gid = id;
+	} else {
+		_cleanup_free_ char *group = read_etc(root, "group");
+		if (!find_group(group, grp, false, 0, ret_gid)) {
+			snprintf(errbuf, errlen, "can't find gid for group %s: no such group: %s",
+				 grp, grp);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}

@@ -18,12 +18,10 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -200,11 +198,7 @@ static int open_in_root(int root, const char *path, int flags)
 	char clean[4096];
 	if (unpack_clean_path(path, clean, sizeof(clean)) < 0 || !clean[0])
 		return -EINVAL;
-	struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
-				.resolve =
-				    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-	int fd = (int)syscall(SYS_openat2, root, clean, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	return openat_in_root(root, clean, flags);
 }
 
 static int read_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
@@ -304,8 +298,8 @@ void store_layers_free(struct image_layer *l, size_t n)
 
 int store_finish_image(struct image_store *s, const char *config, size_t config_len,
 		       struct image_layer *layers, size_t n, char *const *tags,
-		       const char *manifest_digest, bool disk_ready, char **ret_id,
-		       struct arca_error **err)
+		       const char *manifest_digest, bool disk_ready, const char *parent,
+		       char **ret_id, struct arca_error **err)
 {
 	struct image_config cfg = { 0 };
 	char id[DIGEST_STR_LEN], chain[DIGEST_STR_LEN];
@@ -326,13 +320,10 @@ int store_finish_image(struct image_store *s, const char *config, size_t config_
 	r = blobstore_put(s->blobs, config, config_len, id, err);
 	if (r < 0)
 		goto out;
-	if (n == 0) {
-		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "image has no layers");
-		goto out;
-	}
+	/* No layer at all (a build's FROM scratch with only config steps): no disk either. */
 	chain_id(cfg.diff_ids, n, chain);
-	disk = store_disk_path(s, chain);
-	if (!disk_ready && (access(disk, R_OK) != 0 || !store_known_tar_sizes(s, layers, n))) {
+	disk = n ? store_disk_path(s, chain) : NULL;
+	if (n && !disk_ready && (access(disk, R_OK) != 0 || !store_known_tar_sizes(s, layers, n))) {
 		r = store_build_disk(s, layers, n, NULL, NULL, err);
 		if (r < 0)
 			goto out;
@@ -341,6 +332,7 @@ int store_finish_image(struct image_store *s, const char *config, size_t config_
 	for (size_t i = 0; i < n; i++)
 		size += layers[i].tar_size;
 	struct image_record rec = { .id = id,
+				    .parent = (char *)parent,
 				    .config = (char *)config,
 				    .chain_id = chain,
 				    .manifest_digest = (char *)manifest_digest,
@@ -409,7 +401,7 @@ static int load_docker_archive(struct image_store *s, int root, json_t *manifest
 		_cleanup_free_ char *id = NULL;
 		if (r >= 0)
 			r = store_finish_image(s, config, config_len, layers, n, tags, NULL, false,
-					       &id, err);
+					       NULL, &id, err);
 		store_layers_free(layers, n);
 		if (r < 0)
 			return r;
@@ -502,7 +494,7 @@ static int load_oci_manifest(struct image_store *s, int root, const char *digest
 	_cleanup_free_ char *id = NULL;
 	if (r >= 0)
 		r = store_finish_image(s, config, config_len, layers, m.n_layers, tags, NULL, false,
-				       &id, err);
+				       NULL, &id, err);
 	store_layers_free(layers, m.n_layers);
 	manifest_done(&m);
 	if (r < 0)
@@ -621,7 +613,7 @@ int image_import(struct image_store *s, int in_fd, const char *ref, const char *
 		char *tags[] = { full, NULL };
 		/* finish_image builds the disk again from the blob (cached by chain). */
 		r = store_finish_image(s, text, strlen(text), layer, 1, full ? tags : NULL, NULL,
-				       true, ret_id, err);
+				       true, NULL, ret_id, err);
 	}
 	store_layers_free(layer, 1);
 	if (r < 0)

@@ -55,8 +55,8 @@ json_t *progress_msg(const char *status, const char *id);
 /* Stores one image given its config bytes and layers (diff IDs checked), with tags. */
 int store_finish_image(struct image_store *s, const char *config, size_t config_len,
 		       struct image_layer *layers, size_t n, char *const *tags,
-		       const char *manifest_digest, bool disk_ready, char **ret_id,
-		       struct arca_error **err);
+		       const char *manifest_digest, bool disk_ready, const char *parent,
+		       char **ret_id, struct arca_error **err);
 void store_layers_free(struct image_layer *l, size_t n);
 /* Now, as an image config's "created" (RFC 3339, nanoseconds, UTC). Caller frees. */
 char *store_now_rfc3339(void);

@@ -63,7 +63,7 @@ int image_resolve(struct image_store *s, const char *name, char **ret_id, struct
 int image_inspect(struct image_store *s, const char *name, json_t **ret, struct arca_error **err);
 
 struct image_list_opts {
-	bool all;	 /* (intermediate images: Arca keeps none) */
+	bool all;	 /* a build's intermediate images too */
 	bool digests;	 /* always included in the JSON; for the CLI */
 	json_t *filters; /* Docker filters: {"dangling":["true"], "reference":[...], ...} */
 };
@@ -107,14 +107,47 @@ struct image_commit_opts {
 	const char *container_id;   /* recorded as "container" */
 	const char *created_by;	    /* the history entry's created_by */
 	const char *const *exclude; /* paths left out when directories, empty files or links */
+	bool lazy_disk;		    /* the ext4 disk is built when first run, not now (a build) */
+	const char *cache_probe;    /* a build step: recorded in the build cache under it */
 };
 /*
  * docker commit: a new image of base_id's layers plus one made from
  * changes_fd, a tar of an overlayfs upper directory (0/0 character devices
- * are whiteouts; they become ".wh." entries).
+ * are whiteouts; they become ".wh." entries). A tar with no entry left, or
+ * changes_fd < 0, adds no layer: the history entry is an empty_layer one,
+ * as dockerd records a config-only build step. The new image's parent is
+ * base_id.
  */
 int image_commit(struct image_store *s, const struct image_commit_opts *o, int changes_fd,
 		 char **ret_id, struct arca_error **err);
+
+/*
+ * The build cache: the image a build step with this probe (the step's
+ * configuration, as text) made on parent ("" for FROM scratch), if it
+ * still exists (*ret_id, 1), or 0.
+ */
+int image_cache_get(struct image_store *s, const char *parent, const char *probe, char **ret_id,
+		    struct arca_error **err);
+/*
+ * cachefrom, as dockerd's image cache does it with a pulled or loaded image:
+ * when source's history and layers begin with parent's (NULL: FROM
+ * scratch) and its next history entry was made by created_by, the step's
+ * image is source itself (that entry is its last) or a new one on parent
+ * from that entry, its layer and config. 1 and *ret_id (recorded in the
+ * cache under probe), or 0.
+ */
+int image_cache_from(struct image_store *s, const char *parent, const char *source,
+		     const char *created_by, json_t *config, const char *probe, char **ret_id,
+		     struct arca_error **err);
+/*
+ * docker builder prune: removes the build steps' images that nothing needs
+ * (untagged, no child, no container), then forgets every cache entry, so
+ * the next build runs every step. *ret_deleted: the removed IDs;
+ * *ret_reclaimed: the bytes given back.
+ */
+struct image_users;
+int image_cache_prune(struct image_store *s, const struct image_users *users, json_t **ret_deleted,
+		      int64_t *ret_reclaimed, struct arca_error **err);
 
 /* The image's read-only ext4 disk (built if missing). */
 int image_disk(struct image_store *s, const char *id, char **ret_path, struct arca_error **err);

@@ -34,8 +34,16 @@ static const char schema_v1[] =
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " media_type TEXT NOT NULL, PRIMARY KEY (digest, image_id));";
 
+/* The classic builder's cache: the image a step made on a parent, by its probe. */
+static const char schema_v2[] = "CREATE TABLE build_cache ("
+				" parent TEXT NOT NULL, probe TEXT NOT NULL,"
+				" image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+				" added INTEGER NOT NULL, PRIMARY KEY (parent, probe));"
+				"CREATE INDEX build_cache_by_image ON build_cache(image_id);";
+
 const struct db_migration imagedb_migrations[] = {
 	{ "images", 1, schema_v1 },
+	{ "images", 2, schema_v2 },
 };
 const size_t imagedb_n_migrations = sizeof(imagedb_migrations) / sizeof(imagedb_migrations[0]);
 
@@ -356,5 +364,75 @@ int imagedb_references(struct db *db, struct hashmap *blobs, struct hashmap *cha
 		if (rc != SQLITE_DONE)
 			return db_error(db, rc, "read references", err);
 	}
+	return 0;
+}
+
+int imagedb_cache_put(struct db *db, const char *parent, const char *probe, const char *id,
+		      struct arca_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = db_prepare(
+	    db,
+	    "INSERT INTO build_cache (parent, probe, image_id, added) VALUES (?, ?, ?, ?)"
+	    " ON CONFLICT(parent, probe) DO UPDATE SET image_id = excluded.image_id,"
+	    " added = excluded.added",
+	    &s, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, probe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	int rc = sqlite3_step(s);
+	return rc == SQLITE_DONE ? 0 : db_error(db, rc, "record a build step", err);
+}
+
+int imagedb_cache_get(struct db *db, const char *parent, const char *probe, char **ret_id,
+		      struct arca_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = db_prepare(db, "SELECT image_id FROM build_cache WHERE parent = ? AND probe = ?",
+			   &s, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, probe, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret_id = col_text(s, 0);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(db, rc, "look up a build step", err);
+}
+
+int imagedb_cache_clear(struct db *db, int64_t *ret_entries, struct arca_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = db_prepare(db, "DELETE FROM build_cache", &s, err);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return db_error(db, rc, "clear the build cache", err);
+	*ret_entries = sqlite3_changes(db_handle(db));
+	return 0;
+}
+
+int imagedb_cache_images(struct db *db, char ***ret, struct arca_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = db_prepare(db, "SELECT DISTINCT image_id FROM build_cache ORDER BY added DESC", &s,
+			   err);
+	if (r < 0)
+		return r;
+	char **out = strv_copy(NULL);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out = strv_append_take(out, col_text(s, 0));
+	if (rc != SQLITE_DONE) {
+		strv_free(out);
+		return db_error(db, rc, "list the build cache", err);
+	}
+	*ret = out;
 	return 0;
 }

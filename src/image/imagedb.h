@@ -63,6 +63,14 @@ int imagedb_set_ref(struct db *db, const char *name, const char *id, enum image_
 int imagedb_delete_ref(struct db *db, const char *name, struct arca_error **err);
 int imagedb_delete_image(struct db *db, const char *id, struct arca_error **err);
 int imagedb_children(struct db *db, const char *id, char ***ret, struct arca_error **err);
+/* The build cache: put, get (1 and *ret_id when found, 0 when not), clear. */
+int imagedb_cache_put(struct db *db, const char *parent, const char *probe, const char *id,
+		      struct arca_error **err);
+int imagedb_cache_get(struct db *db, const char *parent, const char *probe, char **ret_id,
+		      struct arca_error **err);
+int imagedb_cache_clear(struct db *db, int64_t *ret_entries, struct arca_error **err);
+/* The images the build cache names, newest first. */
+int imagedb_cache_images(struct db *db, char ***ret, struct arca_error **err);
 int imagedb_add_manifest(struct db *db, const char *digest, const char *id, const char *media_type,
 			 struct arca_error **err);
 /* The manifest digest of an image for a media type family, if one is kept. */

@@ -132,7 +132,13 @@ int image_list(struct image_store *s, const struct image_list_opts *o, json_t **
 		struct image_record rec = { 0 };
 		if (imagedb_get(s->db, ids[i], &rec, NULL) < 0)
 			continue; /* removed meanwhile */
-		if (!filters || matches(s, &rec, filters))
+		/* As dockerd: an untagged image other images were built on (a build's
+		 * intermediate step) shows only with all, and is never dangling. */
+		_cleanup_strv_free_ char **kids = NULL;
+		bool hidden = !rec.tags[0] && !rec.digests[0] &&
+			      imagedb_children(s->db, rec.id, &kids, NULL) >= 0 && kids[0] &&
+			      (!(o && o->all) || json_object_get(filters, "dangling"));
+		if (!hidden && (!filters || matches(s, &rec, filters)))
 			json_array_append_new(out, summary(&rec));
 		image_record_done(&rec);
 	}
@@ -228,14 +234,26 @@ int image_history(struct image_store *s, const char *name, json_t **ret, struct 
 		    "CreatedBy", by ? by : "", "Tags", json_null(), "Size", (json_int_t)size,
 		    "Comment", comment ? comment : "");
 	}
-	/* Newest first; the newest entry carries the image's ID and tags. */
+	/*
+	 * Newest first. As dockerd: the newest entry carries the image's ID and
+	 * tags, each older one its parent's while the parents are here (a
+	 * build's steps), then "<missing>".
+	 */
+	struct image_record cur = { 0 };
+	bool have = n > 0 && imagedb_get(s->db, rec.id, &cur, NULL) >= 0;
 	for (size_t i = n; i > 0; i--) {
-		if (i == n) {
-			json_object_set_new(items[i - 1], "Id", json_string(rec.id));
-			json_object_set_new(items[i - 1], "Tags", familiar_array(rec.tags));
+		if (have) {
+			json_object_set_new(items[i - 1], "Id", json_string(cur.id));
+			json_object_set_new(items[i - 1], "Tags", familiar_array(cur.tags));
+			_cleanup_free_ char *parent =
+			    cur.parent && cur.parent[0] ? xstrdup(cur.parent) : NULL;
+			image_record_done(&cur);
+			have = parent && imagedb_get(s->db, parent, &cur, NULL) >= 0;
 		}
 		json_array_append_new(out, items[i - 1]);
 	}
+	if (have)
+		image_record_done(&cur);
 	free(items);
 	json_decref(cfg);
 	image_record_done(&rec);

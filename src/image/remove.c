@@ -295,6 +295,17 @@ static bool prune_filters_match(const struct image_record *rec, json_t *filters)
 	return true;
 }
 
+/* No container uses it and no image was built on it. */
+static bool unused_leaf(struct image_store *s, const struct image_record *rec,
+			const struct image_users *users)
+{
+	bool running;
+	_cleanup_free_ char *user =
+	    users && users->find ? users->find(rec->id, &running, users->userdata) : NULL;
+	_cleanup_strv_free_ char **kids = NULL;
+	return !user && imagedb_children(s->db, rec->id, &kids, NULL) >= 0 && !kids[0];
+}
+
 int image_prune(struct image_store *s, bool all, json_t *filters, const struct image_users *users,
 		json_t **ret, struct arca_error **err)
 {
@@ -327,14 +338,8 @@ int image_prune(struct image_store *s, bool all, json_t *filters, const struct i
 			struct image_record rec = { 0 };
 			if (imagedb_get(s->db, ids[i], &rec, NULL) < 0)
 				continue;
-			bool running;
-			_cleanup_free_ char *user =
-			    users && users->find ? users->find(rec.id, &running, users->userdata)
-						 : NULL;
-			_cleanup_strv_free_ char **kids = NULL;
-			bool candidate = (all || !rec.tags[0]) && !user &&
-					 imagedb_children(s->db, rec.id, &kids, NULL) >= 0 &&
-					 !kids[0] && prune_filters_match(&rec, filters);
+			bool candidate = (all || !rec.tags[0]) && unused_leaf(s, &rec, users) &&
+					 prune_filters_match(&rec, filters);
 			int64_t size = rec.size;
 			image_record_done(&rec);
 			if (!candidate)
@@ -354,5 +359,46 @@ int image_prune(struct image_store *s, bool all, json_t *filters, const struct i
 	(void)image_gc(s, NULL, NULL);
 	*ret = json_pack("{s:o, s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
 			 (json_int_t)reclaimed);
+	return 0;
+}
+
+int image_cache_prune(struct image_store *s, const struct image_users *users, json_t **ret_deleted,
+		      int64_t *ret_reclaimed, struct arca_error **err)
+{
+	json_t *deleted = json_array();
+	int r = 0;
+	/* Repeat: a removed step can leave its parent step unneeded. */
+	for (bool progress = true; progress && r >= 0;) {
+		progress = false;
+		_cleanup_strv_free_ char **ids = NULL;
+		r = imagedb_cache_images(s->db, &ids, err);
+		for (size_t i = 0; r >= 0 && ids[i]; i++) {
+			struct image_record rec = { 0 };
+			if (imagedb_get(s->db, ids[i], &rec, NULL) < 0)
+				continue;
+			bool unneeded =
+			    !rec.tags[0] && !rec.digests[0] && unused_leaf(s, &rec, users);
+			image_record_done(&rec);
+			if (!unneeded)
+				continue;
+			r = imagedb_delete_image(s->db, ids[i], err);
+			if (r >= 0) {
+				json_array_append_new(deleted, json_string(ids[i]));
+				progress = true;
+			}
+		}
+	}
+	int64_t entries = 0;
+	uint64_t reclaimed = 0;
+	if (r >= 0)
+		r = imagedb_cache_clear(s->db, &entries, err);
+	if (r >= 0)
+		r = image_gc(s, &reclaimed, err);
+	if (r < 0) {
+		json_decref(deleted);
+		return r;
+	}
+	*ret_deleted = deleted;
+	*ret_reclaimed = (int64_t)reclaimed;
 	return 0;
 }

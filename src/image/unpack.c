@@ -16,12 +16,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -55,6 +53,7 @@ struct unpack_ctx {
 	struct dir_time *dir_times;
 	size_t n_dir_times;
 	bool outer_eof;
+	bool padded; /* lenient_end: the missing end was supplied */
 	int read_error;
 	unpack_progress_fn progress;
 	void *userdata;
@@ -98,19 +97,6 @@ int unpack_clean_path(const char *name, char *out, size_t out_len)
 	return 0;
 }
 
-static int openat2_(int dirfd, const char *path, uint64_t flags)
-{
-	struct open_how how = {
-		.flags = flags,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	int fd;
-	do
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : fd;
-}
-
 static void split(const char *path, char *dir, const char **base)
 {
 	const char *slash = strrchr(path, '/');
@@ -131,7 +117,7 @@ static int open_dir(struct unpack_ctx *c, const char *path, bool create, int dep
 		int rfd = fcntl(c->root, F_DUPFD_CLOEXEC, 3);
 		return rfd < 0 ? -errno : rfd;
 	}
-	int fd = openat2_(c->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat_in_root(c->root, path, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || fd != -ENOENT || !create)
 		return fd;
 	if (depth > PATH_LIMIT / 2)
@@ -147,7 +133,7 @@ static int open_dir(struct unpack_ctx *c, const char *path, bool create, int dep
 		return -errno;
 	(void)hashmap_put(c->created, path, NULL);
 	/* Once: a dangling symlink in the way stays an error instead of a loop. */
-	return openat2_(c->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return openat_in_root(c->root, path, O_PATH | O_DIRECTORY);
 }
 
 static int fail(struct arca_error **err, int r, const char *what, const char *name)
@@ -445,6 +431,8 @@ static int apply_entry(struct unpack_ctx *c, struct archive_entry *e, struct arc
 		r = make_dir(c, pfd, base, path, e);
 	else if (type == AE_IFLNK)
 		r = make_symlink(pfd, base, e);
+	else if ((type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) && c->limits->no_nodes)
+		return 0; /* a tree the host reads (a build context): no device of the host's */
 	else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO)
 		r = make_node(pfd, base, e);
 	else
@@ -467,6 +455,15 @@ static la_ssize_t inner_read(struct archive *a, void *userdata, const void **buf
 		archive_set_error(c->inner, EIO, "decompression: %s",
 				  archive_error_string(c->outer));
 		return -1;
+	}
+	if (n == 0 && c->limits->lenient_end && !c->padded) {
+		/* A tar cut after its last entry's data: pad it and end it, as Go's reader
+		 * takes it (the docker CLI sends its -f context so). */
+		c->padded = true;
+		size_t pad = (size_t)((512 - c->tar_size % 512) % 512) + 1024;
+		memset(c->buf, 0, pad);
+		*buf = c->buf;
+		return (la_ssize_t)pad;
 	}
 	if (n == 0) {
 		c->outer_eof = true;
@@ -541,8 +538,8 @@ int unpack_layer(int root_fd, int layer_fd, const struct unpack_limits *limits,
 		 unpack_progress_fn progress, void *userdata, struct unpack_result *ret,
 		 struct arca_error **err)
 {
-	static const struct unpack_limits defaults = { UNPACK_DEFAULT_MAX_BYTES,
-						       UNPACK_DEFAULT_MAX_ENTRIES };
+	static const struct unpack_limits defaults = { .max_bytes = UNPACK_DEFAULT_MAX_BYTES,
+						       .max_entries = UNPACK_DEFAULT_MAX_ENTRIES };
 	struct unpack_ctx *c = xnew0(struct unpack_ctx, 1);
 	int r;
 
@@ -555,7 +552,7 @@ int unpack_layer(int root_fd, int layer_fd, const struct unpack_limits *limits,
 	c->progress = progress;
 	c->userdata = userdata;
 	sha256_init(&c->hash);
-	if (lseek(layer_fd, 0, SEEK_SET) < 0) {
+	if (lseek(layer_fd, 0, SEEK_SET) < 0 && errno != ESPIPE) { /* a pipe: as it comes */
 		r = arca_error_errno(err, errno, "layer");
 		goto out;
 	}

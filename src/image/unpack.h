@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "digest.h"
@@ -23,6 +24,10 @@
 struct unpack_limits {
 	uint64_t max_bytes;   /* declared file content, summed over the layer */
 	uint64_t max_entries; /* entries in the layer */
+	bool lenient_end;     /* a tar may end right after its last entry's data (no padding,
+				 no end blocks), as Go's reader allows: build contexts */
+	bool no_nodes;	      /* devices and FIFOs are skipped: a tree the host reads from
+				 (a build context), where a device node would be the host's */
 };
 
 #define UNPACK_DEFAULT_MAX_BYTES   (64ULL << 30)
@@ -36,7 +41,7 @@ struct unpack_result {
 
 typedef void (*unpack_progress_fn)(uint64_t compressed_read, void *userdata);
 
-/* root_fd: the tree (a directory fd); layer_fd: the layer blob, read from its start. */
+/* root_fd: the tree (a directory fd); layer_fd: the layer blob, read from its start (or a pipe). */
 int unpack_layer(int root_fd, int layer_fd, const struct unpack_limits *limits,
 		 unpack_progress_fn progress, void *userdata, struct unpack_result *ret,
 		 struct arca_error **err);

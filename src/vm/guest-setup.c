@@ -171,6 +171,12 @@ void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spe
 	guest_batch_add(b, &rq);
 	if (spec->init_layer && !spec->readonly)
 		add_init_layer(b);
+	guest_batch_add_system_mounts(b);
+}
+
+void guest_batch_add_system_mounts(struct guest_batch *b)
+{
+	struct guest_request rq;
 	guest_req_mount(&rq, "proc", GUEST_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			NULL);
 	guest_batch_add(b, &rq);

@@ -42,6 +42,8 @@ void guest_batch_end(struct guest_batch *b);
 
 /* Adds the requests of guest_setup_rootfs() to a batch. */
 void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec);
+/* /proc, /sys (read-only) and the guest's /dev in GUEST_ROOT (part of add_rootfs). */
+void guest_batch_add_system_mounts(struct guest_batch *b);
 
 void guest_req_mount(struct guest_request *rq, const char *source, const char *target,
 		     const char *fstype, unsigned long flags, const char *options);

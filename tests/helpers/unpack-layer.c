@@ -18,7 +18,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: unpack-layer ROOT LAYER...\n");
 		return 2;
 	}
-	struct unpack_limits lim = { UNPACK_DEFAULT_MAX_BYTES, UNPACK_DEFAULT_MAX_ENTRIES };
+	struct unpack_limits lim = { .max_bytes = UNPACK_DEFAULT_MAX_BYTES,
+				     .max_entries = UNPACK_DEFAULT_MAX_ENTRIES };
 	if (getenv("ARCA_UNPACK_MAX_BYTES"))
 		lim.max_bytes = strtoull(getenv("ARCA_UNPACK_MAX_BYTES"), NULL, 10);
 	if (getenv("ARCA_UNPACK_MAX_ENTRIES"))

@@ -108,6 +108,28 @@ static void test_files(void)
 	is_int(read_file_at(AT_FDCWD, f, 3, &s, &len), -EFBIG, "read limit enforced");
 	_cleanup_free_ char *link = xasprintf("%s/a/link", dir);
 	ok(symlink("/etc", link) == 0, "symlink to outside");
+	/* Globbing and opening inside a root: the link to /etc resolves under dir. */
+	_cleanup_free_ char *t1 = xasprintf("%s/a/b/one.txt", dir),
+			    *t2 = xasprintf("%s/a/b/two.md", dir);
+	is_int(write_file_at(AT_FDCWD, t1, "1", 1, 0600), 0, "file one");
+	is_int(write_file_at(AT_FDCWD, t2, "2", 1, 0600), 0, "file two");
+	int root = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	char **g = glob_in_root(root, "a/*/*.txt", 100);
+	ok(strv_length(g) == 1 && strcmp(g[0], "a/b/one.txt") == 0, "glob_in_root: one match");
+	strv_free(g);
+	g = glob_in_root(root, "/a/b/*", 100);
+	ok(strv_length(g) == 4, "glob_in_root: every entry of a/b, sorted");
+	strv_free(g);
+	g = glob_in_root(root, "a/link/passwd", 100);
+	ok(strv_length(g) == 0, "glob_in_root: a symlink to /etc resolves inside the root");
+	strv_free(g);
+	int fd = openat_in_root(root, "/a/./b/../b/file", O_RDONLY);
+	ok(fd >= 0, "openat_in_root: a path with . and ..");
+	if (fd >= 0)
+		close(fd);
+	ok(openat_in_root(root, "a/link/passwd", O_RDONLY) == -ENOENT,
+	   "openat_in_root: /etc/passwd is not reached");
+	close(root);
 	is_int(rm_rf(dir), 0, "rm_rf");
 	struct stat st;
 	ok(stat(dir, &st) < 0 && errno == ENOENT, "tree gone");
@@ -142,11 +164,34 @@ static void test_time(void)
 	is_str(buf, "3 seconds", "human: seconds");
 	time_human_duration(3700, buf, sizeof(buf));
 	is_str(buf, "About an hour", "human: about an hour");
+	ok(time_parse_duration("1m30s", &v) == 0 && v == 90LL * 1000000000LL, "a Go duration");
+	ok(time_parse_duration("0", &v) == 0 && v == 0, "0 alone is a duration");
+	ok(time_parse_duration("250\u00b5s", &v) == 0 && v == 250000, "microseconds");
+	ok(time_parse_duration("-1s", &v) < 0 && time_parse_duration("5", &v) < 0,
+	   "no sign, no missing unit");
+}
+
+static void test_path_clean(void)
+{
+	struct {
+		const char *in, *out;
+	} c[] = { { "/a/./b/../c//", "/a/c" },
+		  { "/../x", "/x" },
+		  { "a/../../b", "../b" },
+		  { "", "." },
+		  { "./", "." },
+		  { "/", "/" },
+		  { "a/b/..", "a" } };
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		_cleanup_free_ char *p = path_clean(c[i].in);
+		is_str(p, c[i].out, "path_clean(\"%s\")", c[i].in);
+	}
 }
 
 int main(void)
 {
 	test_time();
+	test_path_clean();
 	test_buf();
 	test_strv();
 	test_parse();

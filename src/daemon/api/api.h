@@ -52,6 +52,8 @@ struct api_registry_auth {
 	char *user, *pass, *token, *regtoken;
 };
 void api_registry_auth_parse(const char *header, struct api_registry_auth *ret);
+/* A header's base64 or base64url JSON object (X-Registry-Auth/-Config); NULL if it is none. */
+json_t *api_base64_json(const char *header);
 void api_registry_auth_done(struct api_registry_auth *a);
 /* The credentials as the registry client takes them (borrowed from a). */
 struct registry_auth api_registry_auth_view(const struct api_registry_auth *a);
@@ -116,6 +118,11 @@ void api_image_history(struct api_ctx *ctx);
 void api_image_tag(struct api_ctx *ctx);
 void api_image_delete(struct api_ctx *ctx);
 void api_image_prune(struct api_ctx *ctx);
+/* Which container uses an image (an image_users finder; userdata: the daemon). */
+char *api_image_user(const char *id, bool *running, void *userdata);
+/* build.c */
+void api_image_build(struct api_ctx *ctx);
+void api_build_prune(struct api_ctx *ctx);
 /* images-transfer.c */
 void api_image_create(struct api_ctx *ctx);
 void api_image_push(struct api_ctx *ctx);

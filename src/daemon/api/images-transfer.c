@@ -3,10 +3,9 @@
  * ImageCreate (pull, import), ImagePush, ImageGet, ImageGetAll, ImageLoad:
  * the slow image operations, each run on a worker thread with its own store
  * handle (rule P1). The worker writes its output (Docker's JSON progress
- * lines, or the tar of a save) into a pipe; the loop copies the pipe to the
- * client as a chunked stream, reading only while the client keeps up, so a
- * slow client slows the worker instead of filling memory. Request bodies
- * (load, import) flow the other way through a second pipe.
+ * lines, or the tar of a save) into a pipe, which worker-stream.c copies to
+ * the client as fast as it reads. Request bodies (load, import) flow the
+ * other way through a second pipe.
  *
  * The HTTP status is decided by the first output: an operation that fails
  * before producing any (bad reference, unknown tag, refused credentials)
@@ -34,6 +33,7 @@
 #include "image.h"
 #include "log.h"
 #include "strv.h"
+#include "worker-stream.h"
 #include "worker.h"
 
 struct xfer;
@@ -48,8 +48,8 @@ struct xfer {
 	char *root;
 	int out_r, out_w;
 	int in_r; /* request body, for load and import */
-	struct event_source *src;
-	bool started, eof, done, body_pending;
+	struct worker_stream *ws;
+	bool eof, done, body_pending;
 	int result;
 	struct arca_error *err;
 	const char *event; /* the image event of a success: pull, push, import */
@@ -67,7 +67,7 @@ struct xfer {
 
 static void xfer_free(struct xfer *x)
 {
-	x->src = event_source_free(x->src);
+	x->ws = worker_stream_free(x->ws);
 	safe_close(x->out_r);
 	safe_close(x->out_w);
 	safe_close(x->in_r);
@@ -183,8 +183,10 @@ static void maybe_finish(struct xfer *x)
 		free(tagged);
 		free(name);
 	}
+	bool started = worker_stream_started(x->ws);
+	x->ws = worker_stream_free(x->ws); /* the connection is ours again */
 	if (!http_conn_is_closed(x->conn)) {
-		if (!x->started) {
+		if (!started) {
 			if (x->result < 0)
 				http_reply_error(x->conn, x->err);
 			else
@@ -204,53 +206,14 @@ static void maybe_finish(struct xfer *x)
 	xfer_free(x);
 }
 
-static int on_output(struct event_source *s, int fd, uint32_t revents, void *userdata)
+static void on_eof(void *userdata)
 {
 	struct xfer *x = userdata;
-	char buf[65536];
-	(void)s;
-	(void)revents;
-	for (;;) {
-		if (!http_conn_is_closed(x->conn) &&
-		    http_conn_queued(x->conn) >= HTTP_STREAM_HIGH) {
-			(void)event_source_set_enabled(x->src, false); /* resumed on drain */
-			return 0;
-		}
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n <= 0) {
-			x->eof = true;
-			x->src = event_source_free(x->src);
-			maybe_finish(x);
-			return 0;
-		}
-		if (http_conn_is_closed(x->conn))
-			continue; /* drain and drop: the worker must not block */
-		if (!x->started) {
-			x->started = true;
-			http_stream_begin(x->conn, 200, x->content_type, NULL);
-		}
-		(void)http_stream_write(x->conn, buf, (size_t)n);
-	}
+	x->eof = true;
+	maybe_finish(x);
 }
 
-static void on_drain(struct http_conn *c, void *userdata)
-{
-	struct xfer *x = userdata;
-	(void)c;
-	if (x->src)
-		(void)event_source_set_enabled(x->src, true);
-}
-
-static void on_conn_closed(struct http_conn *c, void *userdata)
-{
-	struct xfer *x = userdata;
-	(void)c;
-	/* Keep draining the pipe so the worker finishes; nothing is sent any more. */
-	if (x->src)
-		(void)event_source_set_enabled(x->src, true);
-}
+static const struct worker_stream_ops stream_ops = { .eof = on_eof };
 
 static void on_done(void *arg, int result)
 {
@@ -270,11 +233,10 @@ static void on_body_done(struct http_conn *c, int error, void *userdata)
 	maybe_finish(x);
 }
 
-void api_registry_auth_parse(const char *header, struct api_registry_auth *ret)
+json_t *api_base64_json(const char *header)
 {
-	*ret = (struct api_registry_auth){ 0 };
 	if (!header || !header[0])
-		return;
+		return NULL;
 	size_t n = strlen(header);
 	_cleanup_free_ char *std = xmalloc(n + 4);
 	size_t k = 0;
@@ -286,11 +248,21 @@ void api_registry_auth_parse(const char *header, struct api_registry_auth *ret)
 	_cleanup_free_ unsigned char *out = xmalloc(k / 4 * 3 + 1);
 	int len = EVP_DecodeBlock(out, (const unsigned char *)std, (int)k);
 	if (len < 0)
-		return;
+		return NULL;
 	while (len > 0 && out[len - 1] == '\0')
 		len--; /* the padding decodes to NULs */
-	json_error_t jerr;
-	json_t *j = json_loadb((const char *)out, (size_t)len, 0, &jerr);
+	json_t *j = json_loadb((const char *)out, (size_t)len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+void api_registry_auth_parse(const char *header, struct api_registry_auth *ret)
+{
+	*ret = (struct api_registry_auth){ 0 };
+	json_t *j = api_base64_json(header);
 	const char *u = json_string_value(json_object_get(j, "username"));
 	const char *p = json_string_value(json_object_get(j, "password"));
 	const char *t = json_string_value(json_object_get(j, "identitytoken"));
@@ -336,7 +308,6 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 	}
 	x->out_r = p[0];
 	x->out_w = p[1];
-	(void)fd_set_nonblock(x->out_r, true);
 	api_registry_auth_parse(http_request_header(ctx->req, "X-Registry-Auth"), &x->auth);
 	return x;
 }
@@ -344,14 +315,15 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 /* Starts the worker; on failure replies and frees x. */
 static void xfer_go(struct api_ctx *ctx, struct xfer *x)
 {
-	if (event_add_io(ctx->d->event, &x->src, x->out_r, EPOLLIN, on_output, x) < 0 ||
-	    workers_submit(ctx->d->workers, run, on_done, x) < 0) {
+	int r = worker_stream_new(ctx->d->event, ctx->conn, x->out_r, x->content_type, &stream_ops,
+				  x, &x->ws);
+	x->out_r = -EBADF; /* the stream's now, or closed */
+	if (r < 0 || workers_submit(ctx->d->workers, run, on_done, x) < 0) {
+		x->ws = worker_stream_free(x->ws); /* nothing was sent: a status can still go */
 		http_reply_errorf(ctx->conn, 500, "cannot start the image operation");
 		xfer_free(x);
 		return;
 	}
-	http_conn_on_drain(ctx->conn, on_drain, x);
-	http_conn_on_close(ctx->conn, on_conn_closed, x);
 }
 
 /* fromImage plus tag, as dockerd combines them. */

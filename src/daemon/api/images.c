@@ -102,7 +102,7 @@ void api_image_tag(struct api_ctx *ctx)
 }
 
 /* Which container uses an image (for rmi and prune conflicts). */
-static char *find_user(const char *id, bool *running, void *userdata)
+char *api_image_user(const char *id, bool *running, void *userdata)
 {
 	struct daemon *d = userdata;
 	size_t it = 0;
@@ -143,7 +143,7 @@ static void emit_removed(struct daemon *d, const char *id, json_t *out)
 
 void api_image_delete(struct api_ctx *ctx)
 {
-	struct image_users users = { .find = find_user, .userdata = ctx->d };
+	struct image_users users = { .find = api_image_user, .userdata = ctx->d };
 	json_t *out = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
 	_cleanup_free_ char *id = NULL;
@@ -162,7 +162,7 @@ void api_image_prune(struct api_ctx *ctx)
 	json_t *filters = api_filters(ctx, NULL); /* image_prune checks the keys */
 	if (!filters)
 		return;
-	struct image_users users = { .find = find_user, .userdata = ctx->d };
+	struct image_users users = { .find = api_image_user, .userdata = ctx->d };
 	json_t *out = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
 	if (image_prune(ctx->d->images, false, filters, &users, &out, &err) < 0)

@@ -79,8 +79,8 @@ static const struct route routes[] = {
 	{ "GET", "/exec/{id}/json", "ExecInspect", api_exec_inspect, 0 },
 	/* images */
 	{ "GET", "/images/json", "ImageList", api_image_list, 0 },
-	{ "POST", "/build", "ImageBuild", api_unsupported, 0 },
-	{ "POST", "/build/prune", "BuildPrune", api_unsupported, 0 },
+	{ "POST", "/build", "ImageBuild", api_image_build, ROUTE_BODY_STREAMED | ROUTE_STREAMED },
+	{ "POST", "/build/prune", "BuildPrune", api_build_prune, 0 },
 	{ "POST", "/images/create", "ImageCreate", api_image_create,
 	  ROUTE_BODY_IMPORT | ROUTE_STREAMED },
 	{ "GET", "/images/{name}/json", "ImageInspect", api_image_inspect, 0 },

@@ -277,6 +277,7 @@ void api_system_data_usage(struct api_ctx *ctx)
 		json_object_set_new(out, "Volumes", list);
 	}
 	if (want_cache)
-		json_object_set_new(out, "BuildCache", json_array()); /* no builder yet */
+		/* dockerd lists BuildKit's records here; a classic build's cache is images. */
+		json_object_set_new(out, "BuildCache", json_array());
 	http_reply_json(ctx->conn, 200, out);
 }

@@ -116,32 +116,12 @@ static void fail(struct container_fs *f, enum arca_error_kind kind, const char *
 
 char *container_fs_clean_path(const char *p)
 {
-	_cleanup_strv_free_ char **parts = strv_copy(NULL);
-	_cleanup_free_ char *copy = xstrdup(p);
-	char *save = NULL;
-	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-		if (strcmp(t, ".") == 0)
-			continue;
-		if (strcmp(t, "..") == 0) {
-			size_t n = strv_length(parts);
-			if (n) {
-				free(parts[n - 1]);
-				parts[n - 1] = NULL;
-			}
-			continue;
-		}
-		parts = strv_append(parts, t);
-	}
+	_cleanup_free_ char *rooted = xasprintf("/%s", p);
+	char *out = path_clean(rooted);
 	size_t len = strlen(p);
-	bool dot = len >= 2 && strcmp(p + len - 2, "/.") == 0;
-	char *out = xstrdup("");
-	for (char **t = parts; *t; t++) {
-		char *n = xasprintf("%s/%s", out, *t);
-		free(out);
-		out = n;
-	}
-	if (!out[0] || dot) {
-		char *n = xasprintf("%s%s", out, dot ? "/." : "/");
+	if (len >= 2 && strcmp(p + len - 2, "/.") == 0) {
+		/* "dir/." (the directory's contents) keeps its meaning. */
+		char *n = xasprintf("%s/.", strcmp(out, "/") == 0 ? "" : out);
 		free(out);
 		out = n;
 	}
