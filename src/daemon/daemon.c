@@ -133,6 +133,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	d->execs = hashmap_new();
 	d->networks = hashmap_new();
 	d->volumes = hashmap_new();
+	d->build_vms = hashmap_new();
 	d->started = now_usec(CLOCK_REALTIME);
 	d->containers_dir = xasprintf("%s/containers", cfg->root);
 	host_facts(d);
@@ -258,6 +259,13 @@ struct daemon *daemon_free(struct daemon *d)
 	}
 	hashmap_free(d->containers);
 	hashmap_free(d->execs);
+	it = 0;
+	while (d->build_vms && hashmap_iter(d->build_vms, &it, NULL, &v)) {
+		struct container *c = v; /* a build that could not end: its network goes */
+		sandbox_release(c);
+		container_free(c);
+	}
+	hashmap_free(d->build_vms);
 	it = 0;
 	while (d->networks && hashmap_iter(d->networks, &it, NULL, &v))
 		network_free(v);

@@ -59,6 +59,7 @@ struct daemon {
 	struct hashmap *execs;	    /* id -> struct exec_session */
 	struct hashmap *networks;   /* id -> struct network */
 	struct hashmap *volumes;    /* name -> struct volume */
+	struct hashmap *build_vms;  /* VM id -> a build VM's network record (build-net.h) */
 	struct events *events;
 	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
 	/* Networking on the host (network/): rtnetlink, the firewall as last applied. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -27,12 +28,24 @@ struct task {
 	int result;
 };
 
+/* A task's call into the loop thread (workers_call). */
+struct call {
+	struct call *next;
+	work_fn fn;
+	void *arg;
+	int result;
+	bool done;
+};
+
 struct workers {
 	int efd;
 	struct event_source *src;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
+	pthread_cond_t called; /* a call was answered */
 	struct task *finished;
+	struct call *calls; /* waiting for the loop */
+	bool closing;	    /* the loop runs no more: calls fail */
 	unsigned running;
 };
 
@@ -60,7 +73,19 @@ static int on_event(struct event_source *s, int fd, uint32_t revents, void *user
 	pthread_mutex_lock(&w->lock);
 	struct task *list = w->finished;
 	w->finished = NULL;
+	struct call *calls = w->calls;
+	w->calls = NULL;
 	pthread_mutex_unlock(&w->lock);
+	/* Tasks' calls first: each waits, blocked, for its answer. */
+	for (struct call *c = calls, *next; c; c = next) {
+		next = c->next;
+		int r = c->fn(c->arg);
+		pthread_mutex_lock(&w->lock);
+		c->result = r;
+		c->done = true;
+		pthread_cond_broadcast(&w->called);
+		pthread_mutex_unlock(&w->lock);
+	}
 	while (list) {
 		struct task *t = list;
 		list = t->next;
@@ -85,6 +110,7 @@ int workers_new(struct event *e, struct workers **ret)
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->called, NULL);
 	int r = event_add_io(e, &w->src, w->efd, EPOLLIN, on_event, w);
 	if (r < 0) {
 		close(w->efd);
@@ -100,6 +126,14 @@ struct workers *workers_free(struct workers *w)
 	if (!w)
 		return NULL;
 	pthread_mutex_lock(&w->lock);
+	/* No loop from here on: what tasks ask of it fails, so they can end. */
+	w->closing = true;
+	for (struct call *c = w->calls; c; c = c->next) {
+		c->result = -ESHUTDOWN;
+		c->done = true;
+	}
+	w->calls = NULL;
+	pthread_cond_broadcast(&w->called);
 	for (;;) {
 		unsigned finished = 0;
 		for (struct task *t = w->finished; t; t = t->next)
@@ -151,4 +185,22 @@ int workers_submit(struct workers *w, work_fn fn, work_done_fn done, void *arg)
 unsigned workers_running(const struct workers *w)
 {
 	return w->running;
+}
+
+int workers_call(struct workers *w, work_fn fn, void *arg)
+{
+	struct call c = { .fn = fn, .arg = arg };
+	pthread_mutex_lock(&w->lock);
+	if (w->closing) {
+		pthread_mutex_unlock(&w->lock);
+		return -ESHUTDOWN;
+	}
+	c.next = w->calls;
+	w->calls = &c;
+	uint64_t one = 1;
+	(void)!write(w->efd, &one, sizeof(one));
+	while (!c.done)
+		pthread_cond_wait(&w->called, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	return c.result;
 }

@@ -17,4 +17,10 @@ int workers_new(struct event *e, struct workers **ret);
 /* Waits for running tasks (their done callbacks are not called). NULL-safe. */
 struct workers *workers_free(struct workers *w);
 int workers_submit(struct workers *w, work_fn fn, work_done_fn done, void *arg);
+/*
+ * From a task: runs fn(arg) on the loop thread and waits for its result,
+ * the task's one way to touch what the loop owns (a build VM's network).
+ * -ESHUTDOWN once the daemon stops.
+ */
+int workers_call(struct workers *w, work_fn fn, void *arg);
 unsigned workers_running(const struct workers *w);

@@ -178,8 +178,38 @@ def test_run_has_no_network_unless_asked(arcad, tmp_path):
     assert r.returncode == 1
     assert "Network is unreachable" in r.stdout + r.stderr
     assert " lo\n" in r.stdout and "eth0" not in r.stdout
-    r = build(arcad, str(tmp_path), "--network", "bridge", check=False)
-    assert r.returncode != 0 and "not supported by Arca's builder" in r.stderr
+    r = build(arcad, str(tmp_path), "--network", "host", check=False)
+    assert r.returncode != 0 and "not available to a build" in r.stderr
+    r = build(arcad, str(tmp_path), "--network", "nosuchnet", check=False)
+    assert r.returncode != 0 and "not found" in r.stderr
+
+
+def test_run_on_the_network_asked_for(arcad, tmp_path):
+    """--network bridge (or a user-defined network): the steps reach what that network
+    reaches, here a web server on the daemon's side of the bridge."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "hello.txt").write_text("over the network\n")
+    server = subprocess.Popen(["ip", "netns", "exec", arcad.netns, "python3", "-m",
+                               "http.server", "8099", "--bind", "0.0.0.0", "--directory",
+                               str(www)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        arcad.docker("network", "create", "--subnet", "10.77.0.0/24", "buildnet")
+        ctx = tmp_path / "ctx"
+        for net, gw in (("bridge", None), ("buildnet", "10.77.0.1")):
+            write(str(ctx), {"Dockerfile": "FROM busybox\n"
+                             "RUN ip -o -4 addr show eth0 | awk '{print $4}' > /addr && "
+                             "gw=$(ip route | awk '/default/ {print $3}') && "
+                             "wget -q -O /got http://$gw:8099/hello.txt && cat /addr /got\n"})
+            r = build(arcad, str(ctx), "--network", net, "--no-cache", "-t", f"on-{net}")
+            assert "over the network" in r.stdout, r.stdout
+            if gw:
+                assert "10.77.0." in r.stdout
+        # The build's endpoint is gone with it: the network can be removed at once.
+        arcad.docker("network", "rm", "buildnet")
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_instructions_config_and_archives(arcad, tmp_path):

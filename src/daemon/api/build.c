@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "build-net.h"
 #include "builder.h"
 #include "cleanup.h"
 #include "daemon.h"
@@ -46,7 +47,8 @@ struct build {
 	int result;
 	int out_r, out_w, in_r;
 	struct worker_stream *ws;
-	bool cancel; /* atomic: the client went */
+	char *network; /* networkmode: NULL when the steps have none */
+	bool cancel;   /* atomic: the client went */
 	bool eof, done, body_pending;
 };
 
@@ -61,6 +63,7 @@ static void build_free(struct build *x)
 	build_result_done(&x->res);
 	arca_error_free(x->err);
 	free(x->dir);
+	free(x->network);
 	free(x);
 }
 
@@ -83,6 +86,68 @@ static int run(void *arg)
 	x->in_r = safe_close(x->in_r);
 	return r;
 }
+
+/* A build VM on the build's network: the loop thread does it (network/build-net.c). */
+static int net_attach(void *userdata, const char *vm_id, struct build_vm_net *ret,
+		      struct arca_error **err)
+{
+	struct build *x = userdata;
+	struct build_net_attach *a = xnew0(struct build_net_attach, 1);
+	*a = (struct build_net_attach){ .d = x->d,
+					.vm_id = vm_id,
+					.network = x->network,
+					.extra_hosts = x->req.extrahosts,
+					.tap_fd = -EBADF };
+	int r = workers_call(x->d->workers, build_net_attach, a);
+	if (r < 0) {
+		if (a->err)
+			arca_error_set(err, a->err->code, a->err->kind, "%s", a->err->msg);
+		else
+			arca_error_errno(err, -r, "put the build on network %s", x->network);
+		arca_error_free(a->err);
+		free(a);
+		return r;
+	}
+	*ret = (struct build_vm_net){ .tap_fd = a->tap_fd,
+				      .vhost = a->vhost,
+				      .reqs = a->reqs,
+				      .n_reqs = a->n_reqs,
+				      .hosts = a->hosts,
+				      .resolv = a->resolv,
+				      .handle = a };
+	memcpy(ret->mac, a->mac, 6);
+	return 0;
+}
+
+static void net_started(void *userdata, struct build_vm_net *net)
+{
+	struct build *x = userdata;
+	(void)workers_call(x->d->workers, build_net_started, net->handle);
+	net->tap_fd = -EBADF;
+}
+
+static void net_detach(void *userdata, struct build_vm_net *net)
+{
+	struct build *x = userdata;
+	struct build_net_attach *a = net->handle;
+	if (!a)
+		return;
+	/* A stopping daemon releases what is left itself (daemon_free). */
+	(void)workers_call(x->d->workers, build_net_detach, a);
+	for (size_t i = 0; i < a->n_reqs; i++)
+		guest_request_done(&a->reqs[i]); /* those the VM never got */
+	free(a->hosts);
+	free(a->resolv);
+	arca_error_free(a->err);
+	free(a);
+	net->handle = NULL;
+}
+
+static const struct build_net_ops net_ops = {
+	.attach = net_attach,
+	.started = net_started,
+	.detach = net_detach,
+};
 
 /* --- loop side --- */
 
@@ -215,7 +280,8 @@ static bool json_param(struct api_ctx *ctx, const char *name, json_type type, js
 }
 
 /* The request's parameters; false with *status and *msg when one is refused. */
-static bool parse_params(struct api_ctx *ctx, struct build_request *req, int *status, char **msg)
+static bool parse_params(struct api_ctx *ctx, struct build_request *req, char **network,
+			 int *status, char **msg)
 {
 	_cleanup_free_ char *version = http_query_get(ctx->req, "version");
 	_cleanup_free_ char *remote = http_query_get(ctx->req, "remote");
@@ -251,14 +317,16 @@ static bool parse_params(struct api_ctx *ctx, struct build_request *req, int *st
 		*msg = xstrdup("security options are not supported on linux");
 		return false;
 	}
+	/* The CLI sends "default" without --network: as "none", a build has no network. */
 	if (netmode && netmode[0] && strcmp(netmode, "default") != 0 &&
 	    strcmp(netmode, "none") != 0) {
-		*status = 501;
-		*msg =
-		    xasprintf("network mode \"%s\" is not supported by Arca's builder: build steps "
-			      "run without a network (docs/build.md)",
-			      netmode);
-		return false;
+		_cleanup_error_ struct arca_error *err = NULL;
+		if (build_net_check(ctx->d, netmode, &err) < 0) {
+			*status = err->kind == ARCA_ERR_NOT_FOUND ? 404 : 400;
+			*msg = xstrdup(err->msg);
+			return false;
+		}
+		*network = xstrdup(netmode);
 	}
 	if (platform && platform[0]) {
 		struct platform host;
@@ -467,7 +535,7 @@ void api_image_build(struct api_ctx *ctx)
 	x->out_r = x->out_w = x->in_r = -EBADF;
 	int status = 400;
 	char *msg = NULL;
-	if (!parse_params(ctx, &x->req, &status, &msg)) {
+	if (!parse_params(ctx, &x->req, &x->network, &status, &msg)) {
 		build_free(x);
 		refuse(ctx, status, msg);
 		return;
@@ -504,6 +572,8 @@ void api_image_build(struct api_ctx *ctx)
 		.out_fd = x->out_w,
 		.cancel = &x->cancel,
 		.stopping = &ctx->d->stopping,
+		.net = x->network ? &net_ops : NULL,
+		.net_userdata = x,
 	};
 	int r = worker_stream_new(ctx->d->event, ctx->conn, x->out_r, "application/json",
 				  &stream_ops, x, &x->ws);

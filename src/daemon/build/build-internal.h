@@ -66,6 +66,8 @@ struct builder {
 	char *from_disks[BUILD_VM_MAX_FROM];
 	size_t n_from;
 	unsigned vm_seq;
+	struct build_vm_net net; /* its NIC, when the build asked for a network */
+	bool net_on;
 };
 
 /* build-output.c */

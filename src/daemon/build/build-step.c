@@ -242,9 +242,24 @@ static bool vm_cancelled(void *userdata)
 	return out_cancelled(userdata);
 }
 
+static void net_detach(struct builder *b)
+{
+	if (b->net_on)
+		b->env->net->detach(b->env->net_userdata, &b->net);
+	b->net = (struct build_vm_net){ .tap_fd = -EBADF };
+	b->net_on = false;
+}
+
 static int vm_boot(struct builder *b, unsigned layers, struct arca_error **err)
 {
 	_cleanup_free_ char *vm_id = xasprintf("build-%.12s-%u", b->env->id, ++b->vm_seq);
+	/* On the network the build asked for: a NIC for each boot (the daemon's record). */
+	if (b->env->net) {
+		int r = b->env->net->attach(b->env->net_userdata, vm_id, &b->net, err);
+		if (r < 0)
+			return r;
+		b->net_on = true;
+	}
 	struct build_vm_config cfg = {
 		.id = vm_id,
 		.run_dir = b->env->run_dir,
@@ -259,10 +274,20 @@ static int vm_boot(struct builder *b, unsigned layers, struct arca_error **err)
 		.use_vsock = b->env->use_vsock,
 		.cancelled = vm_cancelled,
 		.userdata = b,
+		.net_fd = b->net_on ? b->net.tap_fd : -1,
+		.net_vhost = b->net.vhost,
+		.net_reqs = b->net.reqs,
+		.n_net_reqs = b->net_on ? b->net.n_reqs : 0,
 	};
+	memcpy(cfg.net_mac, b->net.mac, 6);
 	for (size_t i = 0; i < b->n_from; i++)
 		cfg.from_disks[i] = b->from_disks[i];
-	return build_vm_start(b->e, &cfg, &b->vm, err);
+	int r = build_vm_start(b->e, &cfg, &b->vm, err);
+	if (b->net_on)
+		b->env->net->started(b->env->net_userdata, &b->net); /* the VMM has the TAP */
+	if (r < 0)
+		net_detach(b);
+	return r;
 }
 
 /* The stage's VM, with the image from_id (when not NULL) attached; *ret_from its index. */
@@ -293,6 +318,7 @@ static int ensure_vm(struct builder *b, const char *from_id, int *ret_from, stru
 			return r;
 		unsigned layers = build_vm_layers(b->vm);
 		b->vm = build_vm_free(b->vm);
+		net_detach(b);
 		r = vm_boot(b, layers, err);
 		if (r < 0)
 			return r;
@@ -305,6 +331,7 @@ static int ensure_vm(struct builder *b, const char *from_id, int *ret_from, stru
 void step_stage_end(struct builder *b)
 {
 	b->vm = build_vm_free(b->vm);
+	net_detach(b);
 	if (b->vm_scratch)
 		(void)unlink(b->vm_scratch);
 	free(b->vm_scratch);
@@ -333,9 +360,14 @@ static int commit_layer(struct builder *b, const char *created_by, const char *p
 	return r;
 }
 
-/* /etc/hosts and /etc/resolv.conf of a step: no network, the build's extra hosts. */
+/* /etc/hosts and /etc/resolv.conf of a step: its network's, or none and the extra hosts. */
 static void step_etc(const struct builder *b, char **hosts, char **resolv)
 {
+	if (b->net_on) {
+		*hosts = xstrdup(b->net.hosts ? b->net.hosts : "");
+		*resolv = xstrdup(b->net.resolv ? b->net.resolv : "");
+		return;
+	}
 	*hosts = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 	for (char **h = b->req->extrahosts; h && *h; h++) {
 		const char *colon = strchr(*h, ':');

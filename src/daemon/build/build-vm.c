@@ -126,8 +126,10 @@ int build_vm_start(struct event *e, const struct build_vm_config *cfg, struct bu
 		.cpus = cfg->cpus,
 		.use_vsock = cfg->use_vsock,
 		.die_with_parent = true, /* a build VM ends with its build */
-		.net_fd = -1,
+		.net_fd = cfg->net_fd,
+		.net_vhost = cfg->net_vhost,
 	};
+	memcpy(vc.net_mac, cfg->net_mac, 6);
 	char serials[BUILD_VM_MAX_FROM][32];
 	vc.disks[vc.n_disks++] =
 	    (struct vm_disk){ .path = cfg->scratch, .serial = "arca-rw", .readonly = false };
@@ -165,6 +167,9 @@ int build_vm_start(struct event *e, const struct build_vm_config *cfg, struct bu
 			guest_req_mount(&rq, src, dst, "ext4", MS_RDONLY, NULL);
 			guest_batch_add(b, &rq);
 		}
+		/* Its links and route on the network, in the namespace the steps join. */
+		for (size_t i = 0; i < cfg->n_net_reqs; i++)
+			guest_batch_add(b, &cfg->net_reqs[i]);
 		r = batch_end(v, b, &w, "mount the build's disks", err);
 	}
 	if (r < 0) {

@@ -37,6 +37,13 @@ struct build_vm_config {
 	size_t n_from;
 	unsigned memory_mb, cpus;
 	bool use_vsock;
+	/* A NIC on a Docker network (net_fd < 0: none): the TAP, its MAC, and the
+	 * guest requests that make its links and route, sent once it is up. */
+	int net_fd;
+	uint8_t net_mac[6];
+	bool net_vhost;
+	struct guest_request *net_reqs; /* consumed */
+	size_t n_net_reqs;
 	/* Polled while waiting: true ends the wait (the client went, the daemon stops). */
 	bool (*cancelled)(void *userdata);
 	void *userdata;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "guest-client.h"
 #include "registry.h"
 
 /* The request, parsed and checked by the API layer (read-only here). */
@@ -30,6 +31,25 @@ struct build_request {
 	char **warnings;       /* options not applied, printed before the first step */
 };
 
+/* A build VM's NIC on a Docker network, from the daemon (docs/build.md). */
+struct build_vm_net {
+	int tap_fd; /* for the VMM */
+	uint8_t mac[6];
+	bool vhost;
+	struct guest_request *reqs; /* the guest's links and route, sent once it is up */
+	size_t n_reqs;
+	const char *hosts, *resolv; /* the steps' /etc files */
+	void *handle;		    /* the daemon's */
+};
+
+/* The daemon's side of it, run on its loop thread (api/build.c, network/build-net.c). */
+struct build_net_ops {
+	int (*attach)(void *userdata, const char *vm_id, struct build_vm_net *ret,
+		      struct arca_error **err);
+	void (*started)(void *userdata, struct build_vm_net *net); /* the VMM holds the TAP */
+	void (*detach)(void *userdata, struct build_vm_net *net);
+};
+
 /* What the daemon lends a build. */
 struct build_env {
 	const char *id;	     /* the build's, for its directory and VM names */
@@ -40,10 +60,12 @@ struct build_env {
 	unsigned default_memory_mb;
 	bool use_vsock;
 	char *const *insecure;
-	int in_fd;	      /* the context tar */
-	int out_fd;	      /* JSON lines, "\r\n"-ended (non-blocking) */
-	const bool *cancel;   /* the client went (read atomically) */
-	const bool *stopping; /* the daemon stops (read atomically) */
+	int in_fd;			 /* the context tar */
+	int out_fd;			 /* JSON lines, "\r\n"-ended (non-blocking) */
+	const bool *cancel;		 /* the client went (read atomically) */
+	const bool *stopping;		 /* the daemon stops (read atomically) */
+	const struct build_net_ops *net; /* NULL: the steps have no network (only lo) */
+	void *net_userdata;
 };
 
 struct build_result {

@@ -131,6 +131,7 @@ struct container {
 	json_t *mounts;		 /* container-mounts.h: Docker's MountPoints, kept with the state */
 	struct vm_share *shares; /* what a start shares with the VM, from mounts */
 	struct sandbox *sandbox; /* network/sandbox.h: its network while it runs */
+	bool build;		 /* a build VM's transient record (network/build-net.h) */
 };
 
 /*

@@ -368,6 +368,17 @@ int network_remove(struct daemon *d, struct network *n, struct arca_error **err)
 				      "endpoints (%s)",
 				      n->name, list);
 	}
+	/* A build's step VM on it (build-net.h) is an active endpoint too. */
+	size_t it = 0;
+	void *v;
+	while (d->build_vms && hashmap_iter(d->build_vms, &it, NULL, &v)) {
+		struct container *c = v;
+		if (json_object_get(c->networks, n->name))
+			return arca_error_set(err, EBUSY, ARCA_ERR_FORBIDDEN,
+					      "error while removing network: network %s has active "
+					      "endpoints (a build: %s)",
+					      n->name, c->name);
+	}
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(d->db, "DELETE FROM networks WHERE id = ?", &s, err);
 	if (r < 0)

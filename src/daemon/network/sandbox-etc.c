@@ -30,6 +30,8 @@
 
 bool sandbox_etc_internal_resolver(struct container *c)
 {
+	if (c->build)
+		return false; /* a build VM has no resolver at 127.0.0.11 (build-net.h) */
 	const char *k;
 	json_t *ep;
 	json_object_foreach(c->networks, k, ep)
@@ -323,6 +325,16 @@ void sandbox_etc_write(struct container *c, struct guest_batch *b, bool initial)
 		guest_req_mount(&rq, src, dst, "", MS_BIND, NULL);
 		guest_batch_add(b, &rq);
 	}
+}
+
+char *sandbox_etc_hosts(struct container *c)
+{
+	return hosts_text(c);
+}
+
+char *sandbox_etc_resolv(struct container *c)
+{
+	return resolv_text(c);
 }
 
 void sandbox_etc_refresh(struct container *c)

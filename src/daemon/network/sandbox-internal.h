@@ -52,5 +52,8 @@ bool sandbox_etc_internal_resolver(struct container *c);
  * with initial, bound into the root); the resolver's upstreams kept.
  */
 void sandbox_etc_write(struct container *c, struct guest_batch *b, bool initial);
+/* The texts of /etc/hosts and /etc/resolv.conf sandbox_etc_write writes (caller frees). */
+char *sandbox_etc_hosts(struct container *c);
+char *sandbox_etc_resolv(struct container *c);
 /* The resolver's upstreams again, without writing anything (an adopted container). */
 void sandbox_etc_refresh(struct container *c);

@@ -78,19 +78,22 @@ static bool address_in_use(const uint8_t addr[16], void *userdata)
 	char want[INET6_ADDRSTRLEN];
 	bool v6 = strcmp(u->key, "GlobalIPv6Address") == 0;
 	inet_ntop(v6 ? AF_INET6 : AF_INET, addr, want, sizeof(want));
-	size_t it = 0;
-	void *v;
-	while (hashmap_iter(u->self->d->containers, &it, NULL, &v)) {
-		struct container *o = v;
-		const char *k;
-		json_t *ep;
-		json_object_foreach(o->networks, k, ep)
-		{
-			if (strcmp(sandbox_ep_str(ep, "NetworkID"), u->network_id) != 0)
-				continue;
-			const char *have = sandbox_ep_str(ep, u->key);
-			if (have[0] && strcmp(have, want) == 0)
-				return true;
+	struct hashmap *maps[] = { u->self->d->containers, u->self->d->build_vms };
+	for (size_t m = 0; m < ELEMENTSOF(maps); m++) {
+		size_t it = 0;
+		void *v;
+		while (maps[m] && hashmap_iter(maps[m], &it, NULL, &v)) {
+			struct container *o = v;
+			const char *k;
+			json_t *ep;
+			json_object_foreach(o->networks, k, ep)
+			{
+				if (strcmp(sandbox_ep_str(ep, "NetworkID"), u->network_id) != 0)
+					continue;
+				const char *have = sandbox_ep_str(ep, u->key);
+				if (have[0] && strcmp(have, want) == 0)
+					return true;
+			}
 		}
 	}
 	return false;
@@ -572,6 +575,21 @@ static void add_follow_ups(struct container *c, struct guest_batch *b, bool init
 		guest_batch_add(b, &rq);
 	}
 	sandbox_etc_write(c, b, initial);
+}
+
+size_t sandbox_build_requests(struct container *c, struct guest_request *reqs, size_t max)
+{
+	size_t n = 0;
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
+	{
+		if (sandbox_ep_str(ep, NETWORK_EP_IFNAME)[0] && n + 1 < max)
+			link_add_request(c, ep, &reqs[n++]);
+	}
+	if (n < max)
+		route_request(c, &reqs[n++]);
+	return n;
 }
 
 void sandbox_guest_setup(struct container *c, struct guest_batch *b)

@@ -69,6 +69,14 @@ typedef void (*sandbox_done_fn)(struct container *c, const struct arca_error *er
 void sandbox_connect(struct container *c, struct network *n, sandbox_done_fn cb, void *userdata);
 void sandbox_disconnect(struct container *c, struct network *n, sandbox_done_fn cb, void *userdata);
 
+struct guest_request;
+/*
+ * A build VM's network (build-net.h), after sandbox_prepare: the guest
+ * requests for its links and default route, into reqs (at most max; the
+ * caller sends them). Returns how many.
+ */
+size_t sandbox_build_requests(struct container *c, struct guest_request *reqs, size_t max);
+
 /* NetworkSettings.Ports: every bound port, and null for the exposed ones without (new ref). */
 json_t *sandbox_ports_json(struct container *c);
 /* The ports of every running container, as the firewall publishes them (caller frees). */
