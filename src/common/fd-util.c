@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,34 +129,102 @@ int mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-static int rm_rf_depth(int parent, const char *name, int depth)
+/*
+ * Removes parent/name and everything under it, at any depth, in a loop:
+ * it goes down into the first directory it meets and up again (through
+ * "..") once that one is empty, so it holds two fds and the names on the
+ * way, never a stack frame per level. Symlinks are removed, never
+ * followed. What cannot be removed is skipped (and reported) without
+ * being met again.
+ */
+struct rm_level {
+	char *name;   /* this level's name in its parent (NULL at the top) */
+	char **stuck; /* entries here that could not be removed */
+};
+
+static bool rm_is_stuck(char **stuck, const char *name)
 {
-	if (depth > 256)
-		return -ELOOP;
+	for (char **s = stuck; s && *s; s++)
+		if (strcmp(*s, name) == 0)
+			return true;
+	return false;
+}
+
+static int rm_rf_loop(int parent, const char *name)
+{
 	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -errno;
-
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	int cur = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cur < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
+	struct rm_level *lv = xnew0(struct rm_level, 1);
+	size_t depth = 0, cap = 1;
 	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+	for (;;) {
+		int dup_fd = fcntl(cur, F_DUPFD_CLOEXEC, 3);
+		DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+		if (!d) {
+			if (dup_fd >= 0)
+				close(dup_fd);
+			r = r ? r : -errno;
+			break;
+		}
+		char *down = NULL;
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			    rm_is_stuck(lv[depth].stuck, de->d_name))
+				continue;
+			if (unlinkat(cur, de->d_name, 0) == 0 || errno == ENOENT)
+				continue;
+			int next = errno == EISDIR || errno == EPERM
+				       ? openat(cur, de->d_name,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				       : -1;
+			if (next >= 0) {
+				close(cur);
+				cur = next;
+				down = xstrdup(de->d_name);
+				break;
+			}
+			r = r ? r : -errno;
+			lv[depth].stuck = strv_append(lv[depth].stuck, de->d_name);
+		}
+		closedir(d);
+		if (down) {
+			if (depth + 1 >= cap) {
+				cap *= 2;
+				lv = xrealloc(lv, cap * sizeof(*lv));
+			}
+			lv[++depth] = (struct rm_level){ .name = down };
 			continue;
-		int k = rm_rf_depth(dirfd(d), de->d_name, depth + 1);
-		if (k < 0 && r == 0)
-			r = k;
+		}
+		/* cur is as empty as it gets: up one, and remove it there. */
+		if (depth == 0)
+			break;
+		int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0) {
+			r = r ? r : -errno;
+			break;
+		}
+		close(cur);
+		cur = up;
+		struct rm_level done = lv[depth--];
+		if (unlinkat(cur, done.name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			r = r ? r : -errno;
+			lv[depth].stuck = strv_append(lv[depth].stuck, done.name);
+		}
+		free(done.name);
+		strv_free(done.stuck);
 	}
-	closedir(d);
+	close(cur);
+	for (size_t i = 0; i <= depth; i++) {
+		free(lv[i].name);
+		strv_free(lv[i].stuck);
+	}
+	free(lv);
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
@@ -192,12 +261,12 @@ int64_t disk_usage_at(int dir_fd, const char *name)
 
 int rm_rf_at(int dir_fd, const char *name)
 {
-	return rm_rf_depth(dir_fd, name, 0);
+	return rm_rf_loop(dir_fd, name);
 }
 
 int rm_rf(const char *path)
 {
-	return rm_rf_depth(AT_FDCWD, path, 0);
+	return rm_rf_loop(AT_FDCWD, path);
 }
 
 int openat_in_root(int root, const char *path, int flags)
@@ -212,6 +281,49 @@ int openat_in_root(int root, const char *path, int flags)
 		fd = (int)syscall(SYS_openat2, root, path[0] ? path : ".", &how, sizeof(how));
 	while (fd < 0 && errno == EAGAIN);
 	return fd < 0 ? -errno : fd;
+}
+
+int dir_is_trusted(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return -EPERM;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return -EPERM;
+	return 0;
+}
+
+int mkdir_trusted(const char *path, int mode)
+{
+	int r = mkdir_p(path, mode);
+	return r < 0 ? r : dir_is_trusted(path);
+}
+
+int open_regular_in_root(int root, const char *path)
+{
+	int p = openat_in_root(root, path, O_PATH);
+	if (p < 0)
+		return p;
+	struct stat st;
+	if (fstat(p, &st) < 0) {
+		int r = -errno;
+		close(p);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(p);
+		return -EINVAL;
+	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int r = fd < 0 ? -errno : fd;
+	close(p);
+	return r;
 }
 
 bool glob_has_wildcard(const char *s)

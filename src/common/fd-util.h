@@ -19,6 +19,14 @@ int read_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *r
 int write_file_at(int dir_fd, const char *path, const void *p, size_t n, int mode);
 /* Create a directory and its parents (like mkdir -p). */
 int mkdir_p(const char *path, int mode);
+/*
+ * A directory others cannot tamper with: a real directory (not a symlink),
+ * owned by us or root, and writable by no one else unless sticky (as /tmp).
+ * -EPERM otherwise; -errno when it cannot be checked.
+ */
+int dir_is_trusted(const char *path);
+/* mkdir_p, then dir_is_trusted on path itself. */
+int mkdir_trusted(const char *path, int mode);
 /* Remove a directory tree (no symlinks followed); missing is not an error. */
 int rm_rf(const char *path);
 /* The same for the entry `name` of dir_fd; never follows a symlink. */
@@ -32,6 +40,12 @@ int64_t disk_usage_at(int dir_fd, const char *name);
  * symlinks included. O_CLOEXEC is added. Returns the fd or -errno.
  */
 int openat_in_root(int root, const char *path, int flags);
+/*
+ * A regular file under root (openat_in_root), opened for reading only once
+ * it is known to be one: a FIFO never blocks, a device is never opened.
+ * -EINVAL for anything else.
+ */
+int open_regular_in_root(int root, const char *path);
 /* Does a glob pattern hold an unescaped * ? or [ ? */
 bool glob_has_wildcard(const char *pattern);
 /*

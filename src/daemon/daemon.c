@@ -65,7 +65,13 @@ static int listen_socket(const struct daemon_config *cfg, struct arca_error **er
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		(void)mkdir_p(dir, 0755);
+		/* Where the API lives: nobody else may own it (/tmp/arca-UID taken first). */
+		int r = mkdir_trusted(dir, 0755); /* a group may be given the socket */
+		if (r < 0)
+			return arca_error_set(err, -r, ARCA_ERR_INVALID,
+					      "the socket's directory `%s` is not safe (%s): it "
+					      "must be ours or root's, and writable by no one else",
+					      dir, strerror(-r));
 	}
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -67,7 +67,18 @@ static int parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "H:Dh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
-			arg_socket = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg;
+			/* A unix socket only: no TCP without TLS (and arcad has no TLS). */
+			if (strncmp(optarg, "unix://", 7) == 0) {
+				arg_socket = optarg + 7;
+			} else if (optarg[0] == '/') {
+				arg_socket = optarg;
+			} else {
+				fprintf(stderr,
+					"arcad: -H %s: arcad serves the API on a unix socket only "
+					"(unix:///path); TCP would be unauthenticated\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'r': arg_root = optarg; break;
 		case 'x': arg_run_dir = optarg; break;

@@ -193,18 +193,20 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct arc
 
 /* --- load and import --- */
 
-static int open_in_root(int root, const char *path, int flags)
+/* An archive member, read only once it is known to be a regular file (a FIFO named
+ * manifest.json must not hang the load, a device must not be opened). */
+static int open_member(int root, const char *path)
 {
 	char clean[4096];
 	if (unpack_clean_path(path, clean, sizeof(clean)) < 0 || !clean[0])
 		return -EINVAL;
-	return openat_in_root(root, clean, flags);
+	return open_regular_in_root(root, clean);
 }
 
 static int read_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
 			struct arca_error **err)
 {
-	_cleanup_close_ int fd = open_in_root(root, path, O_RDONLY);
+	_cleanup_close_ int fd = open_member(root, path);
 	if (fd < 0)
 		return arca_error_set(err, -fd, ARCA_ERR_INVALID, "archive member `%s`: %s", path,
 				      strerror(-fd));
@@ -270,7 +272,7 @@ static int ingest_fd(struct image_store *s, int fd, char digest[DIGEST_STR_LEN],
 static int ingest_member(struct image_store *s, int root, const char *path, struct image_layer *l,
 			 struct arca_error **err)
 {
-	_cleanup_close_ int fd = open_in_root(root, path, O_RDONLY);
+	_cleanup_close_ int fd = open_member(root, path);
 	if (fd < 0)
 		return arca_error_set(err, -fd, ARCA_ERR_INVALID, "archive member `%s`: %s", path,
 				      strerror(-fd));
@@ -418,12 +420,24 @@ static int load_docker_archive(struct image_store *s, int root, json_t *manifest
 	return 0;
 }
 
+/*
+ * What a load of an OCI layout has walked: indexes nest (at most 4 deep), and
+ * each may list the same manifest again; every (digest, name) is loaded once
+ * and at most OCI_MAX_MANIFESTS entries are followed, so a fan-out of
+ * indexes costs linear time.
+ */
+#define OCI_MAX_MANIFESTS 1024
+struct oci_walk {
+	json_t *seen; /* "digest name" -> true */
+	size_t followed;
+};
+
 static int load_oci_manifest(struct image_store *s, int root, const char *digest, const char *name,
 			     json_t *out, image_progress_fn progress, void *userdata, int depth,
-			     struct arca_error **err);
+			     struct oci_walk *w, struct arca_error **err);
 
 static int load_oci_index(struct image_store *s, int root, json_t *index, json_t *out,
-			  image_progress_fn progress, void *userdata, int depth,
+			  image_progress_fn progress, void *userdata, int depth, struct oci_walk *w,
 			  struct arca_error **err)
 {
 	json_t *ms = json_object_get(index, "manifests");
@@ -440,8 +454,16 @@ static int load_oci_index(struct image_store *s, int root, json_t *index, json_t
 		if (!digest || !digest_is_valid(digest))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "invalid OCI index entry");
-		int r =
-		    load_oci_manifest(s, root, digest, name, out, progress, userdata, depth, err);
+		_cleanup_free_ char *key = xasprintf("%s %s", digest, name ? name : "");
+		if (json_object_get(w->seen, key))
+			continue;
+		if (++w->followed > OCI_MAX_MANIFESTS)
+			return arca_error_set(err, E2BIG, ARCA_ERR_INVALID,
+					      "the archive's indexes list more than %d manifests",
+					      OCI_MAX_MANIFESTS);
+		json_object_set_new(w->seen, key, json_true());
+		int r = load_oci_manifest(s, root, digest, name, out, progress, userdata, depth, w,
+					  err);
 		if (r < 0)
 			return r;
 	}
@@ -450,7 +472,7 @@ static int load_oci_index(struct image_store *s, int root, json_t *index, json_t
 
 static int load_oci_manifest(struct image_store *s, int root, const char *digest, const char *name,
 			     json_t *out, image_progress_fn progress, void *userdata, int depth,
-			     struct arca_error **err)
+			     struct oci_walk *w, struct arca_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", digest + 7);
 	_cleanup_free_ char *body = NULL;
@@ -470,7 +492,7 @@ static int load_oci_manifest(struct image_store *s, int root, const char *digest
 	if (m.kind == MANIFEST_INDEX) {
 		json_error_t jerr;
 		json_t *j = json_loadb(body, len, 0, &jerr);
-		r = load_oci_index(s, root, j, out, progress, userdata, depth + 1, err);
+		r = load_oci_index(s, root, j, out, progress, userdata, depth + 1, w, err);
 		json_decref(j);
 		manifest_done(&m);
 		return r;
@@ -480,6 +502,14 @@ static int load_oci_manifest(struct image_store *s, int root, const char *digest
 	size_t config_len;
 	struct image_layer *layers = xnew0(struct image_layer, m.n_layers ? m.n_layers : 1);
 	r = read_in_root(root, cpath, CONFIG_MAX_BYTES, &config, &config_len, err);
+	if (r >= 0) {
+		/* The config is content-addressed too: what it says is what was signed for. */
+		char cgot[DIGEST_STR_LEN];
+		sha256_digest(config, config_len, cgot);
+		if (strcmp(cgot, m.config.digest) != 0)
+			r = arca_error_set(err, EIO, ARCA_ERR_INVALID,
+					   "blob %s in the archive is corrupt", m.config.digest);
+	}
 	for (size_t k = 0; r >= 0 && k < m.n_layers; k++) {
 		_cleanup_free_ char *lp = xasprintf("blobs/sha256/%s", m.layers[k].digest + 7);
 		r = ingest_member(s, root, lp, &layers[k], err);
@@ -526,8 +556,12 @@ int image_load(struct image_store *s, int in_fd, image_progress_fn progress, voi
 	_cleanup_close_ int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r >= 0 && (blob < 0 || root < 0))
 		r = blob < 0 ? blob : arca_error_errno(err, errno, "open `%s`", dir);
+	/* Devices and FIFOs of the archive are never made: only files are read from it. */
+	struct unpack_limits lim = { .max_bytes = UNPACK_DEFAULT_MAX_BYTES,
+				     .max_entries = UNPACK_DEFAULT_MAX_ENTRIES,
+				     .no_nodes = true };
 	if (r >= 0)
-		r = unpack_layer(root, blob, NULL, NULL, NULL, &res, err);
+		r = unpack_layer(root, blob, &lim, NULL, NULL, &res, err);
 	if (r >= 0) {
 		_cleanup_free_ char *mj = NULL;
 		size_t len;
@@ -545,8 +579,10 @@ int image_load(struct image_store *s, int in_fd, image_progress_fn progress, voi
 				arca_error_wrap(err, "neither manifest.json nor index.json found");
 			json_error_t jerr;
 			json_t *j = r >= 0 ? json_loadb(ij, len, 0, &jerr) : NULL;
+			struct oci_walk w = { .seen = json_object() };
 			if (r >= 0)
-				r = load_oci_index(s, root, j, out, progress, userdata, 0, err);
+				r = load_oci_index(s, root, j, out, progress, userdata, 0, &w, err);
+			json_decref(w.seen);
 			json_decref(j);
 		}
 	}

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -35,6 +37,8 @@ struct blob_writer {
 	int64_t expect_size;
 	uint64_t size;
 	struct sha256 h;
+	bool shared;  /* tmp_path is the digest's resumable .partial (locked while open) */
+	uint64_t max; /* a blob of unknown size stops here (the disk's room) */
 };
 
 static int fsync_dir(const char *path)
@@ -206,6 +210,23 @@ int blobstore_clean_tmp(struct blobstore *bs)
 	return rm_rf(bs->tmp) < 0 ? -errno : mkdir_p(bs->tmp, 0700);
 }
 
+/*
+ * The most a blob of unknown size (a commit's layer, a load's or an import's
+ * stream: a guest's or a client's) may take: the store's free space less a
+ * reserve, at most 64 GiB, so an endless stream never fills the host's disk.
+ */
+#define BLOB_RESERVE (256ULL << 20)
+#define BLOB_MAX     (64ULL << 30)
+
+static uint64_t room_for(int fd)
+{
+	struct statvfs v;
+	if (fstatvfs(fd, &v) < 0)
+		return BLOB_MAX;
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+	return MIN(avail > BLOB_RESERVE ? avail - BLOB_RESERVE : 0, BLOB_MAX);
+}
+
 int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t expect_size,
 		     bool resume, struct blob_writer **ret, uint64_t *ret_offset,
 		     struct arca_error **err)
@@ -217,10 +238,30 @@ int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t ex
 	if (expect_digest && !digest_is_valid(expect_digest))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "invalid digest `%s`",
 				      expect_digest);
+	bool shared = false;
 	if (expect_digest) {
+		/*
+		 * The digest's .partial, resumable, is one writer's at a time (flock): a
+		 * second transfer of the same digest (a manifest that lists a layer twice,
+		 * two pulls) writes a file of its own, so no one's bytes end up under
+		 * another's verified name.
+		 */
 		path = xasprintf("%s/%s.partial", bs->tmp, expect_digest + 7);
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0600);
-	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			fd = safe_close(fd);
+			free(path);
+			path = NULL;
+			resume = false;
+		} else if (fd >= 0) {
+			shared = true;
+			if (!resume && ftruncate(fd, 0) < 0) {
+				int e = errno;
+				return arca_error_errno(err, e, "reset `%s`", path);
+			}
+		}
+	}
+	if (!path) {
 		path = xasprintf("%s/ingest-XXXXXX", bs->tmp);
 		fd = mkostemp(path, O_CLOEXEC);
 	}
@@ -255,6 +296,8 @@ int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t ex
 	w->expect_digest = expect_digest ? xstrdup(expect_digest) : NULL;
 	w->expect_size = expect_size;
 	w->size = offset;
+	w->shared = shared;
+	w->max = expect_size < 0 ? room_for(w->fd) : (uint64_t)expect_size;
 	*ret = w;
 	if (ret_offset)
 		*ret_offset = offset;
@@ -263,6 +306,10 @@ int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t ex
 
 int blob_writer_write(struct blob_writer *w, const void *p, size_t n, struct arca_error **err)
 {
+	if (w->expect_size < 0 && w->size + n > w->max)
+		return arca_error_set(err, ENOSPC, ARCA_ERR_INVALID,
+				      "the data is larger than the store has room for (%llu bytes)",
+				      (unsigned long long)w->max);
 	if (w->expect_size >= 0 && w->size + n > (uint64_t)w->expect_size)
 		return arca_error_set(
 		    err, EFBIG, ARCA_ERR_INVALID, "blob %s is larger than the %lld bytes announced",
@@ -332,7 +379,7 @@ struct blob_writer *blob_writer_abort(struct blob_writer *w, bool keep_partial)
 {
 	if (!w)
 		return NULL;
-	if (w->fd >= 0 && keep_partial && w->expect_digest)
+	if (w->fd >= 0 && keep_partial && w->shared)
 		(void)fsync(w->fd);
 	else if (w->tmp_path)
 		(void)unlink(w->tmp_path);

@@ -12,7 +12,9 @@ struct image_store {
 	char *root;
 	char *disks;
 	char *staging;
-	char *fast_staging; /* on /dev/shm (tmpfs), for trees that fit in memory; may be NULL */
+	char *fast_staging; /* on /dev/shm (tmpfs), for trees that fit in memory: made
+			       fresh by mkdtemp when first needed, removed at close; or NULL */
+	char *fast_prefix;  /* its name's prefix, "arca-staging-<hash of root>-" */
 	struct blobstore *blobs;
 	struct db *db;
 	int lock_fd; /* flock: shared while open, exclusive during GC */

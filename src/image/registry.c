@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -59,6 +60,7 @@ struct req {
 	uint64_t upload_off;
 	struct buf out; /* response body (bounded by out_max) */
 	size_t out_max;
+	bool foreign; /* the URL is on another host than the registry: no credentials */
 	/* response */
 	long status;
 	char *location;
@@ -78,10 +80,29 @@ static void req_done(struct req *q)
 	free(q->www_auth);
 }
 
-static bool host_is_loopback(const char *host)
+bool registry_host_is_loopback(const char *host)
 {
-	return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strncmp(host, "[::1]", 5) == 0;
+	/* "name[:port]" or "[v6][:port]": the whole name, never a prefix of it. */
+	char name[256];
+	if (host[0] == '[') {
+		const char *end = strchr(host, ']');
+		size_t n = end ? (size_t)(end - host - 1) : 0;
+		if (!end || n >= sizeof(name) || (end[1] && end[1] != ':'))
+			return false;
+		memcpy(name, host + 1, n);
+		name[n] = '\0';
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	size_t n = strcspn(host, ":");
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 static char *header_value(const char *line, size_t len, const char *name)
@@ -147,8 +168,11 @@ static size_t on_upload(char *p, size_t size, size_t n, void *userdata)
 	return (size_t)k;
 }
 
-static struct curl_slist *auth_headers(struct registry *r, struct curl_slist *h)
+static struct curl_slist *auth_headers(struct registry *r, const struct req *q,
+				       struct curl_slist *h)
 {
+	if (q->foreign)
+		return h; /* another host: no token of this registry's */
 	if (r->auth == AUTH_BEARER && r->token) {
 		_cleanup_free_ char *line = xasprintf("Authorization: Bearer %s", r->token);
 		h = curl_slist_append(h, line);
@@ -156,7 +180,7 @@ static struct curl_slist *auth_headers(struct registry *r, struct curl_slist *h)
 	return h;
 }
 
-static CURL *easy_new(struct registry *r)
+static CURL *easy_new(struct registry *r, bool foreign)
 {
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -165,7 +189,8 @@ static CURL *easy_new(struct registry *r)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* A registry on HTTPS never redirects us (and its tokens) down to HTTP. */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, r->insecure ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* Abort a transfer stalled below 1 byte/s for 60 s. */
@@ -175,7 +200,7 @@ static CURL *easy_new(struct registry *r)
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (r->auth == AUTH_BASIC && r->username) {
+	if (r->auth == AUTH_BASIC && r->username && !foreign) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, r->username);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, r->password ? r->password : "");
 	}
@@ -184,8 +209,8 @@ static CURL *easy_new(struct registry *r)
 
 static int perform(struct registry *r, struct req *q, struct arca_error **err)
 {
-	CURL *c = easy_new(r);
-	struct curl_slist *h = auth_headers(r, NULL);
+	CURL *c = easy_new(r, q->foreign);
+	struct curl_slist *h = auth_headers(r, q, NULL);
 	_cleanup_free_ char *accept = q->accept ? xasprintf("Accept: %s", q->accept) : NULL;
 	_cleanup_free_ char *ctype =
 	    q->content_type ? xasprintf("Content-Type: %s", q->content_type) : NULL;
@@ -362,6 +387,11 @@ static int authenticate(struct registry *r, const char *challenge, struct arca_e
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
 		return arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
 				      "the registry's bearer challenge has no usable realm");
+	if (!registry_realm_allowed(realm, r->insecure))
+		return arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
+				      "the registry sends its credentials to %s over plain HTTP: "
+				      "refused (only a registry allowed HTTP may do that)",
+				      realm);
 	free(r->realm);
 	r->realm = TAKE_PTR(realm);
 	free(r->service);
@@ -433,7 +463,7 @@ int registry_open(const struct image_ref *ref, const struct registry_opts *opts,
 	r->path = xstrdup(ref->path);
 	r->push = opts && opts->push;
 	r->max_parallel = opts && opts->max_parallel ? opts->max_parallel : 3;
-	r->insecure = host_is_loopback(r->host);
+	r->insecure = registry_host_is_loopback(r->host);
 	for (size_t i = 0; opts && opts->insecure && opts->insecure[i]; i++)
 		if (strcmp(opts->insecure[i], r->host) == 0 ||
 		    strcmp(opts->insecure[i], ref->domain) == 0)
@@ -587,8 +617,9 @@ static int xfer_start(struct registry *r, struct blobstore *bs, struct xfer *x, 
 		return rv;
 	x->offset = offset;
 	x->job->done = offset;
-	x->c = easy_new(r);
-	x->h = auth_headers(r, NULL);
+	struct req same_host = { .upload_fd = -1 };
+	x->c = easy_new(r, false);
+	x->h = auth_headers(r, &same_host, NULL);
 	_cleanup_free_ char *url = xasprintf("%s/v2/%s/blobs/%s", r->base, r->path, x->job->digest);
 	curl_easy_setopt(x->c, CURLOPT_URL, url);
 	curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->h);
@@ -755,6 +786,8 @@ int registry_push_blob(struct registry *r, struct blobstore *bs, const char *dig
 			   .content_type = "application/octet-stream" };
 	put.upload_size = (uint64_t)lseek(fd, 0, SEEK_END);
 	put.url = upload_url(r, start.location, digest);
+	/* An upload sent to another host gets none of this registry's credentials. */
+	put.foreign = !registry_same_host(r->base, put.url);
 	req_done(&start);
 	rv = request(r, &put, err);
 	if (rv >= 0 && put.status != 201)
@@ -811,4 +844,30 @@ int registry_login(const char *server, const struct registry_auth *auth, char *c
 	}
 	registry_free(r);
 	return rv;
+}
+
+bool registry_realm_allowed(const char *realm, bool insecure)
+{
+	return strncmp(realm, "https://", 8) == 0 ||
+	       (insecure && strncmp(realm, "http://", 7) == 0);
+}
+
+/* "scheme://host[:port]" of a URL, lower-cased, into buf. */
+static void url_origin(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://");
+	size_t n = p ? (size_t)(p - url) + 3 + strcspn(p + 3, "/?#") : strlen(url);
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)url[i]);
+	buf[n] = '\0';
+}
+
+bool registry_same_host(const char *a, const char *b)
+{
+	char x[512], y[512];
+	url_origin(a, x, sizeof(x));
+	url_origin(b, y, sizeof(y));
+	return strcmp(x, y) == 0;
 }

@@ -36,6 +36,18 @@ struct registry_opts {
 	unsigned max_parallel; /* concurrent blob downloads, default 3 */
 };
 
+/*
+ * Loopback registries may use plain HTTP, as with Docker: "localhost" and
+ * 127.0.0.0/8 and ::1, with any port; a name that only starts like one
+ * ("localhost.example.com", "127.0.0.1.nip.io") is not.
+ */
+bool registry_host_is_loopback(const char *host);
+/* A token realm the registry may send us (and our credentials) to: HTTPS, or HTTP for an
+ * insecure registry. */
+bool registry_realm_allowed(const char *realm, bool insecure);
+/* Same scheme, host and port: a registry's token goes to no other origin. */
+bool registry_same_host(const char *url_a, const char *url_b);
+
 int registry_open(const struct image_ref *ref, const struct registry_opts *opts,
 		  struct registry **ret, struct arca_error **err);
 struct registry *registry_free(struct registry *r);

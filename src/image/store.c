@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,8 +44,19 @@ static void clean_leftovers(struct image_store *s)
 		return;
 	(void)rm_rf(s->staging);
 	(void)mkdir_p(s->staging, 0700);
-	if (s->fast_staging)
-		(void)rm_rf(s->fast_staging);
+	/* Dead runs' tmpfs staging for this root: ours only (root's, a directory). */
+	DIR *shm = opendir("/dev/shm");
+	size_t plen = strlen(s->fast_prefix);
+	for (struct dirent *de; shm && (de = readdir(shm));) {
+		struct stat st;
+		if (strncmp(de->d_name, s->fast_prefix, plen) != 0 ||
+		    fstatat(dirfd(shm), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		(void)rm_rf_at(dirfd(shm), de->d_name);
+	}
+	if (shm)
+		closedir(shm);
 	DIR *d = opendir(blobstore_tmp_dir(s->blobs));
 	if (d) {
 		struct dirent *de;
@@ -76,13 +88,14 @@ int image_store_open(const char *root, struct image_store **ret, struct arca_err
 	/*
 	 * Unpacking into tmpfs is about three times faster than into the store's
 	 * own file system (measured: 0.97 s against 2.85 s for Debian minbase),
-	 * and /dev/shm is nodev, nosuid. One directory per store root.
+	 * and /dev/shm is nodev, nosuid. It is shared with every local user, so a
+	 * handle's directory there is made fresh (mkdtemp: 0700, ours, a name no
+	 * one can guess or take first) when first needed; the prefix names the
+	 * store root, for the cleanup of dead runs.
 	 */
-	if (access("/dev/shm", W_OK) == 0) {
-		char id[DIGEST_STR_LEN];
-		sha256_digest(root, strlen(root), id);
-		s->fast_staging = xasprintf("/dev/shm/arca-staging-%.16s", id + 7);
-	}
+	char id[DIGEST_STR_LEN];
+	sha256_digest(root, strlen(root), id);
+	s->fast_prefix = xasprintf("arca-staging-%.16s-", id + 7);
 	int r = mkdir_p(root, 0700);
 	if (r >= 0)
 		r = mkdir_p(s->disks, 0700);
@@ -120,8 +133,11 @@ struct image_store *image_store_close(struct image_store *s)
 	safe_close(s->lock_fd);
 	free(s->root);
 	free(s->disks);
+	if (s->fast_staging)
+		(void)rm_rf(s->fast_staging);
 	free(s->staging);
 	free(s->fast_staging);
+	free(s->fast_prefix);
 	free(s);
 	return NULL;
 }
@@ -318,16 +334,60 @@ static const char *staging_for(struct image_store *s, const struct image_layer *
 	uint64_t estimate = 64ULL << 20;
 	for (size_t i = 0; i < n; i++)
 		estimate += (uint64_t)MAX(layers[i].size, 0) * 5;
-	if (s->fast_staging && estimate < mem_available() / 4 &&
-	    mkdir_p(s->fast_staging, 0700) >= 0)
-		return s->fast_staging;
-	return s->staging;
+	if (estimate >= mem_available() / 4 || access("/dev/shm", W_OK) != 0)
+		return s->staging;
+	if (!s->fast_staging) {
+		char *dir = xasprintf("/dev/shm/%sXXXXXX", s->fast_prefix);
+		if (!mkdtemp(dir)) {
+			free(dir);
+			return s->staging;
+		}
+		s->fast_staging = dir;
+	}
+	return s->fast_staging;
 }
+
+/*
+ * What a layer may still expand to in the staging tree: its file system's
+ * free space, less a reserve (a small zstd bomb must not fill /dev/shm or
+ * the store's disk), within the unpacker's own bound.
+ */
+static uint64_t staging_room(int tree_fd)
+{
+	struct statvfs v;
+	if (fstatvfs(tree_fd, &v) < 0)
+		return UNPACK_DEFAULT_MAX_BYTES;
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize, reserve = 64ULL << 20;
+	return MIN(avail > reserve ? avail - reserve : 0, UNPACK_DEFAULT_MAX_BYTES);
+}
+
+static int build_disk_in(struct image_store *s, const char *staging, struct image_layer *layers,
+			 size_t n, layer_progress_fn progress, void *userdata,
+			 struct arca_error **err);
 
 int store_build_disk(struct image_store *s, struct image_layer *layers, size_t n,
 		     layer_progress_fn progress, void *userdata, struct arca_error **err)
 {
-	_cleanup_free_ char *tree = xasprintf("%s/tree-XXXXXX", staging_for(s, layers, n));
+	const char *staging = staging_for(s, layers, n);
+	_cleanup_error_ struct arca_error *fast_err = NULL;
+	if (staging == s->staging)
+		return build_disk_in(s, staging, layers, n, progress, userdata, err);
+	/* tmpfs was guessed from the compressed size: a tree larger than it has room
+	 * for is built again on the store's disk. */
+	int r = build_disk_in(s, staging, layers, n, progress, userdata, &fast_err);
+	if (r != -EFBIG) {
+		if (r < 0 && fast_err)
+			arca_error_set(err, fast_err->code, fast_err->kind, "%s", fast_err->msg);
+		return r;
+	}
+	return build_disk_in(s, s->staging, layers, n, progress, userdata, err);
+}
+
+static int build_disk_in(struct image_store *s, const char *staging, struct image_layer *layers,
+			 size_t n, layer_progress_fn progress, void *userdata,
+			 struct arca_error **err)
+{
+	_cleanup_free_ char *tree = xasprintf("%s/tree-XXXXXX", staging);
 	_cleanup_free_ char *disk = NULL;
 	_cleanup_strv_free_ char **diff_ids = strv_copy(NULL);
 	char chain[DIGEST_STR_LEN];
@@ -348,7 +408,12 @@ int store_build_disk(struct image_store *s, struct image_layer *layers, size_t n
 			r = fd;
 			goto out;
 		}
-		r = unpack_layer(root, fd, NULL, on_unpack_progress, &up, &res, err);
+		struct unpack_limits lim = {
+			.max_bytes = staging_room(root),
+			.max_entries = UNPACK_DEFAULT_MAX_ENTRIES,
+			.compression = unpack_compression_of(layers[i].media_type),
+		};
+		r = unpack_layer(root, fd, &lim, on_unpack_progress, &up, &res, err);
 		if (r < 0) {
 			arca_error_wrap(err, "layer %s", layers[i].blob);
 			goto out;

@@ -110,8 +110,12 @@ static void split(const char *path, char *dir, const char **base)
 	*base = slash + 1;
 }
 
-/* An O_PATH fd of the directory `path` inside the root, creating it if asked. */
-static int open_dir(struct unpack_ctx *c, const char *path, bool create, int depth)
+/*
+ * An O_PATH fd of the directory `path` inside the root, creating the missing
+ * ones if asked, shallowest first, in a loop: a name of thousands of
+ * components costs no stack.
+ */
+static int open_dir(struct unpack_ctx *c, const char *path, bool create)
 {
 	if (path[0] == '\0') {
 		int rfd = fcntl(c->root, F_DUPFD_CLOEXEC, 3);
@@ -120,20 +124,38 @@ static int open_dir(struct unpack_ctx *c, const char *path, bool create, int dep
 	int fd = openat_in_root(c->root, path, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || fd != -ENOENT || !create)
 		return fd;
-	if (depth > PATH_LIMIT / 2)
-		return -ELOOP;
-
-	char parent[PATH_LIMIT];
-	const char *base;
-	split(path, parent, &base);
-	_cleanup_close_ int pfd = open_dir(c, parent, true, depth + 1);
+	char prefix[PATH_LIMIT];
+	size_t len = strlen(path);
+	if (len >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	int pfd = fcntl(c->root, F_DUPFD_CLOEXEC, 3);
 	if (pfd < 0)
-		return pfd;
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	(void)hashmap_put(c->created, path, NULL);
-	/* Once: a dangling symlink in the way stays an error instead of a loop. */
-	return openat_in_root(c->root, path, O_PATH | O_DIRECTORY);
+	for (size_t start = 0; start < len;) {
+		size_t end = start;
+		while (end < len && path[end] != '/')
+			end++;
+		memcpy(prefix, path, end);
+		prefix[end] = '\0';
+		const char *base = prefix + start;
+		int next = openat_in_root(c->root, prefix, O_PATH | O_DIRECTORY);
+		if (next == -ENOENT) {
+			if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
+				next = -errno;
+			} else {
+				(void)hashmap_put(c->created, prefix, NULL);
+				/* Once: a dangling symlink in the way stays an error, not a loop.
+				 */
+				next = openat_in_root(c->root, prefix, O_PATH | O_DIRECTORY);
+			}
+		}
+		close(pfd);
+		if (next < 0)
+			return next;
+		pfd = next;
+		start = end + 1;
+	}
+	return pfd;
 }
 
 static int fail(struct arca_error **err, int r, const char *what, const char *name)
@@ -267,7 +289,7 @@ static int make_link(struct unpack_ctx *c, int pfd, const char *base, const char
 	if (r < 0 || clean[0] == '\0')
 		return fail(err, r < 0 ? r : -EINVAL, "hardlink target", target);
 	split(clean, tdir, &tbase);
-	_cleanup_close_ int tfd = open_dir(c, tdir, false, 0);
+	_cleanup_close_ int tfd = open_dir(c, tdir, false);
 	if (tfd < 0)
 		return fail(err, tfd, "hardlink target", target);
 	struct stat st;
@@ -361,7 +383,7 @@ static int apply_whiteout(struct unpack_ctx *c, const char *dir, const char *bas
 			  struct arca_error **err)
 {
 	if (strcmp(base, OPAQUE) == 0) {
-		_cleanup_close_ int dfd = open_dir(c, dir, true, 0);
+		_cleanup_close_ int dfd = open_dir(c, dir, true);
 		if (dfd < 0)
 			return fail(err, dfd, "opaque whiteout", raw);
 		int r = remove_lower(c, dfd, dir, 0);
@@ -371,7 +393,7 @@ static int apply_whiteout(struct unpack_ctx *c, const char *dir, const char *bas
 	if (victim[0] == '\0' || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0 ||
 	    strncmp(victim, WHITEOUT, strlen(WHITEOUT)) == 0)
 		return fail(err, -EINVAL, "invalid whiteout", raw);
-	_cleanup_close_ int pfd = open_dir(c, dir, false, 0);
+	_cleanup_close_ int pfd = open_dir(c, dir, false);
 	if (pfd == -ENOENT || pfd == -ENOTDIR)
 		return 0; /* nothing below to hide */
 	if (pfd < 0)
@@ -418,7 +440,7 @@ static int apply_entry(struct unpack_ctx *c, struct archive_entry *e, struct arc
 		c->bytes += size;
 	}
 
-	_cleanup_close_ int pfd = open_dir(c, dir, true, 0);
+	_cleanup_close_ int pfd = open_dir(c, dir, true);
 	if (pfd < 0)
 		return fail(err, pfd, "parent directory of", raw);
 	if (hardlink)
@@ -491,7 +513,19 @@ static int open_readers(struct unpack_ctx *c, int layer_fd, struct arca_error **
 	c->inner = archive_read_new();
 	if (!c->outer || !c->inner)
 		return arca_error_set(err, ENOMEM, ARCA_ERR_INTERNAL, "libarchive: out of memory");
-	archive_read_support_filter_all(c->outer);
+	/* Only the compressions images use, built into libarchive: never a filter that
+	 * runs an external program (lrzip, lzop, grzip, ...) on hostile input. */
+	unsigned want = c->limits->compression
+			    ? c->limits->compression
+			    : UNPACK_GZIP | UNPACK_ZSTD | UNPACK_XZ | UNPACK_BZIP2 | UNPACK_PLAIN;
+	if (want & UNPACK_GZIP)
+		archive_read_support_filter_gzip(c->outer);
+	if (want & UNPACK_ZSTD)
+		archive_read_support_filter_zstd(c->outer);
+	if (want & UNPACK_XZ)
+		archive_read_support_filter_xz(c->outer);
+	if (want & UNPACK_BZIP2)
+		archive_read_support_filter_bzip2(c->outer);
 	archive_read_support_format_raw(c->outer);
 	archive_read_support_format_tar(c->inner);
 	struct archive_entry *raw_entry;
@@ -499,6 +533,19 @@ static int open_readers(struct unpack_ctx *c, int layer_fd, struct arca_error **
 	    archive_read_next_header(c->outer, &raw_entry) != ARCHIVE_OK)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "layer: %s",
 				      archive_error_string(c->outer));
+	/* What it is compressed with must be what its media type says. */
+	int code = archive_filter_code(c->outer, 0);
+	unsigned got = code == ARCHIVE_FILTER_GZIP    ? UNPACK_GZIP
+		       : code == ARCHIVE_FILTER_ZSTD  ? UNPACK_ZSTD
+		       : code == ARCHIVE_FILTER_XZ    ? UNPACK_XZ
+		       : code == ARCHIVE_FILTER_BZIP2 ? UNPACK_BZIP2
+		       : code == ARCHIVE_FILTER_NONE  ? UNPACK_PLAIN
+						      : 0;
+	if (!(got & want))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "layer: compressed with %s, which its media type does not "
+				      "allow",
+				      archive_filter_name(c->outer, 0));
 	if (archive_read_open(c->inner, c, NULL, inner_read, NULL) != ARCHIVE_OK)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "layer: %s",
 				      archive_error_string(c->inner));
@@ -512,7 +559,7 @@ static int finish_dir_times(struct unpack_ctx *c)
 		char dir[PATH_LIMIT];
 		const char *base;
 		split(dt->path, dir, &base);
-		_cleanup_close_ int pfd = open_dir(c, dir, false, 0);
+		_cleanup_close_ int pfd = open_dir(c, dir, false);
 		if (pfd < 0)
 			continue; /* removed by a later whiteout */
 		(void)utimensat(pfd, base, dt->ts, AT_SYMLINK_NOFOLLOW);
@@ -598,4 +645,20 @@ int unpack_layer(int root_fd, int layer_fd, const struct unpack_limits *limits,
 out:
 	ctx_done(c);
 	return r;
+}
+
+unsigned unpack_compression_of(const char *media_type)
+{
+	if (!media_type)
+		return 0;
+	size_t n = strlen(media_type);
+	if ((n > 5 && strcmp(media_type + n - 5, "+gzip") == 0) ||
+	    (n > 5 && strcmp(media_type + n - 5, ".gzip") == 0))
+		return UNPACK_GZIP;
+	if (n > 5 && strcmp(media_type + n - 5, "+zstd") == 0)
+		return UNPACK_ZSTD;
+	/* A plain tar type: also xz and bzip2, which docker import/load keep under it. */
+	if ((n > 4 && strcmp(media_type + n - 4, ".tar") == 0))
+		return UNPACK_PLAIN | UNPACK_XZ | UNPACK_BZIP2;
+	return 0;
 }

@@ -28,7 +28,22 @@ struct unpack_limits {
 				 no end blocks), as Go's reader allows: build contexts */
 	bool no_nodes;	      /* devices and FIFOs are skipped: a tree the host reads from
 				 (a build context), where a device node would be the host's */
+	unsigned compression; /* UNPACK_* accepted; 0: any of them (never an external
+				 program's filter, which libarchive would run on the input) */
 };
+
+#define UNPACK_PLAIN (1u << 0)
+#define UNPACK_GZIP  (1u << 1)
+#define UNPACK_ZSTD  (1u << 2)
+#define UNPACK_XZ    (1u << 3)
+#define UNPACK_BZIP2 (1u << 4)
+
+/*
+ * What a layer's media type allows: gzip, or zstd, or a plain tar (with xz and
+ * bzip2, which docker import and load keep under the plain type); 0 for an
+ * unknown type: any of them.
+ */
+unsigned unpack_compression_of(const char *media_type);
 
 #define UNPACK_DEFAULT_MAX_BYTES   (64ULL << 30)
 #define UNPACK_DEFAULT_MAX_ENTRIES (4ULL << 20)

@@ -580,12 +580,33 @@ int guest_proc_adopt(struct guest_client *gc, const struct guest_proc_ids *ids,
 	return 0;
 }
 
+static bool id_in_use(const struct guest_client *gc, uint32_t id, bool stream)
+{
+	for (const struct guest_proc *p = gc->procs; p; p = p->next)
+		if (stream ? (p->in_id == id || p->out.id == id || p->err.id == id) : p->id == id)
+			return true;
+	return false;
+}
+
+/*
+ * Ids the guest does not have: never 0, never one still in use, even after
+ * a guest's NEXT_PROC/NEXT_STREAM hint (a hostile guest's: any value) took
+ * the counter to its end and round.
+ */
+static uint32_t new_id(struct guest_client *gc, uint32_t *next, bool stream)
+{
+	for (;;) {
+		uint32_t id = (*next)++;
+		if (*next == 0)
+			*next = 1;
+		if (id && !id_in_use(gc, id, stream))
+			return id;
+	}
+}
+
 static uint32_t new_stream(struct guest_client *gc)
 {
-	uint32_t id = gc->next_stream++;
-	if (gc->next_stream == 0)
-		gc->next_stream = 1;
-	return id;
+	return new_id(gc, &gc->next_stream, true);
 }
 
 int guest_proc_spawn(struct guest_client *gc, const struct guest_proc_spec *spec,
@@ -600,7 +621,7 @@ int guest_proc_spawn(struct guest_client *gc, const struct guest_proc_spec *spec
 	p->gc = gc;
 	p->ops = ops;
 	p->userdata = userdata;
-	p->id = gc->next_proc++;
+	p->id = new_id(gc, &gc->next_proc, false);
 	proto_window_init(&p->in_win);
 	proto_window_init(&p->out.win);
 	proto_window_init(&p->err.win);

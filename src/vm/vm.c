@@ -493,7 +493,7 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 				     vm->initramfs);
 		goto fail_nodir;
 	}
-	r = mkdir_p(cfg->runtime_dir, 0700);
+	r = mkdir_trusted(cfg->runtime_dir, 0700);
 	if (r < 0) {
 		r = arca_error_errno(err, r, "create `%s`", cfg->runtime_dir);
 		goto fail_nodir;

@@ -68,6 +68,22 @@ int main(void)
 	is_str(d, other, "digest");
 	is_int(blobstore_verify(bs, other, &err), 0, "verify");
 
+	/*
+	 * Two transfers of one digest at once (a layer listed twice, a hostile
+	 * registry): the second's bytes never end up under the first's verified name.
+	 */
+	char dup[DIGEST_STR_LEN];
+	sha256_digest("twice", 5, dup);
+	struct blob_writer *a = NULL, *b = NULL;
+	is_int(blob_writer_open(bs, dup, 5, true, &a, NULL, &err), 0, "first transfer");
+	is_int(blob_writer_open(bs, dup, 5, true, &b, NULL, &err), 0, "second transfer");
+	blob_writer_write(a, "twice", 5, &err);
+	blob_writer_write(b, "EVIL!", 5, &err);
+	is_int(blob_writer_commit(a, d, &err), 0, "the good one commits");
+	ok(blob_writer_commit(b, d, &err) < 0, "the bad one is refused");
+	err = arca_error_free(err);
+	is_int(blobstore_verify(bs, dup, &err), 0, "what is installed hashes to its name");
+
 	/* Corruption on disk is found. */
 	char *p = blobstore_path(bs, other);
 	FILE *f = fopen(p, "w");
@@ -79,7 +95,7 @@ int main(void)
 	err = arca_error_free(err);
 	int n = 0;
 	blobstore_foreach(bs, count, &n);
-	is_int(n, 2, "foreach");
+	is_int(n, 3, "foreach");
 	is_int(blobstore_clean_tmp(bs), 0, "clean tmp");
 	ok(blob_writer_abort(NULL, false) == NULL && blobstore_free(NULL) == NULL, "NULL-safe");
 	blobstore_free(bs);

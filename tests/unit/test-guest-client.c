@@ -312,9 +312,69 @@ static void inj_bad_exit(struct setup *s)
 	fake_send(s->g, b, (size_t)proto_writer_finish(&w, PROTO_EVENT, 0));
 }
 
+/* A guest's NEXT_PROC/NEXT_STREAM hints at the top of the range: ids never wrap to 0. */
+static void test_hostile_id_hints(void)
+{
+	struct setup s;
+	setup(&s);
+	fake_hello(s.g, PROTO_VERSION_MAJOR);
+	spin(&s);
+	fake_read(s.g); /* our hello */
+	struct guest_proc_ids ids = { .proc = 7, .out = 8 };
+	struct guest_proc *adopted = NULL;
+	is_int(guest_proc_adopt(s.gc, &ids, &pops, NULL, &adopted), 0, "adopt");
+	is_int(fake_read(s.g), 1, "attach request");
+	uint16_t op;
+	uint32_t id = req_id(s.g, &op);
+	uint8_t b[128];
+	struct proto_writer w;
+	proto_writer_init(&w, b, sizeof(b));
+	proto_begin_response(&w, id, 0);
+	proto_put_u32(&w, PROTO_T_PID, 5);
+	proto_put_u32(&w, PROTO_T_NEXT_PROC, UINT32_MAX);
+	proto_put_u32(&w, PROTO_T_NEXT_STREAM, UINT32_MAX);
+	fake_send(s.g, b, (size_t)proto_writer_finish(&w, PROTO_RESPONSE, 0));
+	spin(&s);
+	char *argv[] = { "true", NULL };
+	struct guest_proc_spec spec = { .argv = argv,
+					.attach_stdout = true,
+					.attach_stderr = true };
+	uint32_t procs[3] = { 0 }, streams[6] = { 0 };
+	struct guest_proc *p[3] = { NULL };
+	for (int i = 0; i < 3; i++) {
+		is_int(guest_proc_spawn(s.gc, &spec, &pops, NULL, &p[i]), 0, "spawn %d", i);
+		is_int(fake_read(s.g), 1, "create %d", i);
+		struct proto_reader body;
+		uint32_t cid;
+		proto_request_parse(&s.g->f, &cid, &op, &body);
+		struct proto_field_spec fs[] = {
+			{ PROTO_T_PROC_ID, PROTO_F_U32, &procs[i], true },
+			{ PROTO_T_STDOUT_STREAM, PROTO_F_U32, &streams[2 * i], true },
+			{ PROTO_T_STDERR_STREAM, PROTO_F_U32, &streams[2 * i + 1], true },
+		};
+		(void)proto_parse_fields(&body, fs, sizeof(fs) / sizeof(fs[0]));
+		fake_read(s.g); /* start */
+	}
+	ok(procs[0] && procs[1] && procs[2] && procs[0] != procs[1] && procs[1] != procs[2] &&
+	       procs[0] != procs[2] && procs[0] != 7 && procs[1] != 7 && procs[2] != 7,
+	   "process ids: never 0, never one in use");
+	bool streams_ok = true;
+	for (int i = 0; i < 6; i++) {
+		streams_ok &= streams[i] != 0 && streams[i] != 8;
+		for (int j = 0; j < i; j++)
+			streams_ok &= streams[i] != streams[j];
+	}
+	ok(streams_ok, "stream ids: never 0, never one in use");
+	for (int i = 0; i < 3; i++)
+		guest_proc_free(p[i]);
+	guest_proc_free(adopted);
+	teardown(&s);
+}
+
 int main(void)
 {
 	test_happy_path();
+	test_hostile_id_hints();
 	hostile("no hello first", inj_no_hello);
 	hostile("wrong major version", inj_bad_version);
 	hostile("reply to no request", inj_unknown_reply);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "reference.h"
+#include "registry.h"
 #include "tap.h"
 
 static void check(const char *in, const char *domain, const char *path, const char *tag,
@@ -82,5 +83,34 @@ int main(void)
 	image_ref_done(&r);
 	ok(digest_is_valid(d) && !digest_is_valid("sha256:E3B0") && !digest_is_valid("md5:x"),
 	   "digest validation");
+	/* Plain HTTP only for loopback registries: the whole name decides, not a prefix. */
+	const char *loop[] = { "localhost",	 "localhost:5000", "LOCALHOST:1", "127.0.0.1",
+			       "127.1.2.3:5000", "[::1]:5000",	   "[::1]" };
+	for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++)
+		ok(registry_host_is_loopback(loop[i]), "%s is loopback", loop[i]);
+	const char *not_loop[] = { "localhost-registry.corp",
+				   "localhost.example.com:443",
+				   "127.0.0.1.nip.io",
+				   "127.evil.com",
+				   "[::1].evil",
+				   "[::2]:5000",
+				   "10.0.0.1:5000",
+				   "registry-1.docker.io" };
+	for (size_t i = 0; i < sizeof(not_loop) / sizeof(not_loop[0]); i++)
+		ok(!registry_host_is_loopback(not_loop[i]), "%s is not loopback", not_loop[i]);
+	/* Credentials go over HTTPS only (HTTP for a registry allowed it), to its own host. */
+	ok(registry_realm_allowed("https://auth.example.com/token", false), "an https realm");
+	ok(!registry_realm_allowed("http://auth.example.com/token", false),
+	   "no http realm for an https registry");
+	ok(registry_realm_allowed("http://127.0.0.1:5001/token", true),
+	   "an http realm for an insecure registry");
+	ok(registry_same_host("https://r.example.com/v2/x", "HTTPS://R.example.com/up?x=1"),
+	   "the same origin");
+	ok(!registry_same_host("https://r.example.com", "https://r.example.com.evil/up"),
+	   "another host is another origin");
+	ok(!registry_same_host("https://r.example.com", "http://r.example.com/up"),
+	   "another scheme is another origin");
+	ok(!registry_same_host("https://r.example.com", "https://r.example.com:444/up"),
+	   "another port is another origin");
 	return tap_done();
 }

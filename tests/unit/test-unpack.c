@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,8 +16,12 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fd-util.h"
 #include "tap.h"
 #include "unpack.h"
+
+#define MT_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 
 struct ent {
 	const char *name;
@@ -94,6 +99,28 @@ static char *content(int root, const char *p)
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
+}
+
+/* A name of about 2,040 components: unpacked on a thread with the daemon's 8 MiB stack. */
+struct deep {
+	int root;
+	int result;
+};
+
+static void *unpack_deep(void *arg)
+{
+	struct deep *d = arg;
+	static char name[4096];
+	size_t n = 0;
+	while (n + 4 < 4070) {
+		memcpy(name + n, "a/", 2);
+		n += 2;
+	}
+	memcpy(name + n, "f", 2);
+	struct ent e[] = { { name, 'f', "deep", 0 } };
+	struct unpack_result res;
+	d->result = apply(d->root, e, 1, &res);
+	return NULL;
 }
 
 int main(void)
@@ -189,7 +216,48 @@ int main(void)
 	       strstr(err->msg, "too large"),
 	   "size bound enforced");
 	arca_error_free(err);
+	err = NULL;
 	close(fd);
+
+	/* A layer is compressed as its media type says, or refused. */
+	struct ent one[] = { { "x", 'f', "x", 0 } };
+	struct unpack_limits zstd_only = { .max_bytes = 1 << 20,
+					   .max_entries = 100,
+					   .compression = unpack_compression_of(MT_ZSTD) };
+	fd = make_layer(one, 1); /* gzip */
+	ok(unpack_layer(root2, fd, &zstd_only, NULL, NULL, &res, &err) < 0 &&
+	       strstr(err->msg, "does not allow"),
+	   "gzip content under a zstd media type is refused");
+	arca_error_free(err);
+	err = NULL;
+	close(fd);
+	struct unpack_limits gzip_only = zstd_only;
+	gzip_only.compression = unpack_compression_of(MT_GZIP);
+	fd = make_layer(one, 1);
+	is_int(unpack_layer(root2, fd, &gzip_only, NULL, NULL, &res, &err), 0,
+	       "gzip content under a gzip media type unpacks");
+	close(fd);
+	ok(unpack_compression_of("application/vnd.oci.image.layer.v1.tar") & UNPACK_PLAIN &&
+	       !(unpack_compression_of("application/vnd.oci.image.layer.v1.tar") & UNPACK_GZIP),
+	   "a plain tar type allows no gzip");
+
+	/* Depth costs no stack (it was a frame of 4 KiB per missing parent), and removal
+	 * works at any depth (it stopped at 256). */
+	char dir3[] = "/tmp/arca-unpack3-XXXXXX";
+	mkdtemp(dir3);
+	struct deep dp = { .root = open(dir3, O_RDONLY | O_DIRECTORY) };
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 8u << 20);
+	pthread_t th;
+	ok(pthread_create(&th, &attr, unpack_deep, &dp) == 0 && pthread_join(th, NULL) == 0 &&
+	       dp.result == 0,
+	   "a 2,035-level name unpacks on an 8 MiB stack");
+	pthread_attr_destroy(&attr);
+	close(dp.root);
+	is_int(rm_rf(dir3), 0, "rm_rf removes a 2,035-level tree");
+	struct stat gone;
+	ok(stat(dir3, &gone) < 0 && errno == ENOENT, "nothing of it is left");
 
 	char cmd[200];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, dir2);

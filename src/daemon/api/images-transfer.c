@@ -312,18 +312,25 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 	return x;
 }
 
-/* Starts the worker; on failure replies and frees x. */
+/* Starts the worker; on failure answers with an error and frees x (after the body, if any). */
 static void xfer_go(struct api_ctx *ctx, struct xfer *x)
 {
 	int r = worker_stream_new(ctx->d->event, ctx->conn, x->out_r, x->content_type, &stream_ops,
 				  x, &x->ws);
 	x->out_r = -EBADF; /* the stream's now, or closed */
-	if (r < 0 || workers_submit(ctx->d->workers, run, on_done, x) < 0) {
-		x->ws = worker_stream_free(x->ws); /* nothing was sent: a status can still go */
-		http_reply_errorf(ctx->conn, 500, "cannot start the image operation");
-		xfer_free(x);
+	if (r >= 0 && workers_submit(ctx->d->workers, run, on_done, x) >= 0)
 		return;
-	}
+	/*
+	 * No worker: the answer is an error, but a request body may already flow
+	 * into x (load, import). Its end, at once now that nothing reads it, is
+	 * what frees x; never before, so its callback never sees freed memory.
+	 */
+	x->ws = worker_stream_free(x->ws);
+	x->result =
+	    arca_error_set(&x->err, EAGAIN, ARCA_ERR_INTERNAL, "cannot start the image operation");
+	x->done = x->eof = true;
+	x->in_r = safe_close(x->in_r);
+	maybe_finish(x);
 }
 
 /* fromImage plus tag, as dockerd combines them. */

@@ -307,17 +307,7 @@ static struct archive *open_tar(int *fd)
 /* A regular file of the context, opened for reading; -EINVAL for anything else. */
 static int open_regular(struct build_context *c, const char *path)
 {
-	_cleanup_close_ int p = openat_in_root(c->fd, path, O_PATH);
-	struct stat st;
-	if (p < 0)
-		return p;
-	if (fstat(p, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", p);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
+	return open_regular_in_root(c->fd, path);
 }
 
 bool build_context_is_archive(struct build_context *c, const char *path)

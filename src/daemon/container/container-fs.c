@@ -53,10 +53,11 @@ struct container_fs {
 	bool streaming;	    /* the tar has begun to flow to out */
 	const struct container_fs_ops *ops;
 	void *ud;
-	bool have_vm;	  /* holds container_vm_acquire() */
-	struct helper *h; /* the current helper */
-	json_t *stat;	  /* the path's PathStat */
-	char *mnt;	  /* export: the bind mount in the guest */
+	bool have_vm;	    /* holds container_vm_acquire() */
+	struct helper *h;   /* the current helper */
+	json_t *stat;	    /* the path's PathStat */
+	char *mnt;	    /* export: the bind mount in the guest */
+	int64_t mount_call; /* export: the MOUNT awaiting the guest's reply (0: none) */
 };
 
 static struct container *fs_container(struct container_fs *f)
@@ -369,6 +370,7 @@ static void on_export_mounted(struct guest_client *gc, int error, const char *me
 	struct container_fs *f = userdata;
 	(void)gc;
 	(void)body;
+	f->mount_call = 0;
 	if (error)
 		return fail(f, ARCA_ERR_INTERNAL, "export container %s: %s", f->id, message);
 	const char *argv[] = { "sh", "-c", helper_tar_dir_script, "sh", f->mnt, NULL };
@@ -388,8 +390,10 @@ static void start_export(struct container_fs *f)
 	guest_req_mkdir(&rq, f->mnt, 0700);
 	(void)guest_client_call(vm_guest(vm), &rq, NULL, NULL);
 	guest_req_mount(&rq, GUEST_ROOT, f->mnt, "", MS_BIND | MS_RDONLY, NULL);
-	if (guest_client_call(vm_guest(vm), &rq, on_export_mounted, f) < 0)
-		fail(f, ARCA_ERR_INTERNAL, "export container %s: the VM is gone", f->id);
+	int64_t id = guest_client_call(vm_guest(vm), &rq, on_export_mounted, f);
+	if (id < 0)
+		return fail(f, ARCA_ERR_INTERNAL, "export container %s: the VM is gone", f->id);
+	f->mount_call = id;
 }
 
 static void finish_export_mount(struct container_fs *f)
@@ -398,6 +402,14 @@ static void finish_export_mount(struct container_fs *f)
 	struct vm *vm = c ? container_helper_vm(c) : NULL;
 	if (!vm)
 		return;
+	/*
+	 * The MOUNT may still be waiting for the guest (the client went first): its
+	 * reply must not reach f, which goes now. f holds the VM (container_vm_acquire),
+	 * so this is the guest client the call went to.
+	 */
+	if (f->mount_call > 0)
+		guest_client_cancel(vm_guest(vm), f->mount_call);
+	f->mount_call = 0;
 	struct guest_request rq;
 	guest_request_init(&rq, PROTO_OP_UMOUNT);
 	proto_put_str(&rq.w, PROTO_T_TARGET, f->mnt);

@@ -1,0 +1,257 @@
+"""The untrusted-input review's findings (issue 14), each as the attack it describes,
+failing before its fix: a client that hangs up mid-export, a local user who takes the
+store's tmpfs staging first, a layer that expands beyond its staging's room."""
+import ctypes
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("ARCA_BUILD_DIR", os.path.join(ROOT, "build"))
+ARCA = os.path.join(BUILD, "src/cli/arca")
+IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+
+
+def rootfs_tar(path, files):
+    with tarfile.open(path, "w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+
+
+def test_export_client_gone_before_the_guests_mount_reply(arcad):
+    """Finding 1: the guest's reply to export's MOUNT must not reach a freed request
+    (the ASan arcad reports it; the release one may crash)."""
+    cid = arcad.docker("run", "-d", "busybox", "sleep", "300").stdout.strip()
+    sock = arcad.env["DOCKER_HOST"][len("unix://"):]
+    for _ in range(30):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        # Request and hang-up in one go: the daemon sees both before the guest answers.
+        s.sendall(f"GET /containers/{cid}/export HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        s.close()
+    time.sleep(2)
+    assert arcad.proc.poll() is None, arcad.log()
+    # It still works, and exports in full.
+    out = subprocess.run(["docker", "export", cid], env=arcad.env, capture_output=True,
+                         timeout=120)
+    assert out.returncode == 0 and len(out.stdout) > 500_000
+    arcad.docker("rm", "-f", cid)
+
+
+def _inotify(path, mask):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    assert fd >= 0
+    assert libc.inotify_add_watch(fd, path.encode(), mask) >= 0
+    return fd
+
+
+def test_tmpfs_staging_cannot_be_taken_first(tmp_path):
+    """Finding 2: a local user who creates the store's staging directory in /dev/shm
+    first (here: a symlink to a directory of theirs) must never get an image tree."""
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no /dev/shm")
+    root = str(tmp_path / "store")
+    digest = hashlib.sha256(root.encode()).hexdigest()[:16]
+    trap = tempfile.mkdtemp(prefix="arca-trap-")
+    taken = [f"/dev/shm/arca-staging-{digest}", f"/dev/shm/arca-staging-{digest}-AAAAAA"]
+    for t in taken:
+        os.symlink(trap, t)
+    # Somebody else's directory with the new prefix: neither used nor removed.
+    foreign = f"/dev/shm/arca-staging-{digest}-BBBBBB"
+    os.mkdir(foreign)
+    os.chown(foreign, 65534, 65534)
+    watch = _inotify(trap, IN_CREATE | IN_MOVED_TO)
+    try:
+        tar = str(tmp_path / "rootfs.tar")
+        rootfs_tar(tar, {"secret.txt": b"private image content\n"})
+        env = dict(os.environ, ARCA_ROOT=root)
+        r = subprocess.run([ARCA, "image", "import", tar, "priv:1"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        try:
+            events = os.read(watch, 4096)
+        except BlockingIOError:
+            events = b""
+        assert events == b"", "a staging tree was made in the attacker's directory"
+        assert os.listdir(trap) == []
+        assert os.path.isdir(foreign), "a directory of another user was removed"
+        # The handle's own staging went with it.
+        left = [e for e in os.listdir("/dev/shm") if e.startswith(f"arca-staging-{digest}-")
+                and os.path.join("/dev/shm", e) not in taken + [foreign]]
+        assert left == []
+    finally:
+        os.close(watch)
+        for t in taken:
+            os.unlink(t)
+        os.rmdir(foreign)
+        shutil.rmtree(trap, ignore_errors=True)
+
+
+def test_a_layer_bomb_stops_at_the_stagings_room(tmp_path):
+    """Finding 4: a small gzip layer that expands far beyond the tmpfs it was guessed
+    to fit fails cleanly (and is not retried into a disk without room either)."""
+    bomb = str(tmp_path / "bomb.tar.gz")
+    size = 600 << 20
+    with gzip.open(bomb, "wb", compresslevel=1) as g:
+        with tarfile.open(fileobj=g, mode="w|") as t:
+            info = tarfile.TarInfo("zeros")
+            info.size = size
+
+            class Zeros(io.RawIOBase):
+                left = size
+
+                def readable(self):
+                    return True
+
+                def readinto(self, b):
+                    n = min(len(b), self.left)
+                    b[:n] = bytes(n)
+                    self.left -= n
+                    return n
+            t.addfile(info, io.BufferedReader(Zeros(), 1 << 20))
+    assert os.path.getsize(bomb) < 4 << 20
+    root = str(tmp_path / "store")
+    os.makedirs(root)
+    script = ("set -e; mount -t tmpfs -o size=96m tmpfs /dev/shm; "
+              f"mount -t tmpfs -o size=512m tmpfs {root}; "
+              f"ARCA_ROOT={root} {ARCA} image import {bomb} bomb:1")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert "too large" in r.stderr, r.stderr
+    assert "No space left" not in r.stderr
+
+
+def test_a_manifest_that_lists_a_layer_twice_pulls(tmp_path):
+    """Finding 5: two transfers of one digest used to share one .partial file: the pull
+    failed, and a hostile registry could leave other bytes under the verified name."""
+    import images
+    import registry
+    layout = str(tmp_path / "dup")
+    raw = images.tar_bytes(images.busybox_entries())
+    info, desc = images._write_image(layout, [(raw, True), (raw, True)])
+    images._set_tag(layout, desc, "latest")
+    root = str(tmp_path / "store")
+    env = dict(os.environ, ARCA_ROOT=root)
+    with registry.Registry(mode="plain") as reg:
+        registry.push_oci_layout(reg, layout, "dup")
+        r = subprocess.run([ARCA, "image", "pull", f"{reg.host}/dup:latest"], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    r = subprocess.run([ARCA, "image", "fsck"], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_load_never_opens_a_member_that_is_no_file(tmp_path, kind):
+    """Finding 7: a FIFO named manifest.json hung the load (holding the store's lock); a
+    device node was opened as root."""
+    tar = str(tmp_path / "evil.tar")
+    with tarfile.open(tar, "w") as t:
+        for name in ("manifest.json", "index.json", "oci-layout"):
+            info = tarfile.TarInfo(name)
+            if kind == "fifo":
+                info.type = tarfile.FIFOTYPE
+            else:
+                info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+            t.addfile(info)
+    env = dict(os.environ, ARCA_ROOT=str(tmp_path / "store"))
+    r = subprocess.run([ARCA, "image", "load", "-i", tar], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert "manifest.json" in r.stderr or "index.json" in r.stderr
+
+
+def _layout_tar(layout, path):
+    with tarfile.open(path, "w") as t:
+        for name in sorted(os.listdir(layout)):
+            t.add(os.path.join(layout, name), arcname=name)
+
+
+def test_load_checks_the_config_against_its_digest(tmp_path):
+    """Finding 12: an OCI archive whose config blob is not what its digest says."""
+    import images
+    layout = str(tmp_path / "l")
+    info, desc = images._write_image(layout, [(images.tar_bytes(images.busybox_entries()),
+                                               True)])
+    images._set_tag(layout, desc, "latest")
+    cfg = os.path.join(layout, "blobs", "sha256", info.config_digest[7:])
+    with open(cfg, "rb") as f:
+        body = f.read()
+    with open(cfg, "wb") as f:  # same size, other content: Cmd is "sh" -> "xx"
+        f.write(body.replace(b'"Cmd":["sh"]', b'"Cmd":["xx"]'))
+    tar = str(tmp_path / "l.tar")
+    _layout_tar(layout, tar)
+    env = dict(os.environ, ARCA_ROOT=str(tmp_path / "store"))
+    r = subprocess.run([ARCA, "image", "load", "-i", tar], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode != 0 and "corrupt" in r.stderr, r.stderr
+
+
+def test_load_index_fan_out_is_linear(tmp_path):
+    """Finding 10: nested indexes listing the same entry thousands of times each used to be
+    walked n^depth times."""
+    import images
+    layout = str(tmp_path / "l")
+    info, desc = images._write_image(layout, [(images.tar_bytes(images.busybox_entries()),
+                                               True)])
+    inner = {"schemaVersion": 2, "mediaType": images.MT_INDEX, "manifests": [desc] * 1000}
+    d1, s1 = images.write_blob(layout, images._json(inner))
+    mid = {"schemaVersion": 2, "mediaType": images.MT_INDEX,
+           "manifests": [{"mediaType": images.MT_INDEX, "digest": d1, "size": s1}] * 1000}
+    d2, s2 = images.write_blob(layout, images._json(mid))
+    top = {"schemaVersion": 2, "mediaType": images.MT_INDEX,
+           "manifests": [{"mediaType": images.MT_INDEX, "digest": d2, "size": s2}] * 1000}
+    with open(os.path.join(layout, "index.json"), "wb") as f:
+        f.write(images._json(top))
+    tar = str(tmp_path / "l.tar")
+    _layout_tar(layout, tar)
+    env = dict(os.environ, ARCA_ROOT=str(tmp_path / "store"))
+    r = subprocess.run([ARCA, "image", "load", "-i", tar], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Loaded image ID: " + info.image_id in r.stdout
+
+
+def test_socket_directory_taken_first_and_tcp_refused(tmp_path):
+    """Finding 13: a socket directory another user made first is refused (not used), and
+    -H tcp://... is refused instead of being taken for a path."""
+    arcad = os.path.join(BUILD, "src/daemon/arcad")
+    r = subprocess.run([arcad, "-H", "tcp://127.0.0.1:2375"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0 and "unix socket only" in r.stderr
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    os.chown(taken, 65534, 65534)
+    r = subprocess.run([arcad, "-H", f"unix://{taken}/arca.sock", "--data-root",
+                        str(tmp_path / "root"), "--exec-root", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "is not safe" in r.stderr, r.stderr
+    assert not (taken / "arca.sock").exists()
+
+
+def test_an_endless_import_stops_before_the_disk_is_full(tmp_path):
+    """Finding 11: an import (like a load, or a guest's commit) of a stream larger than the
+    store has room for stops with an error, leaving the disk's reserve."""
+    root = str(tmp_path / "store")
+    os.makedirs(root)
+    script = (f"set -e; mount -t tmpfs -o size=384m tmpfs {root}; "
+              f"head -c 600M /dev/zero | ARCA_ROOT={root} {ARCA} image import - big:1; ")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        script + f"echo; df --output=avail -B1M {root} | tail -1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert "larger than the store has room for" in r.stderr, r.stderr
