@@ -103,23 +103,33 @@ static void host_facts(struct daemon *d)
 	d->mem_total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Ends the VMs a killed daemon left in dir (its QEMU told to quit), prefix "" for all. */
+static void clear_vms(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (vm_clear_stale(dir, de->d_name, 3 * USEC_PER_SEC) < 0)
+			log_warn("a VM left in `%s/%s` does not quit", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
- * A build ends with the daemon that ran it (its VMs die with it): what a
- * killed daemon left, the build directories and VM run directories, goes.
+ * A build ends with the daemon that ran it, and so does a maintenance VM: what
+ * a killed daemon left of them (build directories, VMs and their run
+ * directories) goes. Their guests also end once their host has gone
+ * (arca.ephemeral); this is for a guest that would not.
  */
 static void clear_builds(struct daemon *d)
 {
 	_cleanup_free_ char *builds = xasprintf("%s/build", d->cfg.root);
 	(void)rm_rf(builds);
-	DIR *dir = opendir(d->cfg.run_dir);
-	for (struct dirent *de; dir && (de = readdir(dir));) {
-		if (strncmp(de->d_name, "build-", 6) != 0)
-			continue;
-		_cleanup_free_ char *p = xasprintf("%s/%s", d->cfg.run_dir, de->d_name);
-		(void)rm_rf(p);
-	}
-	if (dir)
-		closedir(dir);
+	clear_vms(d->cfg.run_dir, "build-");
+	_cleanup_free_ char *maint = xasprintf("%s/maint", d->cfg.run_dir);
+	clear_vms(maint, "");
 }
 
 int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca_error **err)

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/reboot.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -43,6 +44,13 @@ static void on_closed(struct proto_conn *c, int error, void *userdata)
 {
 	struct guest_init *gi = userdata;
 	(void)c;
+	if (gi->ephemeral) {
+		/* Its VMM no longer dies with the daemon (it runs as another user): it ends here.
+		 */
+		log_info("host disconnected from an ephemeral VM, halting");
+		sync();
+		(void)reboot(RB_AUTOBOOT);
+	}
 	if (error < 0)
 		log_warn_errno(error, "host channel failed: %m, waiting for the host");
 	else

@@ -103,7 +103,8 @@ struct dns_relay;
 struct guest_init {
 	struct event *event;
 	enum channel_kind channel;
-	int listen_fd; /* vsock */
+	bool ephemeral; /* arca.ephemeral: a VM no daemon adopts ends with its host */
+	int listen_fd;	/* vsock */
 	struct proto_conn *conn;
 	struct event_source *reconnect_timer;
 	struct proc *procs;

@@ -11,6 +11,7 @@
  *   arca.channel=serial|vsock   the host channel (default serial)
  *   arca.hostname=NAME          initial hostname
  *   arca.debug                  debug logging on the console
+ *   arca.ephemeral              the host never comes back: its leaving ends the VM
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,7 @@ static int apply_cmdline(struct guest_init *gi)
 	gi->channel = CHANNEL_SERIAL;
 	if (cmdline_get(cmdline, "arca.channel", val, sizeof(val)) > 0 && strcmp(val, "vsock") == 0)
 		gi->channel = CHANNEL_VSOCK;
+	gi->ephemeral = cmdline_get(cmdline, "arca.ephemeral", val, sizeof(val)) > 0;
 	if (cmdline_get(cmdline, "arca.hostname", val, sizeof(val)) > 0 && val[0] &&
 	    sethostname(val, strlen(val)) < 0)
 		log_warn("sethostname `%s` failed: %m, ignoring", val);

@@ -59,8 +59,8 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	const char *dev = vm->microvm ? "device" : "pci";
 	int r;
 
-	r = check_opt_value("console log path", vm->console_log, err);
-	if (r >= 0 && vm->fs_path)
+	r = 0;
+	if (vm->fs_path)
 		r = check_opt_value("run directory", vm->fs_path, err);
 	for (size_t i = 0; r >= 0 && i < vm->n_disks; i++)
 		r = check_opt_value("disk path", vm->disks[i].path, err);
@@ -74,6 +74,23 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	a = add(a, "-no-user-config");
 	a = add(a, "-nographic");
 	a = add(a, "-no-reboot");
+	/*
+	 * Confinement (docs/security.md): QEMU's seccomp filter, always; as root it
+	 * also becomes the VM's own user and is shut in its run directory once it
+	 * has opened what it needs. Its pdeathsig does not survive that change of
+	 * user, so a VM that dies with its owner is told to end when the owner goes.
+	 */
+	a = add(a, "-sandbox");
+	/* set*id stays allowed for -runas itself (glibc runs it in every thread, after the
+	 * filter is in): once every id is the VM's user, it cannot win root back. */
+	a = addf(a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+		 vm->vmm_uid ? "allow" : "deny");
+	if (vm->vmm_uid) {
+		a = add(a, "-runas");
+		a = addf(a, "%u:%u", (unsigned)vm->vmm_uid, (unsigned)vm->vmm_uid);
+		a = add(a, "-chroot");
+		a = add(a, vm->dir);
+	}
 	a = add(a, "-M");
 	/* vhost-user (virtiofsd) reads guest RAM: it must be a shared memfd. That also
 	 * keeps transparent huge pages from inflating it. */
@@ -105,12 +122,16 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	a = add(a, "-initrd");
 	a = add(a, vm->initramfs);
 	a = add(a, "-append");
-	a = addf(a, "console=ttyS0 quiet reboot=t panic=-1%s arca.channel=%s%s%s%s",
+	a = addf(a, "console=ttyS0 quiet reboot=t panic=-1%s arca.channel=%s%s%s%s%s",
 		 vm->microvm ? " pci=off" : "", vm->use_vsock ? "vsock" : "serial",
 		 vm->hostname ? " arca.hostname=" : "", vm->hostname ? vm->hostname : "",
-		 vm->debug ? " arca.debug" : "");
+		 vm->debug ? " arca.debug" : "",
+		 vm->die_with_parent && vm->vmm_uid ? " arca.ephemeral" : "");
+	/* The console goes to a socket arcad reads into a bounded log (console.c). */
+	a = add(a, "-chardev");
+	a = addf(a, "socket,id=con,fd=%d,server=on,wait=off", VM_CONSOLE_FD);
 	a = add(a, "-serial");
-	a = addf(a, "file:%s", vm->console_log);
+	a = add(a, "chardev:con");
 
 	a = add(a, "-chardev");
 	a = addf(a, "socket,id=qmp,fd=%d,server=on,wait=off", QMP_FD);

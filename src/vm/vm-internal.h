@@ -5,8 +5,10 @@
  */
 #pragma once
 
-/* The VMM inherits its QMP socket as fd 3, the channel as 4, the TAP as 5. */
-#define VM_NET_FD 5
+/* The VMM inherits its QMP socket as fd 3, the channel as 4, the TAP as 5, and
+ * the console's listening socket as 6. */
+#define VM_NET_FD     5
+#define VM_CONSOLE_FD 6
 
 #include <stdint.h>
 
@@ -45,6 +47,7 @@ struct vm {
 	char *initramfs;
 	char *hostname;
 	char *console_log;
+	char *console_path; /* the socket QEMU serves the serial console on */
 	char *qemu_log;
 	char *qmp_path;
 	char *chan_path;
@@ -63,6 +66,7 @@ struct vm {
 	unsigned cpus;
 	bool debug;
 	bool die_with_parent;
+	uid_t vmm_uid; /* the VMM's own user once set up (vmm-user.h); 0: ours (not root) */
 	bool use_vsock;
 	bool microvm;
 	uint32_t vsock_cid;
@@ -76,6 +80,7 @@ struct vm {
 	struct event_source *timer;
 	int stop_stage;
 	struct guest_client *guest;
+	struct vm_console *console; /* reads the serial console into console_log */
 	struct vsock_dialer *dialer;
 	struct guest_hello hello;
 	usec_t t_spawn;

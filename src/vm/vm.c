@@ -28,10 +28,12 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "console.h"
 #include "event.h"
 #include "fd-util.h"
 #include "log.h"
 #include "strv.h"
+#include "vmm-user.h"
 #include "vsock.h"
 
 #ifndef P_PIDFD
@@ -118,6 +120,7 @@ static char *tail_of(const char *path, size_t max)
 
 static void set_last_error(struct vm *vm, const char *what)
 {
+	vm_console_drain(vm->console);
 	_cleanup_free_ char *qlog = tail_of(vm->qemu_log, 1024);
 	_cleanup_free_ char *clog = tail_of(vm->console_log, 1024);
 	free(vm->last_error);
@@ -211,6 +214,7 @@ static int on_pidfd(struct event_source *s, int fd, uint32_t revents, void *user
 	vm->state = VM_STOPPED;
 	vm->timer = event_source_free(vm->timer);
 	vm->driver->detach(vm);
+	vm->console = vm_console_free(vm->console);
 	reap_share(vm); /* it exits as QEMU closes the socket; this makes sure */
 	if (vm->dir)
 		(void)rm_rf(vm->dir);
@@ -293,7 +297,8 @@ static const struct guest_client_ops guest_ops = {
 	.closed = on_guest_closed,
 };
 
-static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int chan_fd, pid_t parent)
+static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int chan_fd, int con_fd,
+				 pid_t parent)
 {
 	sigset_t all;
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -315,23 +320,25 @@ static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int cha
 	int q = fcntl(qmp_fd, F_DUPFD_CLOEXEC, 10);
 	int c = chan_fd >= 0 ? fcntl(chan_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	int n = vm->net_fd >= 0 ? fcntl(vm->net_fd, F_DUPFD_CLOEXEC, 10) : -1;
-	if (null < 0 || log < 0 || q < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
+	int k = fcntl(con_fd, F_DUPFD_CLOEXEC, 10);
+	if (null < 0 || log < 0 || q < 0 || k < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
 	    dup2(log, 2) < 0 || dup2(q, 3) < 0 || (c >= 0 && dup2(c, 4) < 0) ||
-	    (n >= 0 && dup2(n, VM_NET_FD) < 0))
+	    (n >= 0 && dup2(n, VM_NET_FD) < 0) || dup2(k, VM_CONSOLE_FD) < 0)
 		_exit(127);
 	execvp(argv[0], argv);
 	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-static int spawn(struct vm *vm, char **argv, int qmp_fd, int chan_fd, struct arca_error **err)
+static int spawn(struct vm *vm, char **argv, int qmp_fd, int chan_fd, int con_fd,
+		 struct arca_error **err)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return arca_error_errno(err, errno, "fork");
 	if (pid == 0)
-		child_exec(vm, argv, qmp_fd, chan_fd, parent);
+		child_exec(vm, argv, qmp_fd, chan_fd, con_fd, parent);
 
 	vm->pid = pid;
 	vm->t_spawn = now_usec(CLOCK_MONOTONIC);
@@ -375,6 +382,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	vm->qemu_log = xasprintf("%s/qemu.log", vm->dir);
 	vm->qmp_path = xasprintf("%s/qmp.sock", vm->dir);
 	vm->chan_path = xasprintf("%s/chan.sock", vm->dir);
+	vm->console_path = xasprintf("%s/console.sock", vm->dir);
 	for (size_t i = 0; i < cfg->n_disks; i++) {
 		if (!cfg->disks[i].path || !cfg->disks[i].serial ||
 		    strlen(cfg->disks[i].serial) > 20 || strpbrk(cfg->disks[i].serial, ",= "))
@@ -454,6 +462,15 @@ static int connect_qmp(struct vm *vm, struct arca_error **err)
 	return 0;
 }
 
+/* The console log is best effort: a VM runs on without it (an older arcad's VMM has none). */
+static void connect_console(struct vm *vm)
+{
+	int fd = connect_unix(vm->console_path);
+	int r = fd < 0 ? fd : vm_console_new(vm->event, fd, vm->console_log, &vm->console);
+	if (r < 0)
+		log_debug("vm %s: no console log: %s", vm->id, strerror(-r));
+}
+
 static int connect_control(struct vm *vm, struct arca_error **err)
 {
 	int r = connect_qmp(vm, err);
@@ -477,7 +494,7 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 	     void *userdata, struct vm **ret, struct arca_error **err)
 {
 	struct vm *vm = vm_new(e, cb, userdata);
-	_cleanup_close_ int qmp_fd = -EBADF, chan_fd = -EBADF;
+	_cleanup_close_ int qmp_fd = -EBADF, chan_fd = -EBADF, con_fd = -EBADF;
 	_cleanup_strv_free_ char **argv = NULL;
 	int r = copy_config(vm, cfg, err);
 	if (r < 0)
@@ -504,10 +521,23 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 				    : arca_error_errno(err, errno, "create `%s`", vm->dir);
 		goto fail_nodir;
 	}
+	/* As root, the VMM drops to a user of its own once set up (docs/security.md). */
+	if (geteuid() == 0) {
+		r = vmm_user_claim(cfg->runtime_dir, vm->id, &vm->vmm_uid);
+		if (r < 0) {
+			r = arca_error_errno(err, r, "record the VMM user of `%s`", vm->id);
+			goto fail;
+		}
+	}
 
 	qmp_fd = listen_unix(vm->qmp_path, err);
 	if (qmp_fd < 0) {
 		r = qmp_fd;
+		goto fail;
+	}
+	con_fd = listen_unix(vm->console_path, err);
+	if (con_fd < 0) {
+		r = con_fd;
 		goto fail;
 	}
 	if (!vm->use_vsock) {
@@ -539,9 +569,10 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 	r = vm->driver->build_argv(vm, &argv, err);
 	if (r < 0)
 		goto fail;
-	r = spawn(vm, argv, qmp_fd, chan_fd, err);
+	r = spawn(vm, argv, qmp_fd, chan_fd, con_fd, err);
 	if (r < 0)
 		goto fail;
+	connect_console(vm);
 	/* The listening sockets queue our connections until QEMU accepts them. */
 	r = connect_control(vm, err);
 	if (r < 0)
@@ -645,6 +676,7 @@ int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paus
 		r = arca_error_errno(err, r, "watch VMM process");
 		goto fail;
 	}
+	connect_console(vm);
 	if (paused) {
 		/*
 		 * Paused, the guest cannot see its host go: were we to connect now, it
@@ -748,6 +780,7 @@ struct vm *vm_free(struct vm *vm)
 		vm->driver->detach(vm);
 	vm->dialer = vsock_dialer_free(vm->dialer);
 	vm->guest = guest_client_free(vm->guest);
+	vm->console = vm_console_free(vm->console);
 	if (vm->dir)
 		(void)rm_rf(vm->dir);
 	free(vm->id);
@@ -760,6 +793,7 @@ struct vm *vm_free(struct vm *vm)
 	free(vm->qemu_log);
 	free(vm->qmp_path);
 	free(vm->chan_path);
+	free(vm->console_path);
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		free((char *)vm->disks[i].path);
 		free((char *)vm->disks[i].serial);

@@ -255,3 +255,66 @@ def test_an_endless_import_stops_before_the_disk_is_full(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert "larger than the store has room for" in r.stderr, r.stderr
+
+
+def _status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _qemus(under):
+    out = subprocess.run(["pgrep", "-f", f"qemu-system.*{under}"], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def test_the_console_log_is_bounded(arca, tmp_path):
+    """Finding 8: a guest writing its serial console without end keeps at most two
+    1 MiB files of it on the host (the log and the one before)."""
+    r = arca.run("sh", "-c", 'head -c 2600000 /dev/zero | tr "\\0" x > /dev/ttyS0; '
+                 'echo the-end > /dev/ttyS0', timeout=300)
+    assert r.returncode == 0, r.stderr
+    log, old = tmp_path / "console.log", tmp_path / "console.log.1"
+    assert log.stat().st_size <= 1 << 20 and old.stat().st_size <= 1 << 20
+    assert b"the-end" in log.read_bytes()[-4096:]
+
+
+def test_each_qemu_is_confined(arcad):
+    """Finding 9: every VMM runs under a seccomp filter, as a user of its own (not
+    root, not another VM's), shut in its own run directory."""
+    ids = [arcad.docker("run", "-d", "busybox", "sleep", "300").stdout.strip()
+           for _ in range(2)]
+    try:
+        pids = _qemus(arcad.run_dir)
+        assert len(pids) == 2
+        uids = set()
+        for pid in pids:
+            st = _status(pid)
+            real, eff, saved, fs = st["Uid"].split()
+            assert real == eff == saved == fs != "0"
+            assert st["Gid"].split()[0] == real
+            assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "1"
+            root = os.readlink(f"/proc/{pid}/root")
+            assert root.startswith(arcad.run_dir) and root != arcad.run_dir
+            uids.add(real)
+        assert len(uids) == 2
+        # Confined, the containers still work.
+        for cid in ids:
+            assert arcad.docker("exec", cid, "echo", "hi").stdout == "hi\n"
+    finally:
+        arcad.docker("rm", "-f", *ids)
+
+
+def test_an_ephemeral_vm_ends_with_its_owner(arca):
+    """Its VMM runs as another user, so the kernel's parent-death signal no longer
+    reaches it: the guest ends the VM when its owner's channel goes."""
+    p = arca.popen("sh", "-c", "echo up; sleep 300", stdout=subprocess.PIPE)
+    assert p.stdout.readline() == b"up\n"
+    assert _qemus(arca.rundir)
+    p.kill()
+    p.wait()
+    deadline = time.time() + 20
+    while _qemus(arca.rundir) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _qemus(arca.rundir)
+    shutil.rmtree(arca.rundir)  # what the killed owner would have removed
