@@ -54,7 +54,7 @@ static bool excluded(const char *const *exclude, const char *path, struct archiv
 	return false;
 }
 
-static int convert(struct archive *in, struct archive *out, const char *const *exclude,
+int commit_convert(struct archive *in, struct archive *out, const char *const *exclude,
 		   uint64_t *ret_entries, struct arca_error **err)
 {
 	struct archive_entry *e;
@@ -131,7 +131,7 @@ static int store_layer(struct image_store *s, int fd, const char *const *exclude
 				   archive_error_string(out));
 		goto done;
 	}
-	r = convert(in, out, exclude, ret_entries, err);
+	r = commit_convert(in, out, exclude, ret_entries, err);
 	if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
 		r = k.error ? k.error
 			    : arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "write layer: %s",

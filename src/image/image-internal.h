@@ -60,5 +60,14 @@ int store_finish_image(struct image_store *s, const char *config, size_t config_
 		       const char *manifest_digest, bool disk_ready, const char *parent,
 		       char **ret_id, struct arca_error **err);
 void store_layers_free(struct image_layer *l, size_t n);
+
+struct archive;
+/*
+ * commit.c: a guest's tar of the overlay's upper directory (whiteouts as 0/0
+ * character devices) into an OCI layer (".wh." files), entry by entry, minus
+ * the exclude paths; counts the entries written. Fuzzed (fuzz-commit).
+ */
+int commit_convert(struct archive *in, struct archive *out, const char *const *exclude,
+		   uint64_t *ret_entries, struct arca_error **err);
 /* Now, as an image config's "created" (RFC 3339, nanoseconds, UTC). Caller frees. */
 char *store_now_rfc3339(void);

@@ -7,6 +7,7 @@
  * handle. Not thread-safe: one registry per thread.
  */
 #include "registry.h"
+#include "registry-parse.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -105,20 +106,6 @@ bool registry_host_is_loopback(const char *host)
 	return inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-static char *header_value(const char *line, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-	if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	const char *v = line + n + 1;
-	const char *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	return xstrndup(v, (size_t)(end - v));
-}
-
 static size_t on_header(char *p, size_t size, size_t n, void *userdata)
 {
 	struct req *q = userdata;
@@ -131,13 +118,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
 		free(q->resp_digest), q->resp_digest = NULL;
 		free(q->www_auth), q->www_auth = NULL;
 	}
-	if ((v = header_value(p, len, "Location")))
+	if ((v = registry_header_value(p, len, "Location")))
 		free(q->location), q->location = v;
-	else if ((v = header_value(p, len, "Content-Type")))
+	else if ((v = registry_header_value(p, len, "Content-Type")))
 		free(q->resp_type), q->resp_type = v;
-	else if ((v = header_value(p, len, "Docker-Content-Digest")))
+	else if ((v = registry_header_value(p, len, "Docker-Content-Digest")))
 		free(q->resp_digest), q->resp_digest = v;
-	else if ((v = header_value(p, len, "WWW-Authenticate")))
+	else if ((v = registry_header_value(p, len, "WWW-Authenticate")))
 		free(q->www_auth), q->www_auth = v;
 	return len;
 }
@@ -252,46 +239,9 @@ static int perform(struct registry *r, struct req *q, struct arca_error **err)
 	return 0;
 }
 
-/* Reads `key="value"` (or key=value) out of a WWW-Authenticate challenge. */
-static char *challenge_param(const char *ch, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = ch;
-	while ((p = strcasestr(p, key))) {
-		bool start = p == ch || p[-1] == ' ' || p[-1] == ',';
-		if (start && p[klen] == '=') {
-			const char *v = p + klen + 1;
-			if (*v == '"') {
-				const char *e = strchr(v + 1, '"');
-				return e ? xstrndup(v + 1, (size_t)(e - v - 1)) : NULL;
-			}
-			return xstrndup(v, strcspn(v, ", "));
-		}
-		p += klen;
-	}
-	return NULL;
-}
-
-/* The registry's own words, from a {"errors": [...]} body. */
 static char *error_text(const struct req *q)
 {
-	json_error_t jerr;
-	json_t *j = json_loadb((const char *)buf_peek(&q->out), buf_len(&q->out), 0, &jerr);
-	json_t *errors = json_object_get(j, "errors");
-	char *msg = NULL;
-	if (json_is_array(errors) && json_array_size(errors) > 0) {
-		json_t *e = json_array_get(errors, 0);
-		const char *code = json_string_value(json_object_get(e, "code"));
-		const char *m = json_string_value(json_object_get(e, "message"));
-		if (code || m) {
-			_cleanup_free_ char *lc = xstrdup(code ? code : "error");
-			for (char *c = lc; *c; c++)
-				*c = *c == '_' ? ' ' : (char)tolower((unsigned char)*c);
-			msg = xasprintf("%s: %s", lc, m ? m : "");
-		}
-	}
-	json_decref(j);
-	return msg ? msg : xasprintf("HTTP status %ld", q->status);
+	return registry_error_text((const char *)buf_peek(&q->out), buf_len(&q->out), q->status);
 }
 
 static char *url_escape(const char *s)
@@ -345,21 +295,15 @@ static int fetch_token(struct registry *r, const char *scope, struct arca_error 
 				    why);
 		goto out;
 	}
-	json_error_t jerr;
-	json_t *j = json_loadb((const char *)buf_peek(&q.out), buf_len(&q.out), 0, &jerr);
-	const char *tok = json_string_value(json_object_get(j, "token"));
-	if (!tok)
-		tok = json_string_value(json_object_get(j, "access_token"));
-	if (!tok || !tok[0] || strpbrk(tok, "\r\n")) {
-		json_decref(j);
+	char *tok = registry_token_of((const char *)buf_peek(&q.out), buf_len(&q.out));
+	if (!tok) {
 		rv = arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
 				    "token server %s: no usable token in its answer", r->realm);
 		goto out;
 	}
 	free(r->token);
-	r->token = xstrdup(tok);
+	r->token = tok;
 	r->auth = AUTH_BEARER;
-	json_decref(j);
 	rv = 0;
 out:
 	req_done(&q);
@@ -383,7 +327,7 @@ static int authenticate(struct registry *r, const char *challenge, struct arca_e
 	if (strncasecmp(challenge, "Bearer", 6) != 0)
 		return arca_error_set(err, EACCES, ARCA_ERR_UNAUTHORIZED,
 				      "unsupported authentication scheme `%.40s`", challenge);
-	_cleanup_free_ char *realm = challenge_param(challenge, "realm");
+	_cleanup_free_ char *realm = registry_challenge_param(challenge, "realm");
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
 		return arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
 				      "the registry's bearer challenge has no usable realm");
@@ -395,8 +339,8 @@ static int authenticate(struct registry *r, const char *challenge, struct arca_e
 	free(r->realm);
 	r->realm = TAKE_PTR(realm);
 	free(r->service);
-	r->service = challenge_param(challenge, "service");
-	_cleanup_free_ char *scope = challenge_param(challenge, "scope");
+	r->service = registry_challenge_param(challenge, "service");
+	_cleanup_free_ char *scope = registry_challenge_param(challenge, "scope");
 	if (!scope)
 		scope = r->path[0]
 			    ? xasprintf("repository:%s:%s", r->path, r->push ? "pull,push" : "pull")
@@ -749,16 +693,6 @@ int registry_blob_exists(struct registry *r, const char *digest, bool *ret, stru
 	return rv;
 }
 
-/* Makes an upload Location absolute and appends digest=... */
-static char *upload_url(const struct registry *r, const char *location, const char *digest)
-{
-	const char *sep = strchr(location, '?') ? "&" : "?";
-	if (strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0)
-		return xasprintf("%s%sdigest=%s", location, sep, digest);
-	return xasprintf("%s%s%s%sdigest=%s", r->base, location[0] == '/' ? "" : "/", location, sep,
-			 digest);
-}
-
 int registry_push_blob(struct registry *r, struct blobstore *bs, const char *digest,
 		       struct arca_error **err)
 {
@@ -785,7 +719,7 @@ int registry_push_blob(struct registry *r, struct blobstore *bs, const char *dig
 			   .upload_fd = fd,
 			   .content_type = "application/octet-stream" };
 	put.upload_size = (uint64_t)lseek(fd, 0, SEEK_END);
-	put.url = upload_url(r, start.location, digest);
+	put.url = registry_upload_url(r->base, start.location, digest);
 	/* An upload sent to another host gets none of this registry's credentials. */
 	put.foreign = !registry_same_host(r->base, put.url);
 	req_done(&start);

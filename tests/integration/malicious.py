@@ -38,6 +38,7 @@ import io
 import os
 import shutil
 import stat
+import subprocess
 import tarfile
 import zlib
 
@@ -396,6 +397,96 @@ def _layers():
               "an old-GNU sparse file (type 'S') with a real size of 100 GiB and one "
               "512-byte data block at its end"))
 
+    # -- depth, beyond each limit a tree walker once had ----------------------
+    for depth in (257, 513, 2040):
+        add(f"nest-{depth}", [
+            _ti("a/" * depth + "f", data=b"deep\n"),
+            _ti("a/" * depth + "l", "symlink", target="../" * (depth + 3) + "outside/victim"),
+            _ti("a/" * depth + "l", data=PWNED),
+        ], f"a file {depth} directories deep (no parent entries: each is made on the way), "
+           "a symlink there climbing out, then a write to its name", gz=depth > 600)
+
+    # -- bombs: small compressed, 384 MiB of zeros in 64 MiB files ------------
+    def bomb():
+        return _tar([_ti(f"zero{i}", data=bytes(64 << 20)) for i in range(6)])
+    L.append(("gzip-bomb", True, bomb,
+              "a ~400 KB gzip layer of six 64 MiB files of zeros (384 MiB): the byte bound "
+              "stops it while it inflates"))
+    L.append(("zstd-bomb", "zst", bomb,
+              "the same 384 MiB of zeros as a ~12 KB zstd layer"))
+
+    add("hardlink-odd", [
+        _ti("d", "dir"),
+        _ti("d/f", data=b"x\n"),
+        _ti("hd", "hardlink", target="d"),
+        _ti("self", "hardlink", target="self"),
+        _ti("f2", data=b"y\n"),
+        _ti("f2", "hardlink", target="f2"),
+        _ti("dot", "hardlink", target="."),
+        _ti("root", "hardlink", target=""),
+    ], "hardlinks to a directory, to '.', to '' and to themselves (missing, and existing)")
+
+    add("wh-names", [
+        _ti(".wh..wh.plnk", "dir"),
+        _ti(".wh..wh.plnk/123.456", data=b"aufs hardlink dir\n"),
+        _ti(".wh..wh.aufs", data=b""),
+        _ti("d/.wh..wh..opq", data=b""),
+        _ti("sl", "symlink", target=OUT),
+        _ti("sl/.wh..wh..opq", data=b""),
+        _ti("up", "symlink", target="../../"),
+        _ti("up/.wh..wh..opq", data=b""),
+        _ti("up/.wh.marker", data=b""),
+    ], "aufs '.wh..wh.' names, and opaque whiteouts and whiteouts on symlinked "
+       "directories pointing outside (they must not empty or delete there)")
+
+    def gnu_longname():
+        target = (OUT + "/victim").encode() + b"\0"
+        long_head = _raw_header("././@LongLink", b"%011o\0" % len(target), typeflag=b"L")
+        body = target + b"\0" * (-len(target) % 512)
+        file_head = _raw_header("innocent", b"%011o\0" % len(PWNED))
+        data = PWNED + b"\0" * (-len(PWNED) % 512)
+        link = (FAR + "etc/passwd").encode() + b"\0"
+        klink = _raw_header("././@LongLink", b"%011o\0" % len(link), typeflag=b"K")
+        sl = _raw_header("innocent-link", b"%011o\0" % 0, typeflag=b"2")
+        sl_write = _raw_header("innocent-link", b"%011o\0" % len(PWNED))
+        # ustar's prefix field (offset 345) prepended to the name: "../../../outside" + "victim"
+        prefixed = _raw_header("victim", b"%011o\0" % len(PWNED),
+                               extra={257: b"ustar\x0000", 345: OUT.encode()})
+        return (long_head + body + file_head + data + klink + link + b"\0" * (-len(link) % 512)
+                + sl + sl_write + data + prefixed + data + b"\0" * 1024)
+    L.append(("gnu-longname-prefix", False, gnu_longname,
+              "a GNU long name ('L') and long link ('K') that turn harmless names into "
+              "'../../../outside/victim' and a far '../' link, and a ustar prefix field "
+              "'../../../outside' in front of 'victim'"))
+
+    def odd_types():
+        contiguous = _raw_header("contig", b"%011o\0" % len(PWNED), typeflag=b"7")
+        data = PWNED + b"\0" * (-len(PWNED) % 512)
+        unknown = _raw_header("socketish", b"%011o\0" % 0, typeflag=b"s")
+        vendor = _raw_header("vendor", b"%011o\0" % 0, typeflag=b"X")
+        return contiguous + data + unknown + vendor + b"\0" * 1024
+    L.append(("odd-types", True, odd_types,
+              "a contiguous file (type '7'), and type flags tar has no meaning for "
+              "('s', as a socket would be, and a vendor 'X')"))
+
+    root_dir = tarfile.TarInfo("./")
+    root_dir.type, root_dir.mode, root_dir.mtime = tarfile.DIRTYPE, 0o777, SOURCE_EPOCH
+    root_dir.uid = root_dir.gid = 4242
+    add("root-entry", [
+        (root_dir, None),
+        _ti("ok", data=b"x\n"),
+    ], "a root './' entry with mode 0777 and a foreign owner: it may set the target's "
+       "own metadata, never its parent's")
+
+    add("extreme-mtimes", [
+        _ti("future", data=b"x\n", pax={"mtime": "99999999999999999999.999999999"}),
+        _ti("past", data=b"x\n", pax={"mtime": "-99999999999999999999"}),
+        _ti("nan", data=b"x\n", pax={"mtime": "nan"}),
+        _ti("dir-future", "dir", pax={"mtime": "9223372036854775807"}),
+        _ti("sl-past", "symlink", target=OUT + "/victim", pax={"mtime": "-1"}),
+    ], "mtimes far beyond 64 bits both ways, not a number, the largest int64, and on "
+       "a symlink pointing outside (utimes must not follow it)")
+
     L.append(("million-entries", True, None,
               "1,100,001 empty files in one directory (m/0000000...), streamed: about "
               "560 MB of tar in a ~11 MB gzip; inode and memory exhaustion"))
@@ -442,7 +533,7 @@ def malicious_layers(dir, million=True):
     os.makedirs(dir, exist_ok=True)
     out = []
     for name, gz, make, desc in _layers():
-        path = os.path.join(dir, name + (".tar.gz" if gz else ".tar"))
+        path = os.path.join(dir, name + {True: ".tar.gz", "zst": ".tar.zst"}.get(gz, ".tar"))
         if name == "million-entries":
             if not million:
                 continue
@@ -452,8 +543,59 @@ def malicious_layers(dir, million=True):
         else:
             data = make()
             with open(path, "wb") as f:
-                f.write(_gz(data) if gz else data)
+                f.write(_gz(data) if gz is True else _zst(data) if gz == "zst" else data)
         out.append(MaliciousLayer(name, path, desc))
+    return out
+
+
+def _zst(data):
+    return subprocess.run(["zstd", "-q", "-3", "-c"], input=data, capture_output=True,
+                          check=True).stdout
+
+
+def _layer_sets():
+    """(name, [entries of each layer], description): attacks that need two layers."""
+    return [
+        ("symlink-then-write", [
+            [_ti("s", "symlink", target=OUT), _ti("r", "symlink", target="/")],
+            [_ti("s/victim", data=PWNED), _ti("s/dir/file", data=PWNED),
+             _ti("r/tmp/arca-escape-canary", data=PWNED)],
+        ], "a symlink pointing outside in one layer, files written through it in the next"),
+        ("symlink-then-whiteout", [
+            [_ti("s", "symlink", target=OUT), _ti("u", "symlink", target="../")],
+            [_ti("s/.wh.victim", data=b""), _ti("s/.wh..wh..opq", data=b""),
+             _ti("u/.wh.marker", data=b""), _ti("s/dir/.wh.file", data=b"")],
+        ], "a symlink pointing outside in one layer, whiteouts and an opaque marker "
+           "through it in the next"),
+        ("hardlink-lower", [
+            [_ti("f", data=b"lower\n"), _ti("s", "symlink", target=OUT),
+             _ti("sv", "symlink", target=OUT + "/victim")],
+            [_ti("h", "hardlink", target="f"), _ti("h2", "hardlink", target="s/victim"),
+             _ti("h3", "hardlink", target="sv"), _ti("h3", data=PWNED),
+             _ti("h", data=b"rewritten\n")],
+        ], "hardlinks in an upper layer to a lower layer's file (fine), through its "
+           "symlink pointing outside, and to that symlink, then written"),
+        ("dir-becomes-symlink", [
+            [_ti("etc", "dir"), _ti("etc/ok", data=b"x\n")],
+            [_ti("etc", "symlink", target=OUT)],
+            [_ti("etc/passwd", data=PWNED), _ti("etc/.wh.victim", data=b"")],
+        ], "a directory in one layer, a symlink pointing outside in its place in the "
+           "next, files and a whiteout under its name in the third"),
+    ]
+
+
+def malicious_layer_sets(dir):
+    """Write the multi-layer attacks into `dir`; returns [(name, [paths], description)]."""
+    os.makedirs(dir, exist_ok=True)
+    out = []
+    for name, layers, desc in _layer_sets():
+        paths = []
+        for i, entries in enumerate(layers):
+            path = os.path.join(dir, f"{name}-{i}.tar")
+            with open(path, "wb") as f:
+                f.write(_tar(entries))
+            paths.append(path)
+        out.append((name, paths, desc))
     return out
 
 

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -434,22 +435,46 @@ def test_malicious_layers_never_escape(tmp_path):
     layers = malicious.malicious_layers(str(tmp_path / "layers"), million=True)
     assert len(layers) >= 15
     results = {}
+    sys.setrecursionlimit(20000)  # the walks of a 2,040-level tree
     for name, path, desc in layers:
         base = str(tmp_path / f"case-{name}")
         s = malicious.sentinel_layout(base)
         env = dict(os.environ)
         if name == "million-entries":
             env["ARCA_UNPACK_MAX_ENTRIES"] = "100000"  # the bound must stop it cleanly
+        if name.endswith("-bomb"):
+            env["ARCA_UNPACK_MAX_BYTES"] = str(128 << 20)  # stopped while it inflates
         r = subprocess.run([helper, s.target, path], capture_output=True, text=True,
                            timeout=600, env=env)
         malicious.assert_outside_untouched(base, s.snapshot)
         malicious.assert_target_contained(s.target, base)
         results[name] = (r.returncode, r.stderr.strip())
         assert r.returncode in (0, 1), f"{name}: crashed: {r.stderr}"
-        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(["rm", "-rf", base], check=True)  # any depth
     # Escapes are refused outright, not silently clamped.
     for name in ("dotdot-file", "deep-dotdot", "whiteout-dotdot", "hardlink-dotdot"):
         assert results[name][0] == 1, f"{name}: {results[name]}"
-    for name in ("huge-size-pax", "huge-size-base256", "million-entries"):
+    for name in ("huge-size-pax", "huge-size-base256", "million-entries", "gzip-bomb",
+                 "zstd-bomb"):
         assert results[name][0] == 1 and ("too large" in results[name][1] or
                                           "more than" in results[name][1]), results[name]
+
+
+def test_multi_layer_attacks_never_escape(tmp_path):
+    """A symlink (or a directory turned symlink) in one layer, and writes, whiteouts
+    or hardlinks through it in the next: applied in order, as a pull does."""
+    helper = os.path.join(BUILD, "tests/unit/unpack-layer")
+    sets = malicious.malicious_layer_sets(str(tmp_path / "layers"))
+    assert len(sets) >= 4
+    first = {"symlink-then-write": "s", "symlink-then-whiteout": "s", "hardlink-lower": "f",
+             "dir-becomes-symlink": "etc"}
+    for name, paths, desc in sets:
+        base = str(tmp_path / f"case-{name}")
+        s = malicious.sentinel_layout(base)
+        r = subprocess.run([helper, s.target, *paths], capture_output=True, text=True,
+                           timeout=120)
+        malicious.assert_outside_untouched(base, s.snapshot)
+        malicious.assert_target_contained(s.target, base)
+        assert r.returncode in (0, 1), f"{name}: crashed: {r.stderr}"
+        assert os.path.lexists(os.path.join(s.target, first[name])), name  # layer 1 applied
+        subprocess.run(["rm", "-rf", base], check=True)

@@ -11,6 +11,7 @@
  * control in both directions.
  */
 #include "container-fs.h"
+#include "container-fs-parse.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -129,55 +130,6 @@ char *container_fs_clean_path(const char *p)
 	return out;
 }
 
-/* --- stat: "size|rawmode|mtime|%N" from busybox stat, to Docker's PathStat --- */
-
-static uint32_t go_file_mode(uint32_t m)
-{
-	uint32_t go = m & 0777;
-	switch (m & S_IFMT) {
-	case S_IFDIR: go |= 1u << 31; break;
-	case S_IFLNK: go |= 1u << 27; break;
-	case S_IFIFO: go |= 1u << 25; break;
-	case S_IFSOCK: go |= 1u << 24; break;
-	case S_IFBLK: go |= 1u << 26; break;
-	case S_IFCHR: go |= 1u << 26 | 1u << 21; break;
-	default: break;
-	}
-	if (m & S_ISUID)
-		go |= 1u << 23;
-	if (m & S_ISGID)
-		go |= 1u << 22;
-	if (m & S_ISVTX)
-		go |= 1u << 20;
-	return go;
-}
-
-static json_t *parse_stat(const char *path, const char *text, size_t len, uint32_t *ret_mode)
-{
-	_cleanup_free_ char *s = xstrndup(text, len);
-	unsigned long long size, mtime;
-	unsigned mode;
-	int used = 0;
-	if (sscanf(s, "%llu|%x|%llu|%n", &size, &mode, &mtime, &used) != 3 || !used)
-		return NULL;
-	const char *named = s + used;
-	const char *arrow = strstr(named, "' -> '");
-	_cleanup_free_ char *target = NULL;
-	if (arrow) {
-		const char *t = arrow + 6;
-		const char *end = strrchr(t, '\'');
-		target = end ? xstrndup(t, (size_t)(end - t)) : xstrdup(t);
-	}
-	_cleanup_free_ char *mt = time_format_rfc3339((nsec_t)mtime * NSEC_PER_SEC);
-	const char *base = strrchr(path, '/');
-	base = base && base[1] ? base + 1 : "/";
-	*ret_mode = mode;
-	json_t *st = json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", base, "size", (json_int_t)size,
-			       "mode", (json_int_t)go_file_mode(mode), "mtime", mt, "linkTarget",
-			       target ? target : "");
-	return st;
-}
-
 /* --- the steps --- */
 
 static void start_transfer(struct container_fs *f, uint32_t mode);
@@ -193,7 +145,8 @@ static void on_stat_done(struct helper *h, int status, void *userdata)
 		return fail(f, ARCA_ERR_INTERNAL, "stat %s in container %s: %s", f->path, f->id,
 			    strerror(-status));
 	const struct buf *out = helper_stdout(h);
-	f->stat = parse_stat(f->path, (const char *)buf_peek(out), buf_len(out), &mode);
+	f->stat =
+	    container_fs_parse_stat(f->path, (const char *)buf_peek(out), buf_len(out), &mode);
 	f->h = helper_free(f->h);
 	if (!f->stat)
 		return fail(f, ARCA_ERR_INTERNAL, "cannot read the stat of %s", f->path);
@@ -430,55 +383,6 @@ static const char changes_script[] =
     "  else echo \"1 $p\"; fi\n"
     "done\n";
 
-/* Mount points and files the daemon provides are not the container's changes. */
-static bool hidden_change(const char *p)
-{
-	/* (The init layer's paths: dockerd keeps that layer apart from the container's.) */
-	static const char *const hide[] = { "/proc",	    "/sys",	     "/dev",
-					    "/dev/console", "/dev/pts",	     "/dev/shm",
-					    "/etc/hosts",   "/etc/hostname", "/etc/resolv.conf",
-					    "/etc/mtab",    "/.dockerenv" };
-	for (size_t i = 0; i < ELEMENTSOF(hide); i++)
-		if (strcmp(p, hide[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool has_child(const char *parent, const char *path)
-{
-	size_t n = strlen(parent);
-	return strncmp(path, parent, n) == 0 && path[n] == '/';
-}
-
-/* "C /etc" only because of /etc/hosts (ours, hidden) is no change either. */
-static void drop_hidden_parents(char **hidden, json_t **items, size_t *n)
-{
-	size_t out = 0;
-	for (size_t i = 0; i < *n; i++) {
-		const char *p = json_string_value(json_object_get(items[i], "Path"));
-		bool only_hidden = false;
-		if (json_integer_value(json_object_get(items[i], "Kind")) == 0) {
-			for (char **h = hidden; *h && !only_hidden; h++)
-				only_hidden = has_child(p, *h);
-			for (size_t k = 0; k < *n && only_hidden; k++)
-				if (has_child(p,
-					      json_string_value(json_object_get(items[k], "Path"))))
-					only_hidden = false;
-		}
-		if (only_hidden)
-			json_decref(items[i]);
-		else
-			items[out++] = items[i];
-	}
-	*n = out;
-}
-
-static int by_path(const void *a, const void *b)
-{
-	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "Path")),
-		      json_string_value(json_object_get(*(json_t *const *)b, "Path")));
-}
-
 static void on_changes_done(struct helper *h, int status, void *userdata)
 {
 	struct container_fs *f = userdata;
@@ -488,32 +392,8 @@ static void on_changes_done(struct helper *h, int status, void *userdata)
 			    why[0] ? why : strerror(status < 0 ? -status : EIO));
 	}
 	const struct buf *out = helper_stdout(h);
-	_cleanup_free_ char *text = xstrndup((const char *)buf_peek(out), buf_len(out));
+	json_t *arr = container_fs_parse_changes((const char *)buf_peek(out), buf_len(out));
 	f->h = helper_free(f->h);
-	size_t n = 0, cap = 64;
-	json_t **items = xnew0(json_t *, cap);
-	_cleanup_strv_free_ char **hidden = strv_copy(NULL);
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strlen(line) < 3 || line[1] != ' ' || line[0] < '0' || line[0] > '2')
-			continue;
-		if (hidden_change(line + 2)) {
-			hidden = strv_append(hidden, line + 2);
-			continue;
-		}
-		json_t *item = json_pack("{s:s, s:i}", "Path", line + 2, "Kind", line[0] - '0');
-		if (!item)
-			continue; /* not UTF-8 */
-		if (n == cap)
-			items = xrealloc(items, (cap *= 2) * sizeof(*items));
-		items[n++] = item;
-	}
-	qsort(items, n, sizeof(*items), by_path);
-	drop_hidden_parents(hidden, items, &n);
-	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, items[i]);
-	free(items);
 	finish(f, NULL, arr);
 	json_decref(arr);
 }
