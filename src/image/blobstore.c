@@ -211,20 +211,21 @@ int blobstore_clean_tmp(struct blobstore *bs)
 }
 
 /*
- * The most a blob of unknown size (a commit's layer, a load's or an import's
- * stream: a guest's or a client's) may take: the store's free space less a
- * reserve, at most 64 GiB, so an endless stream never fills the host's disk.
+ * The most a blob may take: the store's free space less a reserve; one of
+ * unknown size (a commit's layer, a load's or an import's stream: a guest's
+ * or a client's) also at most 64 GiB, so an endless stream never fills the
+ * host's disk.
  */
 #define BLOB_RESERVE (256ULL << 20)
 #define BLOB_MAX     (64ULL << 30)
 
-static uint64_t room_for(int fd)
+static uint64_t room_for(int fd, uint64_t cap)
 {
 	struct statvfs v;
 	if (fstatvfs(fd, &v) < 0)
-		return BLOB_MAX;
+		return cap;
 	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
-	return MIN(avail > BLOB_RESERVE ? avail - BLOB_RESERVE : 0, BLOB_MAX);
+	return MIN(avail > BLOB_RESERVE ? avail - BLOB_RESERVE : 0, cap);
 }
 
 int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t expect_size,
@@ -267,6 +268,17 @@ int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t ex
 	}
 	if (fd < 0)
 		return arca_error_errno(err, errno, "create `%s`", path);
+	/* A size the store cannot hold is refused before a byte comes (a registry's 1 PiB). */
+	struct stat st;
+	uint64_t have = resume && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (expect_size >= 0 && (uint64_t)expect_size > have + room_for(fd, UINT64_MAX)) {
+		if (!shared)
+			(void)unlink(path);
+		return arca_error_set(
+		    err, ENOSPC, ARCA_ERR_INVALID,
+		    "blob %s announces %lld bytes, more than the store has room for",
+		    expect_digest ? expect_digest : "", (long long)expect_size);
+	}
 
 	struct blob_writer *w = xnew0(struct blob_writer, 1);
 	sha256_init(&w->h);
@@ -297,7 +309,7 @@ int blob_writer_open(struct blobstore *bs, const char *expect_digest, int64_t ex
 	w->expect_size = expect_size;
 	w->size = offset;
 	w->shared = shared;
-	w->max = expect_size < 0 ? room_for(w->fd) : (uint64_t)expect_size;
+	w->max = expect_size < 0 ? room_for(w->fd, BLOB_MAX) : (uint64_t)expect_size;
 	*ret = w;
 	if (ret_offset)
 		*ret_offset = offset;

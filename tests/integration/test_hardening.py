@@ -5,6 +5,7 @@ import ctypes
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -153,6 +154,39 @@ def test_a_manifest_that_lists_a_layer_twice_pulls(tmp_path):
     r = subprocess.run([ARCA, "image", "fsck"], env=env, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_layer_announced_larger_than_the_store_is_refused_first(tmp_path):
+    """A registry's manifest may announce any size: 1 PiB is refused before a byte is
+    downloaded (no preallocation, no partial file), and a size that merely lies is caught
+    when the data ends."""
+    import images
+    import registry
+    layout = str(tmp_path / "huge")
+    raw = images.tar_bytes(images.busybox_entries())
+    info, desc = images._write_image(layout, [(raw, True)])
+    images._set_tag(layout, desc, "latest")
+    root = str(tmp_path / "store")
+    env = dict(os.environ, ARCA_ROOT=root)
+    with registry.Registry(mode="plain") as reg:
+        registry.push_oci_layout(reg, layout, "huge")
+        st, _, body = reg.api("GET", "/v2/huge/manifests/latest",
+                              headers={"Accept": images.MT_MANIFEST})
+        assert st == 200
+        for tag, size in (("pib", 1 << 50), ("lie", (1 << 20) * 3)):
+            m = json.loads(body)
+            m["layers"][0]["size"] = size
+            st, _, _ = reg.api("PUT", f"/v2/huge/manifests/{tag}", data=json.dumps(m).encode(),
+                               headers={"Content-Type": images.MT_MANIFEST})
+            assert st == 201
+        r = subprocess.run([ARCA, "image", "pull", f"{reg.host}/huge:pib"], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0 and "more than the store has room for" in r.stderr, r.stderr
+        r = subprocess.run([ARCA, "image", "pull", f"{reg.host}/huge:lie"], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0 and "were announced" in r.stderr, r.stderr
+    used = subprocess.run(["du", "-sm", root], capture_output=True, text=True).stdout
+    assert int(used.split()[0]) < 64
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device"])
