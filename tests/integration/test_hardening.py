@@ -352,3 +352,124 @@ def test_an_ephemeral_vm_ends_with_its_owner(arca):
         time.sleep(0.2)
     assert not _qemus(arca.rundir)
     shutil.rmtree(arca.rundir)  # what the killed owner would have removed
+
+
+# --- a hostile registry on HTTPS (finding 14) ------------------------------------
+
+def _tls_files(d):
+    """A CA, and a certificate it signed for registry.test."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "2", "-subj", "/CN=arca test CA", "-addext",
+        "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+        "-subj", "/CN=registry.test")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:registry.test\n")
+    ssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "srv.crt", "-days", "2", "-extfile", "ext")
+
+
+def _serve(handler, tls_dir=None):
+    import http.server
+    import ssl
+    import threading
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls_dir:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(tls_dir, "srv.crt"), os.path.join(tls_dir, "srv.key"))
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def _pull_in_private_mounts(tmp_path, tls_dir, ref):
+    """arca image pull with registry.test at 127.0.0.1 and our CA as the only one trusted,
+    both bind-mounted in a mount namespace of its own (the host's files are untouched)."""
+    hosts = str(tmp_path / "hosts")
+    with open(hosts, "w") as f:
+        f.write("127.0.0.1 localhost registry.test\n")
+    root = str(tmp_path / "store")
+    script = (f"set -e; mount --bind {hosts} /etc/hosts; "
+              f"mount --bind {tls_dir}/ca.crt /etc/ssl/certs/ca-certificates.crt; "
+              f"ARCA_ROOT={root} {ARCA} image pull {ref}")
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_registry_on_https_cannot_lead_us_to_http(tmp_path):
+    """Finding 14: a registry on HTTPS that names a token realm on plain HTTP, or redirects
+    a request there, gets no request sent there (and so none of our credentials); the
+    same registry with an HTTPS realm is followed, which shows the TLS set-up works."""
+    import http.server
+    tls = str(tmp_path / "tls")
+    os.makedirs(tls)
+    _tls_files(tls)
+    plain_hits = []
+
+    class Plain(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            plain_hits.append((self.path, self.headers.get("Authorization")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    plain = _serve(Plain)
+    state = {"mode": None, "tls_hits": []}
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            state["tls_hits"].append(self.path)
+            port = self.server.server_address[1]
+            if self.path.startswith("/token"):
+                body = b'{"token": "t0ken"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            mode = state["mode"]
+            if mode == "redirect" and "/manifests/" in self.path:
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{plain.server_address[1]}/m")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if mode in ("realm-http", "realm-https") and not self.headers.get("Authorization"):
+                realm = (f"http://127.0.0.1:{plain.server_address[1]}/token"
+                         if mode == "realm-http" else f"https://registry.test:{port}/token")
+                self.send_response(401)
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="{realm}",service="registry.test"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = b'{"errors": [{"code": "MANIFEST_UNKNOWN", "message": "no such"}]}'
+            self.send_response(200 if self.path == "/v2/" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    reg = _serve(Registry, tls)
+    ref = f"registry.test:{reg.server_address[1]}/x/y:z"
+    try:
+        state["mode"] = "realm-https"
+        r = _pull_in_private_mounts(tmp_path, tls, ref)
+        assert r.returncode != 0 and "manifest unknown" in r.stderr, r.stderr
+        assert any(p.startswith("/token") for p in state["tls_hits"]), state
+        state["mode"] = "realm-http"
+        r = _pull_in_private_mounts(tmp_path, tls, ref)
+        assert r.returncode != 0 and "over plain HTTP: refused" in r.stderr, r.stderr
+        state["mode"] = "redirect"
+        r = _pull_in_private_mounts(tmp_path, tls, ref)
+        assert r.returncode != 0 and "Unsupported protocol" in r.stderr, r.stderr
+        assert plain_hits == [], plain_hits
+    finally:
+        reg.shutdown()
+        plain.shutdown()
