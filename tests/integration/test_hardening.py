@@ -357,7 +357,7 @@ def test_an_ephemeral_vm_ends_with_its_owner(arca):
 # --- a hostile registry on HTTPS (finding 14) ------------------------------------
 
 def _tls_files(d):
-    """A CA, and a certificate it signed for registry.test."""
+    """A CA, and a certificate it signed for registry.test and other.test."""
     def ssl(*args):
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
     ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
@@ -366,7 +366,7 @@ def _tls_files(d):
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
         "-subj", "/CN=registry.test")
     with open(os.path.join(d, "ext"), "w") as f:
-        f.write("subjectAltName=DNS:registry.test\n")
+        f.write("subjectAltName=DNS:registry.test,DNS:other.test\n")
     ssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "srv.crt", "-days", "2", "-extfile", "ext")
 
@@ -384,18 +384,23 @@ def _serve(handler, tls_dir=None):
     return srv
 
 
-def _pull_in_private_mounts(tmp_path, tls_dir, ref):
-    """arca image pull with registry.test at 127.0.0.1 and our CA as the only one trusted,
-    both bind-mounted in a mount namespace of its own (the host's files are untouched)."""
+def _arca_in_private_mounts(tmp_path, tls_dir, *args):
+    """arca with registry.test and other.test at 127.0.0.1 and our CA as the only one
+    trusted, both bind-mounted in a mount namespace of its own (the host's files are
+    untouched)."""
     hosts = str(tmp_path / "hosts")
     with open(hosts, "w") as f:
-        f.write("127.0.0.1 localhost registry.test\n")
+        f.write("127.0.0.1 localhost registry.test other.test\n")
     root = str(tmp_path / "store")
     script = (f"set -e; mount --bind {hosts} /etc/hosts; "
               f"mount --bind {tls_dir}/ca.crt /etc/ssl/certs/ca-certificates.crt; "
-              f"ARCA_ROOT={root} {ARCA} image pull {ref}")
+              f"ARCA_ROOT={root} {ARCA} " + " ".join(args))
     return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                           capture_output=True, text=True, timeout=120)
+
+
+def _pull_in_private_mounts(tmp_path, tls_dir, ref):
+    return _arca_in_private_mounts(tmp_path, tls_dir, "image", "pull", ref)
 
 
 def test_a_registry_on_https_cannot_lead_us_to_http(tmp_path):
@@ -473,3 +478,67 @@ def test_a_registry_on_https_cannot_lead_us_to_http(tmp_path):
     finally:
         reg.shutdown()
         plain.shutdown()
+
+
+def test_an_upload_sent_to_another_host_carries_no_token(tmp_path):
+    """Finding 14: a registry may answer a blob upload with a Location on another host;
+    the upload goes there (as dockerd's does) without the registry's bearer token."""
+    import http.server
+    tls = str(tmp_path / "tls")
+    os.makedirs(tls)
+    _tls_files(tls)
+    seen = []  # (host, method, path, Authorization)
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def _answer(self, status, headers=(), body=b""):
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self):
+            host = self.headers.get("Host", "").split(":")[0]
+            auth = self.headers.get("Authorization")
+            seen.append((host, self.command, self.path, auth))
+            n = int(self.headers.get("Content-Length") or 0)
+            if n:
+                self.rfile.read(n)
+            port = self.server.server_address[1]
+            if self.path.startswith("/token"):
+                return self._answer(200, [("Content-Type", "application/json")],
+                                    b'{"token": "t0ken"}')
+            if host == "other.test":
+                return self._answer(201, [("Location", "/v2/x/y/blobs/done")])
+            if auth != "Bearer t0ken":
+                realm = f"https://registry.test:{port}/token"
+                return self._answer(401, [("WWW-Authenticate",
+                                           f'Bearer realm="{realm}",service="registry.test"')])
+            if self.command == "HEAD":
+                return self._answer(404)
+            if self.command == "POST":
+                return self._answer(202, [("Location", f"https://other.test:{port}/upload/1")])
+            if self.command == "PUT" and "/manifests/" in self.path:
+                return self._answer(201, [("Docker-Content-Digest", "sha256:" + "0" * 64)])
+            return self._answer(200 if self.path == "/v2/" else 404, body=b"{}")
+
+        do_GET = do_HEAD = do_POST = do_PUT = _handle
+
+        def log_message(self, *a):
+            pass
+    reg = _serve(Registry, tls)
+    ref = f"registry.test:{reg.server_address[1]}/x/y:z"
+    rootfs = str(tmp_path / "rootfs.tar")
+    rootfs_tar(rootfs, {"hello": b"hi\n"})
+    try:
+        r = _arca_in_private_mounts(tmp_path, tls, "image", "import", rootfs, ref)
+        assert r.returncode == 0, r.stderr
+        r = _arca_in_private_mounts(tmp_path, tls, "image", "push", ref)
+        uploads = [s for s in seen if s[0] == "other.test"]
+        assert uploads, (r.stderr, seen)
+        assert all(auth is None for _, _, _, auth in uploads), uploads
+        # The registry itself did get the token (so there was one to leak).
+        assert any(auth == "Bearer t0ken" for h, _, _, auth in seen if h == "registry.test")
+    finally:
+        reg.shutdown()
