@@ -542,3 +542,55 @@ def test_an_upload_sent_to_another_host_carries_no_token(tmp_path):
         assert any(auth == "Bearer t0ken" for h, _, _, auth in seen if h == "registry.test")
     finally:
         reg.shutdown()
+
+
+def _pids_cgroup_base():
+    """The pids controller's hierarchy, writable: cgroup v2, or v1's pids."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+            f.write("+pids")
+        return "/sys/fs/cgroup", "0::"
+    return "/sys/fs/cgroup/pids", ":pids:"
+
+
+def _cgroup_of(pid, key):
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if key in line:
+                return line.rstrip("\n").split(key, 1)[1]
+    raise AssertionError(f"no {key} cgroup for {pid}")
+
+
+def test_a_transfer_that_cannot_start_frees_nothing_in_use(arcad, tmp_path):
+    """Finding 15: when no worker thread can be made (here: a pids limit), docker load
+    answers an error; the request body still flowing into the transfer is what frees it,
+    never before (the ASan arcad reports a use after free otherwise)."""
+    archive = str(tmp_path / "busybox.tar")
+    arcad.docker("save", "-o", archive, "busybox")
+    base, key = _pids_cgroup_base()
+    pid = arcad.proc.pid
+    home = _cgroup_of(pid, key)
+    cg = os.path.join(base, f"arca-test-{os.getpid()}")
+    os.mkdir(cg)
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        with open(os.path.join(cg, "pids.max"), "w") as f:
+            f.write(str(int(_status(pid)["Threads"])))  # no thread more
+        for _ in range(3):
+            r = subprocess.run(["docker", "load", "-i", archive], env=arcad.env,
+                               capture_output=True, text=True, timeout=60)
+            # The answer comes before the body is read: the CLI may see it, or only the
+            # connection closing under its upload.
+            assert r.returncode != 0 and ("cannot start the image operation" in r.stderr or
+                                          "broken pipe" in r.stderr), r.stdout + r.stderr
+    finally:
+        with open(os.path.join(cg, "pids.max"), "w") as f:
+            f.write("max")
+        with open(os.path.join(base + home, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        os.rmdir(cg)
+    assert arcad.proc.poll() is None, arcad.log()
+    r = subprocess.run(["docker", "load", "-i", archive], env=arcad.env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
