@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* arcad: parse the command line (arg_* globals live only here), build the daemon, run it. */
+/*
+ * arcad: read the flags and the configuration file (settings.h) into the
+ * daemon's configuration, build the daemon, run it. The settings live only
+ * here, in main()'s frame.
+ */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,20 +13,21 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cleanup.h"
 #include "daemon.h"
+#include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include "settings.h"
 #include "strv.h"
 
-static const char *arg_socket;
-static const char *arg_root;
-static const char *arg_run_dir;
-static const char *arg_kernel;
-static const char *arg_initramfs;
-static const char *arg_group;
-static char **arg_insecure;
-static unsigned arg_memory_mb;
-static bool arg_debug;
+#define CONFIG_MAX (1u << 20)
+
+struct args {
+	struct arcad_settings flags;
+	const char *config_file; /* --config-file, NULL: the default one, if present */
+	bool validate;
+};
 
 static void usage(FILE *f)
 {
@@ -35,7 +42,12 @@ static void usage(FILE *f)
 	       "      --initramfs PATH       guest initramfs (default: next to this binary)\n"
 	       "      --insecure-registry HOST  allow plain HTTP to HOST (repeatable)\n"
 	       "      --default-memory MB    guest memory without -m (default 1024)\n"
-	       "  -D, --debug                debug logging\n");
+	       "  -l, --log-level LEVEL      debug, info (default), warn, error, fatal\n"
+	       "  -D, --debug                debug logging\n"
+	       "      --config-file PATH     settings (default /etc/arca/daemon.json as root,\n"
+	       "                             $XDG_CONFIG_HOME/arca/daemon.json otherwise)\n"
+	       "      --validate             check the configuration file and exit\n"
+	       "  -v, --version              print the version and exit\n");
 }
 
 static char *default_socket(void)
@@ -47,7 +59,26 @@ static char *default_socket(void)
 			     : xasprintf("/tmp/arca-%u/arca.sock", (unsigned)geteuid());
 }
 
-static int parse_args(int argc, char **argv)
+static char *default_config_file(void)
+{
+	if (geteuid() == 0)
+		return xstrdup("/etc/arca/daemon.json");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	return xdg && xdg[0]	 ? xasprintf("%s/arca/daemon.json", xdg)
+	       : home && home[0] ? xasprintf("%s/.config/arca/daemon.json", home)
+				 : NULL;
+}
+
+static void set_path(struct arcad_settings *s, enum setting k, char **field, const char *v)
+{
+	free(*field);
+	*field = xstrdup(v);
+	s->set |= 1u << k;
+}
+
+/* 0: run; 1: done (help, version); -1: bad usage (reported). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, 'H' },
@@ -58,42 +89,67 @@ static int parse_args(int argc, char **argv)
 		{ "initramfs", required_argument, NULL, 'i' },
 		{ "insecure-registry", required_argument, NULL, 'I' },
 		{ "default-memory", required_argument, NULL, 'm' },
+		{ "log-level", required_argument, NULL, 'l' },
 		{ "debug", no_argument, NULL, 'D' },
+		{ "config-file", required_argument, NULL, 'c' },
+		{ "validate", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	struct arcad_settings *s = &a->flags;
+	struct arca_error *err = NULL;
+	int c, level;
 	uint32_t v;
-	while ((c = getopt_long(argc, argv, "H:Dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:l:Dvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
-			/* A unix socket only: no TCP without TLS (and arcad has no TLS). */
-			if (strncmp(optarg, "unix://", 7) == 0) {
-				arg_socket = optarg + 7;
-			} else if (optarg[0] == '/') {
-				arg_socket = optarg;
-			} else {
-				fprintf(stderr,
-					"arcad: -H %s: arcad serves the API on a unix socket only "
-					"(unix:///path); TCP would be unauthenticated\n",
-					optarg);
+			free(s->host);
+			s->host = NULL;
+			if (settings_parse_host(optarg, &s->host, &err) < 0) {
+				fprintf(stderr, "arcad: -H: %s\n", err->msg);
+				arca_error_free(err);
 				return -1;
 			}
+			s->set |= 1u << SETTING_HOST;
 			break;
-		case 'r': arg_root = optarg; break;
-		case 'x': arg_run_dir = optarg; break;
-		case 'g': arg_group = optarg; break;
-		case 'k': arg_kernel = optarg; break;
-		case 'i': arg_initramfs = optarg; break;
-		case 'I': arg_insecure = strv_append(arg_insecure, optarg); break;
+		case 'r': set_path(s, SETTING_DATA_ROOT, &s->data_root, optarg); break;
+		case 'x': set_path(s, SETTING_EXEC_ROOT, &s->exec_root, optarg); break;
+		case 'g': set_path(s, SETTING_GROUP, &s->group, optarg); break;
+		case 'k': set_path(s, SETTING_KERNEL, &s->kernel, optarg); break;
+		case 'i': set_path(s, SETTING_INITRAMFS, &s->initramfs, optarg); break;
+		case 'I':
+			s->insecure = strv_append(s->insecure, optarg);
+			s->set |= 1u << SETTING_INSECURE;
+			break;
 		case 'm':
 			if (safe_atou32(optarg, &v) < 0 || v < 64) {
 				fprintf(stderr, "arcad: invalid --default-memory `%s`\n", optarg);
 				return -1;
 			}
-			arg_memory_mb = v;
+			s->memory_mb = v;
+			s->set |= 1u << SETTING_MEMORY;
 			break;
-		case 'D': arg_debug = true; break;
+		case 'l':
+			level = strcasecmp(optarg, "fatal") == 0 ? LOG_LEVEL_ERROR
+								 : log_parse_level(optarg);
+			if (level < 0) {
+				fprintf(stderr,
+					"arcad: --log-level `%s` is none of debug, info, "
+					"warn, error, fatal\n",
+					optarg);
+				return -1;
+			}
+			s->log_level = level;
+			s->set |= 1u << SETTING_LOG_LEVEL;
+			break;
+		case 'D':
+			s->debug = true;
+			s->set |= 1u << SETTING_DEBUG;
+			break;
+		case 'c': a->config_file = optarg; break;
+		case 'V': a->validate = true; break;
+		case 'v': printf("arcad version %s\n", ARCA_VERSION); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -105,49 +161,83 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* The configuration file under the flags: a missing default file is no error. */
+static int load_config_file(struct args *a, struct arca_error **err)
+{
+	_cleanup_free_ char *fallback = a->config_file ? NULL : default_config_file();
+	const char *path = a->config_file ? a->config_file : fallback;
+	if (!path)
+		return 0;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(AT_FDCWD, path, CONFIG_MAX, &text, &len);
+	if (r == -ENOENT && !a->config_file)
+		return 0;
+	if (r < 0)
+		return arca_error_errno(err, r, "read the configuration file `%s`", path);
+	struct arcad_settings file = { .log_level = LOG_LEVEL_INFO };
+	r = settings_from_json(text, len, path, &file, err);
+	if (r >= 0)
+		r = settings_merge(&a->flags, &file, path, err);
+	settings_done(&file);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	int r = parse_args(argc, argv);
-	if (r != 0)
-		return r > 0 ? 0 : 2;
-	const char *level = getenv("ARCA_LOG_LEVEL");
-	int l = level ? log_parse_level(level) : (int)LOG_LEVEL_INFO;
-	log_setup("arcad", arg_debug ? LOG_LEVEL_DEBUG
-			   : l < 0   ? LOG_LEVEL_INFO
-				     : (enum log_level)l);
+	struct args a = { .flags = { .log_level = LOG_LEVEL_INFO } };
+	int r = parse_args(argc, argv, &a);
+	struct arca_error *err = NULL;
+	/* Exit 2 for bad usage, 1 for a configuration that cannot be used (as dockerd). */
+	int status = r < 0 ? 2 : 0;
+	if (r == 0 && load_config_file(&a, &err) < 0) {
+		fprintf(stderr, "arcad: %s\n", err->msg);
+		arca_error_free(err);
+		r = -1;
+		status = 1;
+	}
+	if (r != 0 || a.validate) {
+		if (r == 0)
+			printf("configuration OK\n");
+		settings_done(&a.flags);
+		return status;
+	}
+	struct arcad_settings *s = &a.flags;
+	const char *env_level = getenv("ARCA_LOG_LEVEL");
+	int level = s->set & (1u << SETTING_LOG_LEVEL) ? s->log_level
+		    : env_level			       ? log_parse_level(env_level)
+						       : (int)LOG_LEVEL_INFO;
+	log_setup("arcad", s->debug    ? LOG_LEVEL_DEBUG
+			   : level < 0 ? LOG_LEVEL_INFO
+				       : (enum log_level)level);
 
-	char *socket = arg_socket ? xstrdup(arg_socket) : default_socket();
-	const char *root = arg_root		 ? arg_root
+	_cleanup_free_ char *socket = s->host ? xstrdup(s->host) : default_socket();
+	const char *root = s->data_root		 ? s->data_root
 			   : getenv("ARCA_ROOT") ? getenv("ARCA_ROOT")
 						 : "/var/lib/arca";
-	char *run_dir = arg_run_dir	 ? xstrdup(arg_run_dir)
-			: geteuid() == 0 ? xstrdup("/run/arca/vm")
-					 : xasprintf("%s/vm", root);
+	_cleanup_free_ char *run_dir = s->exec_root	? xstrdup(s->exec_root)
+				       : geteuid() == 0 ? xstrdup("/run/arca/vm")
+							: xasprintf("%s/vm", root);
 	struct daemon_config cfg = {
 		.socket_path = socket,
 		.root = root,
 		.run_dir = run_dir,
-		.kernel = arg_kernel,
-		.initramfs = arg_initramfs,
-		.socket_group = arg_group,
-		.default_memory_mb = arg_memory_mb,
-		.insecure_registries = arg_insecure,
-		.debug = arg_debug,
+		.kernel = s->kernel,
+		.initramfs = s->initramfs,
+		.socket_group = s->group,
+		.default_memory_mb = s->memory_mb,
+		.insecure_registries = s->insecure,
+		.debug = s->debug,
 	};
 	struct daemon *d = NULL;
-	struct arca_error *err = NULL;
 	if (daemon_new(&cfg, &d, &err) < 0) {
 		log_error("%s", err->msg);
 		arca_error_free(err);
-		free(socket);
-		free(run_dir);
-		strv_free(arg_insecure);
+		settings_done(s);
 		return 1;
 	}
 	r = daemon_run(d);
 	daemon_free(d);
-	free(socket);
-	free(run_dir);
-	strv_free(arg_insecure);
+	settings_done(s);
 	return r < 0 ? 1 : 0;
 }

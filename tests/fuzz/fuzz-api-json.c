@@ -3,8 +3,9 @@
  * libFuzzer target: the create and exec request bodies as arcad decodes them
  * (container_config_build, exec_config_check), and a volume's driver options
  * and name (volume_options_check, volume_name_is_valid) and its mounts
- * (container_mounts_parse: Binds, Mounts, Volumes): any JSON a client sends must
- * give a result or an error, never a crash or a leak.
+ * (container_mounts_parse: Binds, Mounts, Volumes), and daemon.json
+ * (settings_from_json): any JSON a client sends must give a result or an
+ * error, never a crash or a leak.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include "container.h"
 #include "error.h"
 #include "exec-session.h"
+#include "settings.h"
 #include "volume.h"
 
 static const char *image_json = "{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/bin\",\"HOME=/root\"],"
@@ -67,6 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)volume_options_check("block", opts, &err);
 	err = arca_error_free(err);
 	(void)volume_name_is_valid(json_string_value(json_object_get(body, "Name")));
+	/* The same bytes as arcad's daemon.json. */
+	struct arcad_settings st = { 0 };
+	(void)settings_from_json((const char *)data, size, "daemon.json", &st, &err);
+	err = arca_error_free(err);
+	settings_done(&st);
 	json_decref(img);
 	json_decref(body);
 	return 0;

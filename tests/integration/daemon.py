@@ -4,6 +4,7 @@ Daemon(build).start() launches arcad; .env gives DOCKER_HOST (and a private
 DOCKER_CONFIG so no login of this machine is used or changed); .stop() sends
 SIGTERM, waits, and checks that no VM process is left behind.
 """
+import json
 import os
 import shutil
 import signal
@@ -55,6 +56,9 @@ class Daemon:
         self.kernel = kernel
         self.proc = None
         self.log_path = os.path.join(self.dir, "arcad.log")
+        # Its own configuration file: the machine's /etc/arca/daemon.json never applies.
+        self.config_file = os.path.join(self.dir, "daemon.json")
+        self.config = {}
         self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}",
                         DOCKER_CONFIG=self.config_dir)
         self.env.pop("DOCKER_CONTEXT", None)
@@ -109,6 +113,8 @@ class Daemon:
         self.own_etc = True
 
     def start(self):
+        with open(self.config_file, "w") as f:
+            json.dump(self.config, f)
         log = open(self.log_path, "a")
         env = dict(os.environ, ARCA_KERNEL=self.kernel,
                    ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
@@ -120,7 +126,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             enter + [
              os.path.join(self.build, "src/daemon/arcad"), "-H", f"unix://{self.sock}",
-             "--data-root", self.root, "--exec-root", self.run_dir] + (["-D"] if os.environ.get("ARCA_TEST_DEBUG") else []),
+             "--data-root", self.root, "--exec-root", self.run_dir,
+             "--config-file", self.config_file] + (["-D"] if os.environ.get("ARCA_TEST_DEBUG") else []),
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:

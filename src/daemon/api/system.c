@@ -131,6 +131,12 @@ void api_system_info(struct api_ctx *ctx)
 	json_decref(unknown_commit);
 	json_object_update_missing(info, extra);
 	json_decref(extra);
+	/* --insecure-registry / insecure-registries, as `docker info` lists them. */
+	json_t *index = json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs");
+	for (char **h = d->cfg.insecure_registries; h && *h; h++)
+		json_object_set_new(index, *h,
+				    json_pack("{s:s, s:[], s:b, s:b}", "Name", *h, "Mirrors",
+					      "Secure", 0, "Official", 0));
 	http_reply_json(ctx->conn, 200, info);
 }
 
