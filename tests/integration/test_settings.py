@@ -3,6 +3,7 @@ the errors dockerd gives for unknown keys and for a setting given both as a flag
 the file (issue 17)."""
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -52,7 +53,12 @@ def test_the_file_takes_effect(build_dir, kernel):
         assert info["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
         assert "myreg.test:5000" in d.docker("info").stdout
         d.docker("run", "--rm", "busybox", "true")
-        assert "spawned qemu" in d.log()  # a debug line
+        log = d.log()
+        assert "spawned qemu" in log  # a debug line
+        # The request log: method, path, status, duration.
+        assert re.search(r"GET /v1\.\d+/info -> 200 in \d+ ms", log), log[-2000:]
+        assert re.search(r"POST /v1\.\d+/containers/create(\?\S*)? -> 201 in \d+ ms", log)
+        assert re.search(r"POST /v1\.\d+/containers/\w+/attach\?\S* -> 101 in", log)
     finally:
         left = d.stop()
         assert not left

@@ -86,6 +86,9 @@ struct http_conn {
 	uint64_t discarded;
 	bool response_started;
 	bool response_done;
+	int status;	  /* of the response, for the request log */
+	usec_t t_request; /* when it was dispatched */
+	bool logged;	  /* the request log has its line */
 	bool streaming;
 	bool upgrade_requested;
 
@@ -448,6 +451,19 @@ static void write_head(struct http_conn *c, int status, const char *content_type
 		queue(c, extra, strlen(extra));
 	queue(c, "\r\n", 2);
 	c->response_started = true;
+	c->status = status;
+}
+
+/* The request log, at debug level: what users grep when something goes wrong. */
+static void log_request(struct http_conn *c)
+{
+	if (c->logged || log_get_level() < LOG_LEVEL_DEBUG || !c->req.method)
+		return;
+	c->logged = true;
+	log_debug("%s %s%s%s -> %d in %llu ms", c->req.method, c->req.path,
+		  c->req.query && c->req.query[0] ? "?" : "", c->req.query ? c->req.query : "",
+		  c->status,
+		  (unsigned long long)((now_usec(CLOCK_MONOTONIC) - c->t_request) / USEC_PER_MSEC));
 }
 
 /* The response is complete: continue with the next request, or close. */
@@ -456,6 +472,7 @@ static void response_finished(struct http_conn *c)
 	c->response_done = true;
 	if (c->state == S_CLOSED || c->state == S_HIJACKED)
 		return;
+	log_request(c);
 	if (!c->body_done && (c->state == S_STREAM || c->state == S_WAIT)) {
 		/* Answered before the body was read (an early error). Closing now
 		 * would reset the connection under a client still sending, which
@@ -624,6 +641,7 @@ void http_hijack(struct http_conn *c, const char *content_type, const struct htt
 	/* write_head added "Connection: close" for !keep_alive; harmless for a raw stream. */
 	c->state = S_HIJACKED;
 	c->response_started = c->response_done = true;
+	log_request(c);
 	conn_flush(c);
 	/* Bytes that came with the request head belong to the stream. */
 	if (c->state == S_HIJACKED)
@@ -772,6 +790,8 @@ static void dispatch(struct http_conn *c)
 		buf_done(&c->body);
 	}
 	http_conn_ref(c);
+	c->t_request = now_usec(CLOCK_MONOTONIC);
+	c->logged = false;
 	c->srv->handler->dispatch(c, &c->req, c->srv->userdata);
 	http_conn_unref(c);
 }
