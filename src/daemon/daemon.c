@@ -33,6 +33,7 @@
 #include "firewall.h"
 #include "host-link.h"
 #include "sandbox.h"
+#include "systemd.h"
 #include "tap.h"
 #include "exec-session.h"
 #include "fd-util.h"
@@ -221,7 +222,8 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		(void)event_run(d->event, 100 * USEC_PER_MSEC);
 	sandbox_remove_orphans(d);
 	firewall_update(d); /* the networks' and the adopted containers' ports */
-	int lfd = listen_socket(cfg, err);
+	/* Socket-activated, the socket is systemd's: used as passed, never unlinked. */
+	int lfd = cfg->listen_fd > 0 ? cfg->listen_fd : listen_socket(cfg, err);
 	if (lfd < 0) {
 		r = lfd;
 		goto fail;
@@ -247,7 +249,7 @@ struct daemon *daemon_free(struct daemon *d)
 	__atomic_store_n(&d->stopping, true, __ATOMIC_RELAXED); /* running builds end */
 	d->events = events_free(d->events); /* ends the streams while their connections live */
 	d->http = http_server_free(d->http);
-	if (d->cfg.socket_path)
+	if (d->cfg.socket_path && d->cfg.listen_fd <= 0)
 		(void)unlink(d->cfg.socket_path);
 	/* Running containers stop with the daemon: record that, then end their VMs. */
 	size_t it = 0;
@@ -314,6 +316,7 @@ static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, 
 	struct daemon *d = userdata;
 	(void)s;
 	log_info("signal %u: shutting down", si->ssi_signo);
+	systemd_notify("STOPPING=1");
 	event_exit(d->event, 0);
 	return 0;
 }
@@ -326,7 +329,10 @@ int daemon_run(struct daemon *d)
 	for (size_t i = 0; i < ELEMENTSOF(nums); i++)
 		if (event_add_signal(d->event, &sigs[i], nums[i], on_signal, d) < 0)
 			return -EIO;
-	log_info("API listening on unix://%s (%s)", d->cfg.socket_path, d->accel.reason);
+	log_info("API listening on unix://%s%s (%s)", d->cfg.socket_path,
+		 d->cfg.listen_fd > 0 ? ", passed by systemd" : "", d->accel.reason);
+	/* Containers restored, the socket serving: ready (Type=notify). */
+	systemd_notify("READY=1\nSTATUS=serving the Docker API");
 	int r = event_loop(d->event);
 	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
 		sigs[i] = event_source_free(sigs[i]);

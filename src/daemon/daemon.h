@@ -40,6 +40,7 @@ struct daemon_config {
 	unsigned default_memory_mb;
 	char **insecure_registries;
 	bool debug;
+	int listen_fd; /* the API socket systemd passed (socket_path is its path); 0: none */
 };
 
 struct daemon {

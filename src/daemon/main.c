@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -20,6 +22,7 @@
 #include "parse-util.h"
 #include "settings.h"
 #include "strv.h"
+#include "systemd.h"
 
 #define CONFIG_MAX (1u << 20)
 
@@ -57,6 +60,16 @@ static char *default_socket(void)
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	return xdg && xdg[0] ? xasprintf("%s/arca.sock", xdg)
 			     : xasprintf("/tmp/arca-%u/arca.sock", (unsigned)geteuid());
+}
+
+/* The path a listening unix socket is bound to ("" for an unnamed one). */
+static char *socket_path_of(int fd)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_path[0] == '\0')
+		return xstrdup("");
+	return xstrndup(sa.sun_path, sizeof(sa.sun_path));
 }
 
 static char *default_config_file(void)
@@ -211,7 +224,21 @@ int main(int argc, char **argv)
 			   : level < 0 ? LOG_LEVEL_INFO
 				       : (enum log_level)level);
 
-	_cleanup_free_ char *socket = s->host ? xstrdup(s->host) : default_socket();
+	/* Socket-activated (arcad.socket): the API socket is systemd's, -H may only name it. */
+	int listen_fd = systemd_listen_fd(&err);
+	_cleanup_free_ char *passed = listen_fd >= 0 ? socket_path_of(listen_fd) : NULL;
+	if (listen_fd >= 0 && s->host && strcmp(s->host, passed) != 0)
+		arca_error_set(&err, EINVAL, ARCA_ERR_INVALID,
+			       "systemd passed the socket `%s`, -H names `%s`", passed, s->host);
+	if (err) {
+		log_error("%s", err->msg);
+		arca_error_free(err);
+		settings_done(s);
+		return 1;
+	}
+	_cleanup_free_ char *socket = passed	? xstrdup(passed)
+				      : s->host ? xstrdup(s->host)
+						: default_socket();
 	const char *root = s->data_root		 ? s->data_root
 			   : getenv("ARCA_ROOT") ? getenv("ARCA_ROOT")
 						 : "/var/lib/arca";
@@ -228,6 +255,7 @@ int main(int argc, char **argv)
 		.default_memory_mb = s->memory_mb,
 		.insecure_registries = s->insecure,
 		.debug = s->debug,
+		.listen_fd = listen_fd >= 0 ? listen_fd : 0,
 	};
 	struct daemon *d = NULL;
 	if (daemon_new(&cfg, &d, &err) < 0) {

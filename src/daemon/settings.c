@@ -253,8 +253,10 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 	json_t *v;
 	json_object_foreach(j, key, v)
 	{
-		if (strcmp(key, "live-restore") == 0 && json_is_true(v))
-			continue; /* arcad always keeps its containers across a restart */
+		/* A stopping arcad stops its containers (they outlive only a crash, and are
+		 * adopted): that is live-restore off; on is not supported yet. */
+		if (strcmp(key, "live-restore") == 0 && json_is_false(v))
+			continue;
 		if (strcmp(key, "live-restore") == 0 || is_unsupported(key))
 			refused = strv_append(refused, key);
 		else if (setting_of(key) == SETTING__COUNT)

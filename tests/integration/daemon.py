@@ -59,6 +59,8 @@ class Daemon:
         # Its own configuration file: the machine's /etc/arca/daemon.json never applies.
         self.config_file = os.path.join(self.dir, "daemon.json")
         self.config = {}
+        self.prefix = []     # what starts arcad (systemd-socket-activate -l SOCK)
+        self.extra_env = {}  # NOTIFY_SOCKET...
         self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}",
                         DOCKER_CONFIG=self.config_dir)
         self.env.pop("DOCKER_CONTEXT", None)
@@ -117,14 +119,15 @@ class Daemon:
             json.dump(self.config, f)
         log = open(self.log_path, "a")
         env = dict(os.environ, ARCA_KERNEL=self.kernel,
-                   ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
+                   ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"),
+                   **self.extra_env)
         # Only the network namespace is arcad's own: it sees the test's mounts as they
         # come (binds of directories mounted later), unless the test gave the namespace
         # its own /etc files, which ip netns exec binds in a mount namespace.
         enter = (["ip", "netns", "exec", self.netns] if self.own_etc
                  else ["nsenter", f"--net=/run/netns/{self.netns}"])
         self.proc = subprocess.Popen(
-            enter + [
+            enter + self.prefix + [
              os.path.join(self.build, "src/daemon/arcad"), "-H", f"unix://{self.sock}",
              "--data-root", self.root, "--exec-root", self.run_dir,
              "--config-file", self.config_file] + (["-D"] if os.environ.get("ARCA_TEST_DEBUG") else []),

@@ -25,7 +25,7 @@ def validate(tmp_path, config, *flags):
 
 def test_validate(tmp_path):
     r = validate(tmp_path, {"data-root": "/var/lib/arca", "insecure-registries": ["r:5000"],
-                            "log-level": "warn", "live-restore": True})
+                            "log-level": "warn", "live-restore": False})
     assert r.returncode == 0 and r.stdout == "configuration OK\n", r.stderr
     r = validate(tmp_path, {"data-root": "/d", "storage-drvier": "overlay2"})
     assert r.returncode == 1
@@ -62,3 +62,31 @@ def test_the_file_takes_effect(build_dir, kernel):
     finally:
         left = d.stop()
         assert not left
+
+
+def test_socket_activation_and_readiness(build_dir, kernel):
+    """As arcad.service and arcad.socket run it: the socket made by the service manager
+    (here systemd-socket-activate, which needs no systemd as PID 1), READY=1 on
+    NOTIFY_SOCKET once it serves, STOPPING=1 on SIGTERM, and the socket left in place."""
+    import socket as sk
+    d = Daemon(build_dir, kernel)
+    notify = os.path.join(d.dir, "notify")
+    n = sk.socket(sk.AF_UNIX, sk.SOCK_DGRAM)
+    n.bind(notify)
+    n.settimeout(30)
+    # It passes on only the environment it is told to (-E).
+    d.prefix = ["systemd-socket-activate", "-l", d.sock, "-E", "NOTIFY_SOCKET",
+                "-E", "ARCA_KERNEL", "-E", "ARCA_INITRAMFS"]
+    d.extra_env = {"NOTIFY_SOCKET": notify}
+    try:
+        d.start()
+        assert b"READY=1" in n.recv(4096)
+        assert "passed by systemd" in d.log()
+        assert d.docker("ps").returncode == 0
+        d.proc.terminate()
+        assert n.recv(4096) == b"STOPPING=1"
+        d.proc.wait(timeout=30)
+        assert os.path.exists(d.sock)  # systemd's, not arcad's to remove
+    finally:
+        n.close()
+        d.stop()

@@ -20,7 +20,7 @@ static void test_keys(void)
 	ok(parse("{\"data-root\": \"/d\", \"exec-root\": \"/x\", \"group\": \"arca\", "
 		 "\"hosts\": [\"unix:///run/a.sock\"], \"insecure-registries\": [\"r:5000\", "
 		 "\"q\"], \"log-level\": \"warn\", \"debug\": true, \"kernel\": \"/k\", "
-		 "\"initramfs\": \"/i\", \"default-memory\": 512, \"live-restore\": true}",
+		 "\"initramfs\": \"/i\", \"default-memory\": 512, \"live-restore\": false}",
 		 &s, &err) == 0,
 	   "every key arcad applies");
 	ok(s.data_root && !strcmp(s.data_root, "/d") && !strcmp(s.exec_root, "/x") &&
@@ -50,8 +50,8 @@ static void test_errors(void)
 		     "don't match any configuration option: bar, foo", "unknown keys, named");
 	expect_error("{\"registry-mirrors\": [], \"bip\": \"10.0.0.1/24\"}",
 		     "not supported by arcad: bip, registry-mirrors", "dockerd's keys not applied");
-	expect_error("{\"live-restore\": false}", "not supported by arcad: live-restore",
-		     "live-restore off");
+	expect_error("{\"live-restore\": true}", "not supported by arcad: live-restore",
+		     "live-restore on");
 	expect_error("{\"hosts\": [\"tcp://0.0.0.0:2375\"]}", "unix socket only", "tcp host");
 	expect_error("{\"hosts\": [\"/a\", \"/b\"]}", "list of one", "two hosts");
 	expect_error("{\"data-root\": \"rel\"}", "absolute path", "relative data-root");
