@@ -3,7 +3,8 @@
  * unpack-layer ROOT LAYER...: applies layers in order onto ROOT with
  * libarca-image's unpacker and prints each diff ID. Exit 0 when all applied,
  * 1 with the error on stderr otherwise. For the malicious-layer tests.
- *   ARCA_UNPACK_MAX_BYTES / ARCA_UNPACK_MAX_ENTRIES override the limits.
+ *   ARCA_UNPACK_MAX_BYTES / ARCA_UNPACK_MAX_ENTRIES override the limits;
+ *   ARCA_UNPACK_MEDIA_TYPE is the layers' media type (the compression it allows).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
 				     .max_entries = UNPACK_DEFAULT_MAX_ENTRIES };
 	if (getenv("ARCA_UNPACK_MAX_BYTES"))
 		lim.max_bytes = strtoull(getenv("ARCA_UNPACK_MAX_BYTES"), NULL, 10);
+	if (getenv("ARCA_UNPACK_MEDIA_TYPE"))
+		lim.compression = unpack_compression_of(getenv("ARCA_UNPACK_MEDIA_TYPE"));
 	if (getenv("ARCA_UNPACK_MAX_ENTRIES"))
 		lim.max_entries = strtoull(getenv("ARCA_UNPACK_MAX_ENTRIES"), NULL, 10);
 	int root = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);

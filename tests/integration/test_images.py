@@ -460,6 +460,31 @@ def test_malicious_layers_never_escape(tmp_path):
                                           "more than" in results[name][1]), results[name]
 
 
+def test_compression_must_match_the_media_type(tmp_path):
+    """A layer is decompressed only as its media type says: zstd, xz or bzip2 bytes
+    under the gzip type, or gzip under the plain tar type, are refused."""
+    helper = os.path.join(BUILD, "tests/unit/unpack-layer")
+    raw = malicious._tar([malicious._ti("f", data=b"x\n")])
+    forms = {"gzip": malicious._gz(raw), "zstd": malicious._zst(raw),
+             "xz": subprocess.run(["xz", "-c"], input=raw, capture_output=True).stdout,
+             "plain": raw}
+    gz = "application/vnd.oci.image.layer.v1.tar+gzip"
+    zst = "application/vnd.oci.image.layer.v1.tar+zstd"
+    plain = "application/vnd.oci.image.layer.v1.tar"
+    cases = [(gz, "gzip", 0), (gz, "zstd", 1), (gz, "xz", 1), (gz, "plain", 1),
+             (zst, "zstd", 0), (zst, "gzip", 1), (plain, "plain", 0), (plain, "gzip", 1),
+             (plain, "xz", 0)]  # docker import and load keep xz under the plain type
+    for media_type, form, want in cases:
+        path = str(tmp_path / f"layer-{form}")
+        with open(path, "wb") as f:
+            f.write(forms[form])
+        target = tmp_path / f"t-{media_type[-5:]}-{form}"
+        target.mkdir()
+        r = subprocess.run([helper, str(target), path], capture_output=True, text=True,
+                           env=dict(os.environ, ARCA_UNPACK_MEDIA_TYPE=media_type))
+        assert r.returncode == want, (media_type, form, r.stderr)
+
+
 def test_multi_layer_attacks_never_escape(tmp_path):
     """A symlink (or a directory turned symlink) in one layer, and writes, whiteouts
     or hardlinks through it in the next: applied in order, as a pull does."""
