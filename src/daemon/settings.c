@@ -133,11 +133,8 @@ static bool is_unsupported(const char *key)
 static char *joined(char *const *l)
 {
 	char *s = xstrdup("");
-	for (size_t i = 0; l && l[i]; i++) {
-		char *n = xasprintf("%s%s%s", s, i ? ", " : "", l[i]);
-		free(s);
-		s = n;
-	}
+	for (size_t i = 0; l && l[i]; i++)
+		strappendf(&s, "%s%s", i ? ", " : "", l[i]);
 	return s;
 }
 
@@ -325,10 +322,8 @@ int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, co
 		if (!(flags->set & file->set & (1u << k)))
 			continue;
 		_cleanup_free_ char *a = shown(flags, k), *b = shown(file, k);
-		char *n = xasprintf("%s%s%s: (from flag: %s, from file: %s)", both,
-				    both[0] ? ", " : "", keys[k], a, b);
-		free(both);
-		both = n;
+		strappendf(&both, "%s%s: (from flag: %s, from file: %s)", both[0] ? ", " : "",
+			   keys[k], a, b);
 	}
 	if (both[0])
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
