@@ -66,16 +66,21 @@ char *go_quote_list(json_t *array)
 	return out;
 }
 
-/* Go's %v of a []string: [a b]. */
-static char *go_list(json_t *array)
+char *build_words_join(json_t *array)
 {
-	char *out = xstrdup("[");
+	char *out = xstrdup("");
 	size_t i;
 	json_t *v;
 	json_array_foreach(array, i, v) strappendf(
 	    &out, "%s%s", i ? " " : "", json_string_value(v) ? json_string_value(v) : "");
-	strappendf(&out, "]");
 	return out;
+}
+
+/* Go's %v of a []string: [a b]. */
+static char *go_list(json_t *array)
+{
+	_cleanup_free_ char *words = build_words_join(array);
+	return xasprintf("[%s]", words);
 }
 
 /* Go's %q of an int (a rune): 'a', '\x02'. */

@@ -26,6 +26,9 @@ struct build_config_ctx {
 	char *author; /* MAINTAINER's text, owned */
 };
 
+/* A JSON array's strings joined by spaces ("a b"), as history and step lines show them. */
+char *build_words_join(json_t *array);
+
 /* Is cmd ("env", "label", ...) one of the instructions build_config_apply takes? */
 bool build_config_only(const char *cmd);
 

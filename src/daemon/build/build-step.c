@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "build-config.h"
 #include "build-fetch.h"
 #include "build-internal.h"
 #include "cleanup.h"
@@ -51,20 +52,10 @@ static json_t *shell_of(const struct builder *b)
 	return json_pack("[s, s]", "/bin/sh", "-c");
 }
 
-static char *join(json_t *array)
-{
-	char *out = xstrdup("");
-	size_t i;
-	json_t *v;
-	json_array_foreach(array, i, v) strappendf(
-	    &out, "%s%s", i ? " " : "", json_string_value(v) ? json_string_value(v) : "");
-	return out;
-}
-
 char *step_shell_prefix(const struct builder *b)
 {
 	json_t *shell = shell_of(b);
-	char *s = join(shell);
+	char *s = build_words_join(shell);
 	json_decref(shell);
 	return s;
 }
@@ -406,8 +397,8 @@ int step_run(struct builder *b, const struct df_inst *i, struct arca_error **err
 	for (char **p = prefix; p && *p; p++)
 		json_array_append_new(save, json_string(*p));
 	json_array_extend(save, cmd);
-	_cleanup_free_ char *created_by = join(save);
-	_cleanup_free_ char *shown = join(cmd);
+	_cleanup_free_ char *created_by = build_words_join(save);
+	_cleanup_free_ char *shown = build_words_join(cmd);
 	_cleanup_free_ char *probe = probe_text(b, save, true);
 	json_decref(save);
 	r = cache_lookup(b, probe, created_by, err);
