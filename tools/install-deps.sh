@@ -13,7 +13,7 @@ linux-source-6.1 flex bison libelf-dev bc libssl-dev cpio xz-utils
 busybox-static kmod mmdebstrap uidmap
 python3 python3-pytest python3-docker python3-requests python3-cryptography python3-yaml
 docker-registry skopeo apache2-utils docker.io docker-compose
-shellcheck tmux socat iproute2 procps psmisc curl jq
+shellcheck tmux socat iproute2 procps psmisc curl jq systemd-container
 nftables conntrack dnsmasq-base
 "
 

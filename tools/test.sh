@@ -108,7 +108,8 @@ ARCA_BUILD_DIR="$here/build-asan" integration integration-asan/ \
 	tests/integration/test_logs.py tests/integration/test_health.py tests/integration/test_fs.py \
 	tests/integration/test_commit.py tests/integration/test_live_restore.py \
 	tests/integration/test_dockerd_parity.py tests/integration/test_network.py \
-	tests/integration/test_build.py tests/integration/test_hardening.py
+	tests/integration/test_build.py tests/integration/test_hardening.py \
+	tests/integration/test_settings.py tests/integration/test_systemd.py
 
 passed=$(grep -c '^pass ' "$results")
 failed=$(grep -c '^fail ' "$results")

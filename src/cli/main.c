@@ -6,12 +6,13 @@
 
 #include "cli.h"
 #include "log.h"
+#include "version.h"
 
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("arca %s\n", ARCA_VERSION);
+	printf("arca %s (commit %s)\n", ARCA_VERSION, ARCA_GIT_COMMIT);
 	return 0;
 }
 

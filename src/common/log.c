@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging to stderr, one line per call. Global state: the identity and the
- * level (the documented exception of rule S1). Not thread-safe to configure;
- * log_setup() runs once in main().
+ * level (the documented exception of rule S1). log_setup() runs once in
+ * main(), before any thread; the level alone may change later (a daemon's
+ * reload), read and written atomically.
  */
 #include "log.h"
 
@@ -27,12 +28,17 @@ void log_setup(const char *ident, enum log_level level)
 {
 	if (ident)
 		log_ident = ident;
-	log_level = level;
+	log_set_level(level);
+}
+
+void log_set_level(enum log_level level)
+{
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 enum log_level log_get_level(void)
 {
-	return log_level;
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 int log_parse_level(const char *s)
@@ -47,7 +53,7 @@ int log_parse_level(const char *s)
 
 int log_internal(enum log_level level, int error, const char *fmt, ...)
 {
-	if (level > log_level)
+	if (level > log_get_level())
 		return -error;
 
 	int saved = errno;

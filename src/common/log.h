@@ -17,6 +17,8 @@ enum log_level {
 };
 
 void log_setup(const char *ident, enum log_level level);
+/* The level alone, at any time, from any thread. */
+void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_parse_level(const char *s); /* -EINVAL if unknown */
 

@@ -38,6 +38,7 @@
 #include "exec-session.h"
 #include "fd-util.h"
 #include "hashmap.h"
+#include "ipam.h"
 #include "network.h"
 #include "volume.h"
 #include "http-server.h"
@@ -144,6 +145,12 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	d->cfg.run_dir = xstrdup(cfg->run_dir);
 	d->cfg.socket_path = xstrdup(cfg->socket_path);
 	d->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
+	d->cfg.labels = strv_copy(cfg->labels);
+	if (cfg->n_address_pools) {
+		struct ipam_pool *pools = xnew0(struct ipam_pool, cfg->n_address_pools);
+		memcpy(pools, cfg->address_pools, cfg->n_address_pools * sizeof(*pools));
+		d->cfg.address_pools = pools;
+	}
 	if (!d->cfg.default_memory_mb)
 		d->cfg.default_memory_mb = 1024;
 	d->containers = hashmap_new();
@@ -251,12 +258,15 @@ struct daemon *daemon_free(struct daemon *d)
 	d->http = http_server_free(d->http);
 	if (d->cfg.socket_path && d->cfg.listen_fd <= 0)
 		(void)unlink(d->cfg.socket_path);
-	/* Running containers stop with the daemon: record that, then end their VMs. */
+	/*
+	 * Running containers stop with the daemon: record that, then end their VMs.
+	 * With live restore, those that run steadily are left running instead.
+	 */
 	size_t it = 0;
 	void *v;
 	while (d->containers && hashmap_iter(d->containers, &it, NULL, &v)) {
 		struct container *c = v;
-		if (c->vm) {
+		if (c->vm && !(d->cfg.live_restore && container_leave_running(c))) {
 			if (container_is_running(c))
 				container_set_exited(c, EXIT_STATUS_SIGTERM, NULL);
 			container_io_ended(c); /* what the guest sent reaches the log */
@@ -307,6 +317,8 @@ struct daemon *daemon_free(struct daemon *d)
 	free((char *)d->cfg.run_dir);
 	free((char *)d->cfg.socket_path);
 	strv_free(d->cfg.insecure_registries);
+	strv_free(d->cfg.labels);
+	free((struct ipam_pool *)d->cfg.address_pools);
 	free(d);
 	return NULL;
 }
@@ -321,13 +333,62 @@ static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, 
 	return 0;
 }
 
+/* A list as Go's %v shows it, as dockerd's reload event does: "[a b]". */
+static char *go_list(char **l)
+{
+	char *s = xstrdup("[");
+	for (size_t i = 0; l && l[i]; i++)
+		strappendf(&s, "%s%s", i ? " " : "", l[i]);
+	strappendf(&s, "]");
+	return s;
+}
+
+/* SIGHUP: the configuration file again; what it may change applies at once. */
+static int on_reload(struct event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+	(void)s;
+	(void)si;
+	if (!d->cfg.reload)
+		return 0;
+	systemd_notify("RELOADING=1");
+	struct daemon_reload rl = { 0 };
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (d->cfg.reload(d->cfg.reload_data, &rl, &err) < 0) {
+		log_error("reload: %s; the configuration stays as it was", err->msg);
+		systemd_notify("READY=1");
+		return 0;
+	}
+	strv_free(d->cfg.insecure_registries);
+	d->cfg.insecure_registries = rl.insecure_registries;
+	strv_free(d->cfg.labels);
+	d->cfg.labels = rl.labels;
+	d->cfg.debug = rl.debug;
+	d->cfg.live_restore = rl.live_restore;
+	log_set_level((enum log_level)rl.log_level);
+	_cleanup_free_ char *insecure = go_list(d->cfg.insecure_registries);
+	_cleanup_free_ char *labels = go_list(d->cfg.labels);
+	char host[256] = "";
+	(void)gethostname(host, sizeof(host) - 1);
+	events_emit(d->events, "daemon", "reload", "arca",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "debug", d->cfg.debug ? "true" : "false",
+			      "insecure-registries", insecure, "labels", labels, "live-restore",
+			      d->cfg.live_restore ? "true" : "false", "name", host));
+	log_info("reloaded the configuration: insecure registries %s, labels %s, live restore %s, "
+		 "debug %s",
+		 insecure, labels, d->cfg.live_restore ? "on" : "off", d->cfg.debug ? "on" : "off");
+	systemd_notify("READY=1");
+	return 0;
+}
+
 int daemon_run(struct daemon *d)
 {
-	struct event_source *sigs[3] = { 0 };
-	int nums[] = { SIGTERM, SIGINT, SIGQUIT };
+	struct event_source *sigs[4] = { 0 };
+	int nums[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP };
 	(void)signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < ELEMENTSOF(nums); i++)
-		if (event_add_signal(d->event, &sigs[i], nums[i], on_signal, d) < 0)
+		if (event_add_signal(d->event, &sigs[i], nums[i],
+				     nums[i] == SIGHUP ? on_reload : on_signal, d) < 0)
 			return -EIO;
 	log_info("API listening on unix://%s%s (%s)", d->cfg.socket_path,
 		 d->cfg.listen_fd > 0 ? ", passed by systemd" : "", d->accel.reason);

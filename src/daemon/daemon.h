@@ -30,6 +30,19 @@ struct container_hooks;
 struct nl_sock;
 struct dns;
 
+struct ipam_pool;
+
+/* What SIGHUP applies again (settings.h: SETTINGS_RELOADABLE), the daemon's to keep. */
+struct daemon_reload {
+	char **insecure_registries;
+	char **labels;
+	int log_level; /* enum log_level, -D counted */
+	bool debug;
+	bool live_restore;
+};
+/* Reads the configuration again (main.c's): 0 and ret filled, or an error that keeps it. */
+typedef int (*daemon_reload_fn)(void *userdata, struct daemon_reload *ret, struct arca_error **err);
+
 struct daemon_config {
 	const char *socket_path;  /* the API socket */
 	const char *root;	  /* data root: images, containers, database */
@@ -38,9 +51,15 @@ struct daemon_config {
 	const char *initramfs;	  /* NULL: find it */
 	const char *socket_group; /* group owning the socket (0660), NULL: root's */
 	unsigned default_memory_mb;
-	char **insecure_registries;
+	char **insecure_registries; /* replaced by a reload: copied by whoever keeps it */
+	char **labels;		    /* docker info's Labels */
+	const struct ipam_pool *address_pools; /* NULL: Docker's default local pools */
+	size_t n_address_pools;
 	bool debug;
-	int listen_fd; /* the API socket systemd passed (socket_path is its path); 0: none */
+	bool live_restore; /* a stopping daemon leaves running containers running */
+	int listen_fd;	   /* the API socket systemd passed (socket_path is its path); 0: none */
+	daemon_reload_fn reload; /* SIGHUP; NULL: nothing to read again */
+	void *reload_data;
 };
 
 struct daemon {

@@ -2,11 +2,13 @@
 /*
  * arcad: read the flags and the configuration file (settings.h) into the
  * daemon's configuration, build the daemon, run it. The settings live only
- * here, in main()'s frame.
+ * here, in main()'s frame; a SIGHUP has the daemon call reload(), which reads
+ * the file again under the same flags.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +25,14 @@
 #include "settings.h"
 #include "strv.h"
 #include "systemd.h"
+#include "version.h"
 
 #define CONFIG_MAX (1u << 20)
 
 struct args {
-	struct arcad_settings flags;
-	const char *config_file; /* --config-file, NULL: the default one, if present */
+	struct arcad_settings flags;   /* as given on the command line */
+	struct arcad_settings current; /* flags and file merged, at start */
+	const char *config_file;       /* --config-file, NULL: the default one, if present */
 	bool validate;
 };
 
@@ -45,6 +49,10 @@ static void usage(FILE *f)
 	       "      --initramfs PATH       guest initramfs (default: next to this binary)\n"
 	       "      --insecure-registry HOST  allow plain HTTP to HOST (repeatable)\n"
 	       "      --default-memory MB    guest memory without -m (default 1024)\n"
+	       "      --live-restore         leave containers running when arcad stops\n"
+	       "      --label KEY=VALUE      a label of the daemon (docker info; repeatable)\n"
+	       "      --default-address-pool base=CIDR,size=N\n"
+	       "                             subnets for networks (repeatable)\n"
 	       "  -l, --log-level LEVEL      debug, info (default), warn, error, fatal\n"
 	       "  -D, --debug                debug logging\n"
 	       "      --config-file PATH     settings (default /etc/arca/daemon.json as root,\n"
@@ -90,6 +98,13 @@ static void set_path(struct arcad_settings *s, enum setting k, char **field, con
 	s->set |= 1u << k;
 }
 
+static int usage_error(const char *flag, struct arca_error *err)
+{
+	fprintf(stderr, "arcad: %s: %s\n", flag, err->msg);
+	arca_error_free(err);
+	return -1;
+}
+
 /* 0: run; 1: done (help, version); -1: bad usage (reported). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -102,6 +117,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "initramfs", required_argument, NULL, 'i' },
 		{ "insecure-registry", required_argument, NULL, 'I' },
 		{ "default-memory", required_argument, NULL, 'm' },
+		{ "live-restore", no_argument, NULL, 'L' },
+		{ "label", required_argument, NULL, 'a' },
+		{ "default-address-pool", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "config-file", required_argument, NULL, 'c' },
@@ -119,11 +137,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'H':
 			free(s->host);
 			s->host = NULL;
-			if (settings_parse_host(optarg, &s->host, &err) < 0) {
-				fprintf(stderr, "arcad: -H: %s\n", err->msg);
-				arca_error_free(err);
-				return -1;
-			}
+			if (settings_parse_host(optarg, &s->host, &err) < 0)
+				return usage_error("-H", err);
 			s->set |= 1u << SETTING_HOST;
 			break;
 		case 'r': set_path(s, SETTING_DATA_ROOT, &s->data_root, optarg); break;
@@ -143,6 +158,24 @@ static int parse_args(int argc, char **argv, struct args *a)
 			s->memory_mb = v;
 			s->set |= 1u << SETTING_MEMORY;
 			break;
+		case 'L':
+			s->live_restore = true;
+			s->set |= 1u << SETTING_LIVE_RESTORE;
+			break;
+		case 'a':
+			if (settings_parse_label(optarg, &err) < 0)
+				return usage_error("--label", err);
+			s->labels = strv_append(s->labels, optarg);
+			s->set |= 1u << SETTING_LABELS;
+			break;
+		case 'P': {
+			struct ipam_pool p;
+			if (settings_parse_pool(optarg, &p, &err) < 0)
+				return usage_error("--default-address-pool", err);
+			settings_add_pool(s, &p);
+			s->set |= 1u << SETTING_ADDRESS_POOLS;
+			break;
+		}
 		case 'l':
 			level = strcasecmp(optarg, "fatal") == 0 ? LOG_LEVEL_ERROR
 								 : log_parse_level(optarg);
@@ -162,7 +195,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'c': a->config_file = optarg; break;
 		case 'V': a->validate = true; break;
-		case 'v': printf("arcad version %s\n", ARCA_VERSION); return 1;
+		case 'v':
+			printf("arcad version %s, commit %s\n", ARCA_VERSION, ARCA_GIT_COMMIT);
+			return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -174,8 +209,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* The configuration file under the flags: a missing default file is no error. */
-static int load_config_file(struct args *a, struct arca_error **err)
+/* The configuration file under the flags (into into): a missing default file is no error. */
+static int load_config_file(const struct args *a, struct arcad_settings *into,
+			    struct arca_error **err)
 {
 	_cleanup_free_ char *fallback = a->config_file ? NULL : default_config_file();
 	const char *path = a->config_file ? a->config_file : fallback;
@@ -191,38 +227,58 @@ static int load_config_file(struct args *a, struct arca_error **err)
 	struct arcad_settings file = { .log_level = LOG_LEVEL_INFO };
 	r = settings_from_json(text, len, path, &file, err);
 	if (r >= 0)
-		r = settings_merge(&a->flags, &file, path, err);
+		r = settings_merge(into, &file, path, err);
 	settings_done(&file);
 	return r;
 }
 
-int main(int argc, char **argv)
+/* The log level a configuration asks for: -D, the setting, $ARCA_LOG_LEVEL, info. */
+static enum log_level effective_level(const struct arcad_settings *s)
 {
-	struct args a = { .flags = { .log_level = LOG_LEVEL_INFO } };
-	int r = parse_args(argc, argv, &a);
-	struct arca_error *err = NULL;
-	/* Exit 2 for bad usage, 1 for a configuration that cannot be used (as dockerd). */
-	int status = r < 0 ? 2 : 0;
-	if (r == 0 && load_config_file(&a, &err) < 0) {
-		fprintf(stderr, "arcad: %s\n", err->msg);
-		arca_error_free(err);
-		r = -1;
-		status = 1;
-	}
-	if (r != 0 || a.validate) {
-		if (r == 0)
-			printf("configuration OK\n");
-		settings_done(&a.flags);
-		return status;
-	}
-	struct arcad_settings *s = &a.flags;
 	const char *env_level = getenv("ARCA_LOG_LEVEL");
 	int level = s->set & (1u << SETTING_LOG_LEVEL) ? s->log_level
 		    : env_level			       ? log_parse_level(env_level)
 						       : (int)LOG_LEVEL_INFO;
-	log_setup("arcad", s->debug    ? LOG_LEVEL_DEBUG
-			   : level < 0 ? LOG_LEVEL_INFO
-				       : (enum log_level)level);
+	return s->debug ? LOG_LEVEL_DEBUG : level < 0 ? LOG_LEVEL_INFO : (enum log_level)level;
+}
+
+/* SIGHUP (daemon_reload_fn): the file again, under the same flags. */
+static int reload(void *userdata, struct daemon_reload *ret, struct arca_error **err)
+{
+	struct args *a = userdata;
+	struct arcad_settings next;
+	settings_copy(&a->flags, &next);
+	int r = load_config_file(a, &next, err);
+	if (r < 0) {
+		settings_done(&next);
+		return r;
+	}
+	unsigned later = settings_differ(&a->current, &next) & ~SETTINGS_RELOADABLE;
+	_cleanup_free_ char *names = xstrdup("");
+	for (int k = 0; k < SETTING__COUNT; k++)
+		if (later & (1u << k))
+			strappendf(&names, "%s%s", names[0] ? ", " : "", settings_key(k));
+	if (names[0])
+		log_warn("reload: %s changed; a change of these applies when arcad starts again",
+			 names);
+	*ret = (struct daemon_reload){
+		.insecure_registries = next.insecure,
+		.labels = next.labels,
+		.log_level = (int)effective_level(&next),
+		.debug = next.debug,
+		.live_restore = next.live_restore,
+	};
+	next.insecure = NULL;
+	next.labels = NULL;
+	settings_done(&next);
+	return 0;
+}
+
+static int run(struct args *a)
+{
+	struct arcad_settings *s = &a->current;
+	struct arca_error *err = NULL;
+	log_setup("arcad", effective_level(s));
 
 	/* Socket-activated (arcad.socket): the API socket is systemd's, -H may only name it. */
 	int listen_fd = systemd_listen_fd(&err);
@@ -233,7 +289,6 @@ int main(int argc, char **argv)
 	if (err) {
 		log_error("%s", err->msg);
 		arca_error_free(err);
-		settings_done(s);
 		return 1;
 	}
 	_cleanup_free_ char *socket = passed	? xstrdup(passed)
@@ -254,18 +309,53 @@ int main(int argc, char **argv)
 		.socket_group = s->group,
 		.default_memory_mb = s->memory_mb,
 		.insecure_registries = s->insecure,
+		.labels = s->labels,
+		.address_pools = s->pools,
+		.n_address_pools = s->n_pools,
 		.debug = s->debug,
+		.live_restore = s->live_restore,
 		.listen_fd = listen_fd >= 0 ? listen_fd : 0,
+		.reload = reload,
+		.reload_data = a,
 	};
 	struct daemon *d = NULL;
 	if (daemon_new(&cfg, &d, &err) < 0) {
 		log_error("%s", err->msg);
 		arca_error_free(err);
-		settings_done(s);
 		return 1;
 	}
-	r = daemon_run(d);
+	int r = daemon_run(d);
 	daemon_free(d);
-	settings_done(s);
 	return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* A SIGHUP while the daemon starts waits for it (the loop reads it then). */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &hup, NULL);
+
+	struct args a = { .flags = { .log_level = LOG_LEVEL_INFO } };
+	int r = parse_args(argc, argv, &a);
+	struct arca_error *err = NULL;
+	/* Exit 2 for bad usage, 1 for a configuration that cannot be used (as dockerd). */
+	int status = r < 0 ? 2 : 0;
+	if (r == 0) {
+		settings_copy(&a.flags, &a.current);
+		if (load_config_file(&a, &a.current, &err) < 0) {
+			fprintf(stderr, "arcad: %s\n", err->msg);
+			arca_error_free(err);
+			r = -1;
+			status = 1;
+		}
+	}
+	if (r == 0 && a.validate)
+		printf("configuration OK\n");
+	else if (r == 0)
+		status = run(&a);
+	settings_done(&a.flags);
+	settings_done(&a.current);
+	return status;
 }

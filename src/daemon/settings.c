@@ -29,6 +29,9 @@ static const char *const keys[SETTING__COUNT] = {
 	[SETTING_KERNEL] = "kernel",
 	[SETTING_INITRAMFS] = "initramfs",
 	[SETTING_MEMORY] = "default-memory",
+	[SETTING_LIVE_RESTORE] = "live-restore",
+	[SETTING_LABELS] = "labels",
+	[SETTING_ADDRESS_POOLS] = "default-address-pools",
 };
 
 /* dockerd's keys that arcad does not apply (yet): refused by name, never ignored. */
@@ -41,7 +44,6 @@ static const char *const unsupported[] = { "allow-nondistributable-artifacts",
 					   "cpu-rt-period",
 					   "cpu-rt-runtime",
 					   "data-root-mount",
-					   "default-address-pools",
 					   "default-cgroupns-mode",
 					   "default-gateway",
 					   "default-gateway-v6",
@@ -66,7 +68,6 @@ static const char *const unsupported[] = { "allow-nondistributable-artifacts",
 					   "ip6tables",
 					   "iptables",
 					   "ipv6",
-					   "labels",
 					   "log-driver",
 					   "log-format",
 					   "log-opts",
@@ -151,6 +152,105 @@ static int path_value(json_t *v, const char *key, const char *path, char **ret,
 	return 0;
 }
 
+int settings_parse_label(const char *value, struct arca_error **err)
+{
+	const char *eq = strchr(value, '=');
+	if (!eq || eq == value)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "bad attribute format: %s (a label is key=value)", value);
+	return 0;
+}
+
+static int labels_value(struct arcad_settings *s, json_t *v, const char *path,
+			struct arca_error **err)
+{
+	size_t i;
+	json_t *l;
+	if (!json_is_array(v))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "%s: labels must be a list of key=value", path);
+	s->labels = strv_free(s->labels);
+	json_array_foreach(v, i, l)
+	{
+		int r = json_is_string(l) ? settings_parse_label(json_string_value(l), err)
+					  : arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+							   "labels must be strings");
+		if (r < 0) {
+			arca_error_wrap(err, "%s", path);
+			return r;
+		}
+		s->labels = strv_append(s->labels, json_string_value(l));
+	}
+	return 0;
+}
+
+void settings_add_pool(struct arcad_settings *s, const struct ipam_pool *p)
+{
+	s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
+	s->pools[s->n_pools++] = *p;
+}
+
+int settings_parse_pool(const char *value, struct ipam_pool *ret, struct arca_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(value);
+	const char *base = NULL, *size = NULL;
+	char *save = NULL;
+	for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (strncmp(f, "base=", 5) == 0)
+			base = f + 5;
+		else if (strncmp(f, "size=", 5) == 0)
+			size = f + 5;
+		else
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "address pool `%s`: unexpected field `%s` (base=CIDR,"
+					      "size=N)",
+					      value, f);
+	}
+	char *end = NULL;
+	long long n = size ? strtoll(size, &end, 10) : -1;
+	if (!base || !size || !size[0] || *end)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "address pool `%s`: base=CIDR,size=N are both needed", value);
+	return ipam_pool_check(base, n, ret, err);
+}
+
+static int pools_value(struct arcad_settings *s, json_t *v, const char *path,
+		       struct arca_error **err)
+{
+	size_t i;
+	json_t *e;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "%s: default-address-pools must be a list of {\"base\": "
+				      "CIDR, \"size\": N}",
+				      path);
+	free(s->pools);
+	s->pools = NULL;
+	s->n_pools = 0;
+	json_array_foreach(v, i, e)
+	{
+		json_t *base = json_object_get(e, "base"), *size = json_object_get(e, "size");
+		struct ipam_pool p;
+		int r = 0;
+		if (!json_is_object(e) || !json_is_string(base) || !json_is_integer(size) ||
+		    json_object_size(e) != 2)
+			r = arca_error_set(
+			    err, EINVAL, ARCA_ERR_INVALID,
+			    "default-address-pools[%zu]: an entry is {\"base\": CIDR, "
+			    "\"size\": N}",
+			    i);
+		if (r >= 0)
+			r = ipam_pool_check(json_string_value(base), json_integer_value(size), &p,
+					    err);
+		if (r < 0) {
+			arca_error_wrap(err, "%s", path);
+			return r;
+		}
+		settings_add_pool(s, &p);
+	}
+	return 0;
+}
+
 static int one(struct arcad_settings *s, enum setting k, json_t *v, const char *path,
 	       struct arca_error **err)
 {
@@ -228,6 +328,14 @@ static int one(struct arcad_settings *s, enum setting k, json_t *v, const char *
 		s->memory_mb = (unsigned)m;
 		return 0;
 	}
+	case SETTING_LIVE_RESTORE:
+		if (!json_is_boolean(v))
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "%s: live-restore must be true or false", path);
+		s->live_restore = json_is_true(v);
+		return 0;
+	case SETTING_LABELS: return labels_value(s, v, path, err);
+	case SETTING_ADDRESS_POOLS: return pools_value(s, v, path, err);
 	case SETTING__COUNT: break;
 	}
 	return arca_error_set(err, EINVAL, ARCA_ERR_INTERNAL, "%s: %s", path, key);
@@ -250,11 +358,7 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 	json_t *v;
 	json_object_foreach(j, key, v)
 	{
-		/* A stopping arcad stops its containers (they outlive only a crash, and are
-		 * adopted): that is live-restore off; on is not supported yet. */
-		if (strcmp(key, "live-restore") == 0 && json_is_false(v))
-			continue;
-		if (strcmp(key, "live-restore") == 0 || is_unsupported(key))
+		if (is_unsupported(key))
 			refused = strv_append(refused, key);
 		else if (setting_of(key) == SETTING__COUNT)
 			unknown = strv_append(unknown, key);
@@ -302,6 +406,17 @@ static char *shown(const struct arcad_settings *s, enum setting k)
 	case SETTING_KERNEL: return xstrdup(s->kernel);
 	case SETTING_INITRAMFS: return xstrdup(s->initramfs);
 	case SETTING_MEMORY: return xasprintf("%u", s->memory_mb);
+	case SETTING_LIVE_RESTORE: return xstrdup(s->live_restore ? "true" : "false");
+	case SETTING_LABELS: return joined(s->labels);
+	case SETTING_ADDRESS_POOLS: {
+		char *out = xstrdup("");
+		for (size_t i = 0; i < s->n_pools; i++) {
+			char b[64];
+			ipam_prefix_format(&s->pools[i].base, true, b, sizeof(b));
+			strappendf(&out, "%sbase=%s,size=%u", i ? ", " : "", b, s->pools[i].size);
+		}
+		return out;
+	}
 	case SETTING__COUNT: break;
 	}
 	return xstrdup("");
@@ -354,8 +469,61 @@ int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, co
 		flags->debug = file->debug;
 	if (from_file & (1u << SETTING_MEMORY))
 		flags->memory_mb = file->memory_mb;
+	if (from_file & (1u << SETTING_LIVE_RESTORE))
+		flags->live_restore = file->live_restore;
+	if (from_file & (1u << SETTING_LABELS)) {
+		strv_free(flags->labels);
+		flags->labels = file->labels;
+		file->labels = NULL;
+	}
+	if (from_file & (1u << SETTING_ADDRESS_POOLS)) {
+		free(flags->pools);
+		flags->pools = file->pools;
+		flags->n_pools = file->n_pools;
+		file->pools = NULL;
+		file->n_pools = 0;
+	}
 	flags->set |= from_file;
 	return 0;
+}
+
+unsigned settings_differ(const struct arcad_settings *a, const struct arcad_settings *b)
+{
+	unsigned out = 0;
+	for (int k = 0; k < SETTING__COUNT; k++) {
+		unsigned bit = 1u << k;
+		if ((a->set ^ b->set) & bit) {
+			out |= bit;
+		} else if (a->set & bit) {
+			_cleanup_free_ char *x = shown(a, k), *y = shown(b, k);
+			if (strcmp(x, y) != 0)
+				out |= bit;
+		}
+	}
+	return out;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void settings_copy(const struct arcad_settings *from, struct arcad_settings *to)
+{
+	*to = *from;
+	to->host = dup_or_null(from->host);
+	to->data_root = dup_or_null(from->data_root);
+	to->exec_root = dup_or_null(from->exec_root);
+	to->group = dup_or_null(from->group);
+	to->insecure = from->insecure ? strv_copy(from->insecure) : NULL;
+	to->kernel = dup_or_null(from->kernel);
+	to->initramfs = dup_or_null(from->initramfs);
+	to->labels = from->labels ? strv_copy(from->labels) : NULL;
+	to->pools = NULL;
+	if (from->n_pools) {
+		to->pools = xnew0(struct ipam_pool, from->n_pools);
+		memcpy(to->pools, from->pools, from->n_pools * sizeof(*to->pools));
+	}
 }
 
 void settings_done(struct arcad_settings *s)
@@ -367,5 +535,7 @@ void settings_done(struct arcad_settings *s)
 	strv_free(s->insecure);
 	free(s->kernel);
 	free(s->initramfs);
+	strv_free(s->labels);
+	free(s->pools);
 	*s = (struct arcad_settings){ 0 };
 }

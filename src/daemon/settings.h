@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "ipam.h"
 
 enum setting {
 	SETTING_HOST,
@@ -24,8 +25,16 @@ enum setting {
 	SETTING_KERNEL,
 	SETTING_INITRAMFS,
 	SETTING_MEMORY,
+	SETTING_LIVE_RESTORE,
+	SETTING_LABELS,
+	SETTING_ADDRESS_POOLS,
 	SETTING__COUNT,
 };
+
+/* The settings SIGHUP applies again from the file, as dockerd's reload does. */
+#define SETTINGS_RELOADABLE                                                             \
+	((1u << SETTING_INSECURE) | (1u << SETTING_LOG_LEVEL) | (1u << SETTING_DEBUG) | \
+	 (1u << SETTING_LIVE_RESTORE) | (1u << SETTING_LABELS))
 
 struct arcad_settings {
 	char *host; /* the API socket's path */
@@ -38,6 +47,10 @@ struct arcad_settings {
 	char *kernel;
 	char *initramfs;
 	unsigned memory_mb;
+	bool live_restore;
+	char **labels;		 /* "key=value", NULL-terminated */
+	struct ipam_pool *pools; /* default-address-pools, in order */
+	size_t n_pools;
 	unsigned set; /* 1 << enum setting, for each one given */
 };
 
@@ -51,4 +64,14 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 /* The file's settings under the flags' (into flags): both giving one is an error. */
 int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, const char *path,
 		   struct arca_error **err);
+/* --label's value: key=value. */
+int settings_parse_label(const char *value, struct arca_error **err);
+/* --default-address-pool's value: base=CIDR,size=N (dockerd's form). */
+int settings_parse_pool(const char *value, struct ipam_pool *ret, struct arca_error **err);
+/* Appends p to s's default-address-pools. */
+void settings_add_pool(struct arcad_settings *s, const struct ipam_pool *p);
+/* The settings whose values differ between a and b (1 << enum setting each). */
+unsigned settings_differ(const struct arcad_settings *a, const struct arcad_settings *b);
+/* A deep copy of from into to (to's old contents are not freed). */
+void settings_copy(const struct arcad_settings *from, struct arcad_settings *to);
 void settings_done(struct arcad_settings *s);

@@ -755,10 +755,32 @@ int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata)
 	return vm->driver->resume(vm, cb, userdata);
 }
 
+static struct vm *vm_free_struct(struct vm *vm, bool kill_it);
+
 struct vm *vm_free(struct vm *vm)
+{
+	return vm_free_struct(vm, true);
+}
+
+struct vm *vm_release(struct vm *vm)
+{
+	if (vm)
+		log_debug("vm %s: released, pid %d goes on", vm->id, (int)vm->pid);
+	return vm_free_struct(vm, false);
+}
+
+static struct vm *vm_free_struct(struct vm *vm, bool kill_it)
 {
 	if (!vm)
 		return NULL;
+	if (!kill_it) {
+		/* Its VMM and sharing process go on, reparented; the run directory stays. */
+		vm->pid = 0;
+		vm->pidfd = safe_close(vm->pidfd);
+		vm->share_pid = 0;
+		free(vm->dir);
+		vm->dir = NULL;
+	}
 	if (vm->pidfd >= 0 && vm->attached) {
 		/* Not our child: no wait; poll its pidfd until it is gone. */
 		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);

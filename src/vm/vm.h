@@ -112,6 +112,13 @@ int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
 int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait);
 /* Kills the VMM if still running, waits for it, removes the run directory. NULL-safe. */
 struct vm *vm_free(struct vm *vm);
+/*
+ * Lets go of a running VM without ending it (an owner that exits and leaves it
+ * to the next, which adopts it with vm_attach): closes the QMP, channel and
+ * console connections, which the guest sees as its host leaving, and keeps
+ * the VMM, its sharing process and the run directory. NULL-safe.
+ */
+struct vm *vm_release(struct vm *vm);
 
 enum vm_state vm_get_state(const struct vm *vm);
 struct guest_client *vm_guest(struct vm *vm);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "container-mounts.h"
 #include "container.h"
@@ -74,6 +75,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)settings_from_json((const char *)data, size, "daemon.json", &st, &err);
 	err = arca_error_free(err);
 	settings_done(&st);
+	/* ... and as the value of --default-address-pool and --label. */
+	char *flag = strndup((const char *)data, size);
+	struct ipam_pool pool;
+	if (flag) {
+		(void)settings_parse_pool(flag, &pool, &err);
+		err = arca_error_free(err);
+		(void)settings_parse_label(flag, &err);
+		err = arca_error_free(err);
+		free(flag);
+	}
 	json_decref(img);
 	json_decref(body);
 	return 0;

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import time
 
+from daemon import Daemon, qemu_pids
+
 COUNTER = "i=0; while true; do echo n $i; i=$((i+1)); sleep 0.05; done"
 
 
@@ -79,3 +81,71 @@ def test_vm_gone_while_daemon_was_down(arcad):
     arcad.docker("start", "victim")  # its run directory was cleaned: it starts again
     assert arcad.docker("exec", "victim", "true").returncode == 0
     arcad.docker("rm", "-f", "victim", "survivor")
+
+
+def test_sigterm_with_live_restore(build_dir, kernel):
+    """live-restore: true (as arcad.service's systemctl restart needs it): a SIGTERM'd
+    arcad leaves its running and paused containers running, with their network and
+    published ports, and the next arcad adopts them. Turned off by a reload, the next
+    SIGTERM stops them again (143), as dockerd without live restore does."""
+    d = Daemon(build_dir, kernel)
+    d.config = {"live-restore": True}
+    d.start()
+    try:
+        d.load_busybox()
+        assert d.docker("info", "--format", "{{.LiveRestoreEnabled}}").stdout.strip() == "true"
+        d.docker("network", "create", "lrnet")
+        d.docker("run", "-d", "--name", "web", "--network", "lrnet", "-p", "127.0.0.1:18080:80",
+                 "busybox", "sh", "-c", "echo hello > /index.html; httpd -f -p 80 -h /")
+        d.docker("run", "-d", "--name", "counter", "busybox", "sh", "-c", COUNTER)
+        d.docker("run", "-d", "--name", "frozen", "busybox", "sleep", "1000")
+        d.docker("pause", "frozen")
+        url = ["curl", "-sf", "--max-time", "5", "http://127.0.0.1:18080/index.html"]
+        for _ in range(50):
+            if d.ns(url, check=False).stdout == "hello\n":
+                break
+            time.sleep(0.2)
+        assert d.ns(url, check=False).stdout == "hello\n"
+        names = ["web", "counter", "frozen"]
+        before = {n: state(d, n) for n in names}
+        vmms = sorted(qemu_pids(d.run_dir))
+        assert len(vmms) == 3
+        d.proc.terminate()
+        d.proc.wait(timeout=30)
+        assert d.log().count("left running (live restore)") == 3
+        assert sorted(qemu_pids(d.run_dir)) == vmms  # no daemon, still running
+        d.start()
+        for n in names:
+            st = state(d, n)
+            assert st["Status"] == ("paused" if n == "frozen" else "running"), (n, st)
+            assert st["StartedAt"] == before[n]["StartedAt"] and st["Pid"] == before[n]["Pid"]
+        assert d.ns(url, check=False).stdout == "hello\n"  # the port is bound again
+        # Its network works for a container started after the restart (name and route).
+        assert d.docker("run", "--rm", "--network", "lrnet", "busybox", "wget", "-qO-",
+                        "http://web/index.html").stdout == "hello\n"
+        d.docker("unpause", "frozen")
+        assert d.docker("exec", "frozen", "echo", "ok").stdout == "ok\n"
+        time.sleep(1)
+        seen = numbers(d.docker("logs", "counter").stdout)
+        assert seen[0] == 0 and set(seen) == set(range(seen[-1] + 1))  # no gap
+        # A reload turns it off; the next SIGTERM stops them.
+        with open(d.config_file, "w") as f:
+            json.dump({"live-restore": False}, f)
+        d.proc.send_signal(signal.SIGHUP)
+        for _ in range(100):
+            if "reloaded the configuration" in d.log():
+                break
+            time.sleep(0.1)
+        d.proc.terminate()
+        d.proc.wait(timeout=30)
+        assert qemu_pids(d.run_dir) == []
+        d.config = {"live-restore": False}
+        d.start()
+        for n in ["web", "counter"]:
+            st = state(d, n)
+            assert st["Status"] == "exited" and st["ExitCode"] == 143, (n, st)
+        d.docker("rm", "-f", *names)
+        d.docker("network", "rm", "lrnet")
+    finally:
+        left = d.stop()
+        assert not left and not d.leftover_links

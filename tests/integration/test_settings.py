@@ -4,7 +4,10 @@ the file (issue 17)."""
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -90,3 +93,128 @@ def test_socket_activation_and_readiness(build_dir, kernel):
     finally:
         n.close()
         d.stop()
+
+
+def wait_for_log(d, text, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in d.log():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"`{text}` not in arcad's log:\n{d.log()}")
+
+
+def test_reload_on_sighup(build_dir, kernel):
+    """SIGHUP reads daemon.json again: labels, insecure registries, log level, debug and
+    live restore change at once (a `daemon reload` event says so); a change of another
+    key waits for a restart, said in the log; a bad file keeps what was."""
+    d = Daemon(build_dir, kernel)
+    d.config = {"labels": ["a=1"], "log-level": "info"}
+    d.start()
+    since = str(int(time.time()) - 1)
+    try:
+        info = json.loads(d.docker("info", "--format", "{{json .}}").stdout)
+        assert info["Labels"] == ["a=1"] and "myreg.test:5000" not in \
+            info["RegistryConfig"]["IndexConfigs"]
+        with open(d.config_file, "w") as f:
+            json.dump({"labels": ["a=2", "b=3"], "log-level": "debug", "live-restore": True,
+                       "insecure-registries": ["myreg.test:5000"], "default-memory": 256}, f)
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for_log(d, "reloaded the configuration")
+        info = json.loads(d.docker("info", "--format", "{{json .}}").stdout)
+        assert info["Labels"] == ["a=2", "b=3"]
+        assert info["RegistryConfig"]["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
+        assert info["LiveRestoreEnabled"] is True
+        assert "default-memory changed" in d.log()
+        # Debug level now: the request log appears.
+        assert re.search(r"GET /v1\.\d+/info -> 200 in \d+ ms", d.log())
+        # The events of the past, up to now: the reload's, once.
+        out = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                       "--filter", "type=daemon", "--format", "{{json .}}").stdout
+        assert len(out.splitlines()) == 1, out
+        event = json.loads(out)
+        assert event["Type"] == "daemon" and event["Action"] == "reload"
+        assert event["Actor"]["Attributes"]["labels"] == "[a=2 b=3]"
+        assert event["Actor"]["Attributes"]["insecure-registries"] == "[myreg.test:5000]"
+        # A file that does not parse, or that conflicts with a flag: nothing changes.
+        for bad, why in [("{\"labels\": [", "invalid JSON"),
+                         ('{"data-root": "/elsewhere"}', "both as a flag and in the "
+                                                         "configuration file")]:
+            with open(d.config_file, "w") as f:
+                f.write(bad)
+            d.proc.send_signal(signal.SIGHUP)
+            wait_for_log(d, why)
+            assert "the configuration stays as it was" in d.log()
+            info = json.loads(d.docker("info", "--format", "{{json .}}").stdout)
+            assert info["Labels"] == ["a=2", "b=3"] and info["LiveRestoreEnabled"] is True
+    finally:
+        left = d.stop()
+        assert not left
+
+
+def test_default_address_pools(build_dir, kernel):
+    """default-address-pools replaces Docker's pools: the default bridge and every
+    network created without a subnet take theirs from it, in order."""
+    d = Daemon(build_dir, kernel)
+    d.config = {"default-address-pools": [{"base": "10.123.0.0/16", "size": 24}]}
+    d.start()
+    try:
+        d.load_busybox()
+        info = json.loads(d.docker("info", "--format", "{{json .DefaultAddressPools}}").stdout)
+        assert info == [{"Base": "10.123.0.0/16", "Size": 24}]
+        subnet = "{{range .IPAM.Config}}{{.Subnet}}{{end}}"
+        assert d.docker("network", "inspect", "bridge", "--format",
+                        subnet).stdout.strip() == "10.123.0.0/24"
+        d.docker("network", "create", "pooled")
+        assert d.docker("network", "inspect", "pooled", "--format",
+                        subnet).stdout.strip() == "10.123.1.0/24"
+        out = d.docker("run", "--rm", "--network", "pooled", "busybox", "ip", "-4", "-o",
+                       "addr", "show", "eth0").stdout
+        assert "inet 10.123.1.2/24" in out, out
+        d.docker("network", "rm", "pooled")
+    finally:
+        left = d.stop()
+        assert not left
+
+
+def _ensure_group(name):
+    if subprocess.run(["getent", "group", name], capture_output=True).returncode == 0:
+        return False
+    subprocess.run(["groupadd", "--system", name], check=True)
+    return True
+
+
+def test_socket_group(build_dir, kernel):
+    """The socket is root:GROUP 0660: a member of the group who is not root uses it, a
+    user outside it is refused (membership is root-equivalent, docs/daemon.md)."""
+    made = _ensure_group("arca")
+    users = [f"arcat{os.getpid() % 100000}in", f"arcat{os.getpid() % 100000}out"]
+    subprocess.run(["useradd", "-M", "-N", "-G", "arca", "-s", "/bin/sh", users[0]], check=True)
+    subprocess.run(["useradd", "-M", "-N", "-s", "/bin/sh", users[1]], check=True)
+    d = Daemon(build_dir, kernel)
+    d.config = {"group": "arca"}
+    os.chmod(d.dir, 0o711)  # the socket's directory: others may pass, not list
+    try:
+        d.start()
+        st = os.stat(d.sock)
+        assert oct(st.st_mode & 0o777) == "0o660"
+        import grp
+        assert grp.getgrgid(st.st_gid).gr_name == "arca" and st.st_uid == 0
+
+        def as_user(user):
+            return subprocess.run(["runuser", "-u", user, "--", "env", "HOME=/tmp",
+                                   f"DOCKER_CONFIG=/tmp/{user}-docker",
+                                   "docker", "-H", f"unix://{d.sock}", "ps"],
+                                  capture_output=True, text=True, timeout=60)
+        r = as_user(users[0])
+        assert r.returncode == 0 and r.stdout.startswith("CONTAINER ID"), r.stderr
+        r = as_user(users[1])
+        assert r.returncode != 0 and "permission denied" in r.stderr, r.stderr
+    finally:
+        left = d.stop()
+        for u in users:
+            subprocess.run(["userdel", u], check=False)
+            shutil.rmtree(f"/tmp/{u}-docker", ignore_errors=True)
+        if made:
+            subprocess.run(["groupdel", "arca"], check=False)
+        assert not left

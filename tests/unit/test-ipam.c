@@ -75,9 +75,9 @@ int main(void)
 	/* Docker's default pools, in order, skipping what is taken. */
 	struct host_prefix taken[3] = { P("172.17.0.0/16"), P("172.18.5.0/24"),
 					P("172.19.0.1/32") };
-	ok(ipam_default_subnet(NULL, 0, &p, NULL) == 0, "a first pool");
+	ok(ipam_default_subnet(NULL, 0, NULL, 0, &p, NULL) == 0, "a first pool");
 	is_str(fmt(&p, true), "172.17.0.0/16", "the default bridge's");
-	ok(ipam_default_subnet(taken, 3, &p, NULL) == 0, "the next free pool");
+	ok(ipam_default_subnet(NULL, 0, taken, 3, &p, NULL) == 0, "the next free pool");
 	is_str(fmt(&p, true), "172.20.0.0/16", "skips taken and routed subnets");
 	struct host_prefix all[16];
 	for (int i = 0; i < 15; i++) {
@@ -86,13 +86,51 @@ int main(void)
 		all[i] = P(s);
 	}
 	all[15] = P("192.168.0.0/20");
-	ok(ipam_default_subnet(all, 16, &p, NULL) == 0, "then 192.168/16 in /20s");
+	ok(ipam_default_subnet(NULL, 0, all, 16, &p, NULL) == 0, "then 192.168/16 in /20s");
 	is_str(fmt(&p, true), "192.168.16.0/20", "the second /20");
 	struct host_prefix every = P("128.0.0.0/1");
 	struct arca_error *err = NULL;
-	ok(ipam_default_subnet(&every, 1, &p, &err) < 0 && err &&
+	ok(ipam_default_subnet(NULL, 0, &every, 1, &p, &err) < 0 && err &&
 	       strstr(err->msg, "fully subnetted"),
 	   "exhausted: dockerd's message");
+	arca_error_free(err);
+	err = NULL;
+
+	/* default-address-pools: theirs in order, instead of Docker's. */
+	struct ipam_pool pools[2];
+	ok(ipam_pool_check("10.10.0.0/16", 24, &pools[0], NULL) == 0 &&
+	       ipam_pool_check("10.20.0.0/30", 30, &pools[1], NULL) == 0,
+	   "two pools");
+	ok(ipam_default_subnet(pools, 2, NULL, 0, &p, NULL) == 0, "a subnet of the first pool");
+	is_str(fmt(&p, true), "10.10.0.0/24", "its first /24");
+	struct host_prefix used[2] = { P("10.10.0.0/24"), P("10.10.1.0/25") };
+	ok(ipam_default_subnet(pools, 2, used, 2, &p, NULL) == 0, "skipping what is taken");
+	is_str(fmt(&p, true), "10.10.2.0/24", "the next free /24");
+	struct host_prefix first = P("10.10.0.0/16");
+	ok(ipam_default_subnet(pools, 2, &first, 1, &p, NULL) == 0 &&
+	       strcmp(fmt(&p, true), "10.20.0.0/30") == 0,
+	   "then the second pool");
+	struct host_prefix both[2] = { P("10.10.0.0/16"), P("10.20.0.0/30") };
+	ok(ipam_default_subnet(pools, 2, both, 2, &p, &err) < 0 && err &&
+	       strstr(err->msg, "fully subnetted"),
+	   "the pools exhausted: never Docker's defaults");
+	arca_error_free(err);
+	err = NULL;
+	ok(ipam_pool_check("10.10.0.0/16", 8, &pools[0], &err) < 0 && strstr(err->msg, "size 8"),
+	   "a size shorter than the base");
+	arca_error_free(err);
+	err = NULL;
+	ok(ipam_pool_check("10.10.0.1/16", 24, &pools[0], &err) < 0 &&
+	       strstr(err->msg, "invalid base pool"),
+	   "host bits in the base");
+	arca_error_free(err);
+	err = NULL;
+	ok(ipam_pool_check("0.0.0.0/0", 30, &pools[0], &err) < 0 && strstr(err->msg, "2^24"),
+	   "too many subnets to search");
+	arca_error_free(err);
+	err = NULL;
+	ok(ipam_pool_check("fd00::/48", 64, &pools[0], &err) < 0 && strstr(err->msg, "IPv4"),
+	   "IPv6 pools refused");
 	arca_error_free(err);
 
 	/* Config entries. */

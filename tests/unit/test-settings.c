@@ -20,13 +20,17 @@ static void test_keys(void)
 	ok(parse("{\"data-root\": \"/d\", \"exec-root\": \"/x\", \"group\": \"arca\", "
 		 "\"hosts\": [\"unix:///run/a.sock\"], \"insecure-registries\": [\"r:5000\", "
 		 "\"q\"], \"log-level\": \"warn\", \"debug\": true, \"kernel\": \"/k\", "
-		 "\"initramfs\": \"/i\", \"default-memory\": 512, \"live-restore\": false}",
+		 "\"initramfs\": \"/i\", \"default-memory\": 512, \"live-restore\": true, "
+		 "\"labels\": [\"a=1\", \"b=x=y\"], \"default-address-pools\": [{\"base\": "
+		 "\"10.10.0.0/16\", \"size\": 24}, {\"base\": \"10.20.0.0/24\", \"size\": 28}]}",
 		 &s, &err) == 0,
 	   "every key arcad applies");
 	ok(s.data_root && !strcmp(s.data_root, "/d") && !strcmp(s.exec_root, "/x") &&
 	       !strcmp(s.group, "arca") && !strcmp(s.host, "/run/a.sock") &&
 	       !strcmp(s.insecure[1], "q") && s.log_level == LOG_LEVEL_WARN && s.debug &&
-	       !strcmp(s.kernel, "/k") && !strcmp(s.initramfs, "/i") && s.memory_mb == 512,
+	       !strcmp(s.kernel, "/k") && !strcmp(s.initramfs, "/i") && s.memory_mb == 512 &&
+	       s.live_restore && !strcmp(s.labels[1], "b=x=y") && !s.labels[2] && s.n_pools == 2 &&
+	       s.pools[0].size == 24 && s.pools[1].size == 28 && s.pools[1].base.len == 24,
 	   "their values");
 	ok(s.set == (1u << SETTING__COUNT) - 1, "all marked given");
 	settings_done(&s);
@@ -50,8 +54,18 @@ static void test_errors(void)
 		     "don't match any configuration option: bar, foo", "unknown keys, named");
 	expect_error("{\"registry-mirrors\": [], \"bip\": \"10.0.0.1/24\"}",
 		     "not supported by arcad: bip, registry-mirrors", "dockerd's keys not applied");
-	expect_error("{\"live-restore\": true}", "not supported by arcad: live-restore",
-		     "live-restore on");
+	expect_error("{\"live-restore\": 1}", "true or false", "live-restore not a boolean");
+	expect_error("{\"labels\": [\"novalue\"]}", "bad attribute format: novalue",
+		     "a label without =");
+	expect_error("{\"labels\": \"a=b\"}", "list of key=value", "labels not a list");
+	expect_error("{\"default-address-pools\": []}", "list of", "no pools");
+	expect_error("{\"default-address-pools\": [{\"base\": \"10.0.0.0/8\"}]}",
+		     "default-address-pools[0]", "a pool without its size");
+	expect_error("{\"default-address-pools\": [{\"base\": \"10.0.0.0/8\", \"size\": 24}, "
+		     "{\"base\": \"10.0.0.0/16\", \"size\": 8}]}",
+		     "invalid pool size 8", "a size shorter than its base");
+	expect_error("{\"default-address-pools\": [{\"base\": \"10.0.0.0\", \"size\": 24}]}",
+		     "invalid base pool", "a base without its length");
 	expect_error("{\"hosts\": [\"tcp://0.0.0.0:2375\"]}", "unix socket only", "tcp host");
 	expect_error("{\"hosts\": [\"/a\", \"/b\"]}", "list of one", "two hosts");
 	expect_error("{\"data-root\": \"rel\"}", "absolute path", "relative data-root");
@@ -81,8 +95,59 @@ static void test_merge(void)
 	       strstr(err->msg, "data-root: (from flag: /flag, from file: /file)"),
 	   "a conflict, with both values: %s", err ? err->msg : "");
 	arca_error_free(err);
+	err = NULL;
 	settings_done(&file);
+
+	/* The same setting from --default-address-pool and the file: a conflict. */
+	struct ipam_pool p;
+	ok(settings_parse_pool("base=10.9.0.0/16,size=24", &p, &err) == 0 && p.size == 24,
+	   "--default-address-pool's form");
+	flags.pools = calloc(1, sizeof(p));
+	flags.pools[0] = p;
+	flags.n_pools = 1;
+	flags.set |= 1u << SETTING_ADDRESS_POOLS;
+	ok(parse("{\"default-address-pools\": [{\"base\": \"10.8.0.0/16\", \"size\": 24}]}", &file,
+		 &err) == 0,
+	   "file 3");
+	ok(settings_merge(&flags, &file, "daemon.json", &err) < 0 && err &&
+	       strstr(err->msg, "default-address-pools: (from flag: base=10.9.0.0/16,size=24, from "
+				"file: base=10.8.0.0/16,size=24)"),
+	   "a pool conflict, with both values: %s", err ? err->msg : "");
+	arca_error_free(err);
+	err = NULL;
+	settings_done(&file);
+	ok(settings_parse_pool("base=10.9.0.0/16", &p, &err) < 0 && strstr(err->msg, "both"),
+	   "a pool without its size");
+	arca_error_free(err);
+	err = NULL;
+	ok(settings_parse_pool("base=10.9.0.0/16,size=24,x=1", &p, &err) < 0 &&
+	       strstr(err->msg, "unexpected field `x=1`"),
+	   "an unknown field");
+	arca_error_free(err);
 	settings_done(&flags);
+}
+
+/* What a reload compares: the settings that differ, and a copy that owns its own. */
+static void test_differ(void)
+{
+	struct arcad_settings a, b, c;
+	struct arca_error *err = NULL;
+	ok(parse("{\"data-root\": \"/d\", \"labels\": [\"a=1\"], \"debug\": false}", &a, &err) == 0,
+	   "a");
+	ok(parse("{\"data-root\": \"/e\", \"labels\": [\"a=1\"], \"insecure-registries\": "
+		 "[\"r\"]}",
+		 &b, &err) == 0,
+	   "b");
+	unsigned d = settings_differ(&a, &b);
+	ok(d == ((1u << SETTING_DATA_ROOT) | (1u << SETTING_INSECURE) | (1u << SETTING_DEBUG)),
+	   "data-root changed, insecure-registries added, debug removed: %#x", d);
+	settings_copy(&a, &c);
+	settings_done(&a);
+	ok(!strcmp(c.data_root, "/d") && !strcmp(c.labels[0], "a=1") &&
+	       settings_differ(&c, &c) == 0,
+	   "the copy outlives its source");
+	settings_done(&b);
+	settings_done(&c);
 }
 
 int main(void)
@@ -90,5 +155,6 @@ int main(void)
 	test_keys();
 	test_errors();
 	test_merge();
+	test_differ();
 	return tap_done();
 }

@@ -47,8 +47,9 @@ struct build {
 	int result;
 	int out_r, out_w, in_r;
 	struct worker_stream *ws;
-	char *network; /* networkmode: NULL when the steps have none */
-	bool cancel;   /* atomic: the client went */
+	char *network;	 /* networkmode: NULL when the steps have none */
+	char **insecure; /* a copy: a reload may replace the daemon's */
+	bool cancel;	 /* atomic: the client went */
 	bool eof, done, body_pending;
 };
 
@@ -64,6 +65,7 @@ static void build_free(struct build *x)
 	arca_error_free(x->err);
 	free(x->dir);
 	free(x->network);
+	strv_free(x->insecure);
 	free(x);
 }
 
@@ -558,6 +560,7 @@ void api_image_build(struct api_ctx *ctx)
 	x->in_r = in[0];
 	(void)fd_set_nonblock(x->out_w, true);
 	x->conn = http_conn_ref(ctx->conn);
+	x->insecure = strv_copy(ctx->d->cfg.insecure_registries);
 	x->env = (struct build_env){
 		.id = x->id,
 		.root = ctx->d->cfg.root,
@@ -567,7 +570,7 @@ void api_image_build(struct api_ctx *ctx)
 		.initramfs = ctx->d->initramfs,
 		.default_memory_mb = ctx->d->cfg.default_memory_mb,
 		.use_vsock = ctx->d->use_vsock,
-		.insecure = ctx->d->cfg.insecure_registries,
+		.insecure = x->insecure,
 		.in_fd = x->in_r,
 		.out_fd = x->out_w,
 		.cancel = &x->cancel,

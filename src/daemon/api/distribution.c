@@ -12,12 +12,13 @@
 #include "daemon.h"
 #include "http-server.h"
 #include "image.h"
+#include "strv.h"
 #include "worker.h"
 
 struct dist {
 	struct http_conn *conn;
 	char *root, *name;
-	char **insecure; /* borrowed from the daemon's config */
+	char **insecure; /* a copy: a reload may replace the daemon's */
 	struct api_registry_auth auth;
 	json_t *result;
 	struct arca_error *err;
@@ -45,6 +46,7 @@ static void dist_free(struct dist *q)
 	arca_error_free(q->err);
 	free(q->root);
 	free(q->name);
+	strv_free(q->insecure);
 	free(q);
 }
 
@@ -63,7 +65,7 @@ void api_distribution_inspect(struct api_ctx *ctx)
 	struct dist *q = xnew0(struct dist, 1);
 	q->root = xstrdup(ctx->d->cfg.root);
 	q->name = xstrdup(ctx->param);
-	q->insecure = ctx->d->cfg.insecure_registries;
+	q->insecure = strv_copy(ctx->d->cfg.insecure_registries);
 	api_registry_auth_parse(http_request_header(ctx->req, "X-Registry-Auth"), &q->auth);
 	q->conn = http_conn_ref(ctx->conn);
 	if (workers_submit(ctx->d->workers, run, on_done, q) < 0) {

@@ -62,7 +62,7 @@ struct xfer {
 	char *message;
 	json_t *config; /* import: the --change instructions applied */
 	struct api_registry_auth auth;
-	char **insecure;
+	char **insecure; /* a copy: a reload may replace the daemon's */
 };
 
 static void xfer_free(struct xfer *x)
@@ -81,6 +81,7 @@ static void xfer_free(struct xfer *x)
 	free(x->message);
 	json_decref(x->config);
 	api_registry_auth_done(&x->auth);
+	strv_free(x->insecure);
 	free(x);
 }
 
@@ -299,7 +300,7 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 	x->fn = fn;
 	x->content_type = content_type;
 	x->root = xstrdup(ctx->d->cfg.root);
-	x->insecure = ctx->d->cfg.insecure_registries;
+	x->insecure = strv_copy(ctx->d->cfg.insecure_registries);
 	x->out_r = x->out_w = x->in_r = -EBADF;
 	x->conn = http_conn_ref(ctx->conn);
 	if (pipe2(p, O_CLOEXEC) < 0) {

@@ -21,8 +21,10 @@
 #include "fd-util.h"
 #include "hashmap.h"
 #include "image.h"
+#include "ipam.h"
 #include "registry.h"
 #include "strv.h"
+#include "version.h"
 #include "volume.h"
 #include "time-util.h"
 #include "worker.h"
@@ -46,15 +48,18 @@ void api_system_version(struct api_ctx *ctx)
 {
 	struct utsname u;
 	uname(&u);
+	/* Engine: the Docker API arcad speaks; Arca: its own release and commit. */
 	json_t *v = json_pack(
-	    "{s:{s:s}, s:[{s:s, s:s, s:{s:s, s:s, s:s, s:s}}], s:s, s:s, s:s, s:s, s:s, s:s,"
-	    " s:s, s:s, s:s}",
+	    "{s:{s:s}, s:[{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}, {s:s, s:s, s:{s:s}}], s:s,"
+	    " s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 	    "Platform", "Name", "Arca (a VM per container)", "Components", "Name", "Engine",
 	    "Version", ENGINE_VERSION, "Details", "ApiVersion", "1.51", "MinAPIVersion", "1.24",
-	    "Os", "linux", "Arch", "amd64", "Version", ENGINE_VERSION, "ApiVersion", "1.51",
-	    "MinAPIVersion", "1.24", "GitCommit", "arca-" ARCA_VERSION, "GoVersion", "none (C)",
-	    "Os", "linux", "Arch", strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64",
-	    "KernelVersion", u.release, "BuildTime", "");
+	    "Os", "linux", "Arch", "amd64", "GitCommit", ARCA_GIT_COMMIT, "Name", "Arca", "Version",
+	    ARCA_VERSION, "Details", "GitCommit", ARCA_GIT_COMMIT, "Version", ENGINE_VERSION,
+	    "ApiVersion", "1.51", "MinAPIVersion", "1.24", "GitCommit", ARCA_GIT_COMMIT,
+	    "GoVersion", "none (C)", "Os", "linux", "Arch",
+	    strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64", "KernelVersion", u.release,
+	    "BuildTime", "");
 	http_reply_json(ctx->conn, 200, v);
 }
 
@@ -131,6 +136,22 @@ void api_system_info(struct api_ctx *ctx)
 	json_decref(unknown_commit);
 	json_object_update_missing(info, extra);
 	json_decref(extra);
+	/* What the configuration (daemon.json, flags) set, as dockerd shows it. */
+	json_t *labels = json_array();
+	for (char **l = d->cfg.labels; l && *l; l++)
+		json_array_append_new(labels, json_string(*l));
+	json_object_set_new(info, "Labels", labels);
+	json_object_set_new(info, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
+	if (d->cfg.n_address_pools) {
+		json_t *pools = json_array();
+		for (size_t i = 0; i < d->cfg.n_address_pools; i++) {
+			char base[64];
+			ipam_prefix_format(&d->cfg.address_pools[i].base, true, base, sizeof(base));
+			json_array_append_new(pools, json_pack("{s:s, s:i}", "Base", base, "Size",
+							       (int)d->cfg.address_pools[i].size));
+		}
+		json_object_set_new(info, "DefaultAddressPools", pools);
+	}
 	/* --insecure-registry / insecure-registries, as `docker info` lists them. */
 	json_t *index = json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs");
 	for (char **h = d->cfg.insecure_registries; h && *h; h++)
@@ -143,7 +164,7 @@ void api_system_info(struct api_ctx *ctx)
 struct auth_task {
 	struct http_conn *conn;
 	char *user, *pass, *server, *token;
-	char **insecure;
+	char **insecure; /* a copy: a reload may replace the daemon's */
 	struct arca_error *err;
 };
 
@@ -156,6 +177,18 @@ static int auth_run(void *arg)
 	return registry_login(t->server, &a, t->insecure, &t->err);
 }
 
+static void auth_task_free(struct auth_task *t)
+{
+	http_conn_unref(t->conn);
+	arca_error_free(t->err);
+	free(t->user);
+	free(t->pass);
+	free(t->server);
+	free(t->token);
+	strv_free(t->insecure);
+	free(t);
+}
+
 static void auth_done(void *arg, int result)
 {
 	struct auth_task *t = arg;
@@ -165,13 +198,7 @@ static void auth_done(void *arg, int result)
 		http_reply_json(
 		    t->conn, 200,
 		    json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
-	http_conn_unref(t->conn);
-	arca_error_free(t->err);
-	free(t->user);
-	free(t->pass);
-	free(t->server);
-	free(t->token);
-	free(t);
+	auth_task_free(t);
 }
 
 void api_system_auth(struct api_ctx *ctx)
@@ -188,13 +215,12 @@ void api_system_auth(struct api_ctx *ctx)
 	t->pass = p ? xstrdup(p) : NULL;
 	t->server = xstrdup(s ? s : "");
 	t->token = tok && tok[0] ? xstrdup(tok) : NULL;
-	t->insecure = ctx->d->cfg.insecure_registries;
+	t->insecure = strv_copy(ctx->d->cfg.insecure_registries);
 	t->conn = http_conn_ref(ctx->conn);
 	json_decref(body);
 	if (workers_submit(ctx->d->workers, auth_run, auth_done, t) < 0) {
 		http_reply_errorf(ctx->conn, 500, "cannot start the login check");
-		http_conn_unref(t->conn);
-		free(t->user), free(t->pass), free(t->server), free(t->token), free(t);
+		auth_task_free(t);
 	}
 }
 

@@ -164,7 +164,7 @@ void log_writer_close(struct container *c)
 	struct log_writer *w = c->log;
 	if (!w)
 		return;
-	/* A partial last line is written as it is. */
+	/* A partial last line was written by the caller that wanted it (log_partial_lines). */
 	for (int s = 1; s <= 2; s++)
 		buf_done(&w->partial[s]);
 	safe_close(w->fd);
@@ -405,6 +405,32 @@ void container_attach(struct container *c, struct stream *s, const struct attach
 		attach_push_stdin(a);
 }
 
+/* A last line without its newline is written as it is. */
+static void log_partial_lines(struct container *c)
+{
+	struct log_writer *w = c->log;
+	if (!w)
+		return;
+	for (int s = 1; s <= 2; s++)
+		if (!buf_empty(&w->partial[s])) {
+			log_entry(c, w, s, (const char *)buf_peek(&w->partial[s]),
+				  buf_len(&w->partial[s]));
+			buf_consume(&w->partial[s], buf_len(&w->partial[s]));
+		}
+}
+
+void container_io_detach(struct container *c)
+{
+	log_partial_lines(c);
+	while (c->attaches) {
+		struct attach *a = c->attaches;
+		c->attaches = a->next;
+		a->c = NULL;
+		stream_end(a->stream);
+	}
+	log_writer_close(c);
+}
+
 void container_io_ended(struct container *c)
 {
 	/* Deliver what is buffered, whatever the clients' queues: it is bounded by the windows. */
@@ -421,23 +447,7 @@ void container_io_ended(struct container *c)
 			}
 		}
 	}
-	if (c->log) {
-		struct log_writer *w = c->log;
-		for (int s = 1; s <= 2; s++)
-			if (!buf_empty(&w->partial[s])) {
-				log_entry(c, w, s, (const char *)buf_peek(&w->partial[s]),
-					  buf_len(&w->partial[s]));
-				buf_consume(&w->partial[s], buf_len(&w->partial[s]));
-			}
-	}
-	while (c->attaches) {
-		struct attach *a = c->attaches;
-		c->attaches = a->next;
-		a->c = NULL;
-		stream_end(a->stream);
-	}
-	if (c->log)
-		log_writer_close(c);
+	container_io_detach(c);
 }
 
 /* --- reading logs --- */

@@ -35,5 +35,11 @@ void container_io_output(struct container *c, int fd);
 void container_io_stdin_ready(struct container *c);
 /* The container stopped: attached streams get EOF, followers finish. */
 void container_io_ended(struct container *c);
+/*
+ * The daemon lets go of a running container (live restore): partial lines are
+ * logged, attached streams end, the log closes. What the guest sent that was
+ * not consumed stays unacknowledged, so the guest sends it to the next daemon.
+ */
+void container_io_detach(struct container *c);
 int log_writer_open(struct container *c, struct arca_error **err);
 void log_writer_close(struct container *c);

@@ -929,6 +929,23 @@ static void maintenance_over(struct container *c)
 
 /* --- live restore --- */
 
+bool container_leave_running(struct container *c)
+{
+	bool steady = c->state == CONTAINER_RUNNING || c->state == CONTAINER_PAUSED;
+	if (!c->vm || !c->proc || !steady || c->starting || c->stopping || c->restoring ||
+	    c->stop_when_idle || vm_get_state(c->vm) != VM_RUNNING)
+		return false;
+	container_health_stop(c);
+	container_io_detach(c);
+	c->proc = guest_proc_free(c->proc);
+	c->vm = vm_release(c->vm);
+	/* Its TAP, veths and firewall rules stay for the next daemon, which binds its ports again.
+	 */
+	c->sandbox = sandbox_free(c->sandbox);
+	log_info("container %.12s (%s): left running (live restore)", c->id, c->name);
+	return true;
+}
+
 static void restore_failed(struct container *c, const char *why)
 {
 	log_warn("container %.12s (%s): cannot re-attach its VM: %s", c->id, c->name, why);

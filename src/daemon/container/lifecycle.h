@@ -29,6 +29,13 @@ int container_resize(struct container *c, unsigned rows, unsigned cols, struct a
 extern const struct container_hooks container_lifecycle_hooks;
 /* Daemon start: adopts the VMs of containers that ran when the daemon died. */
 void container_restore_all(struct daemon *d);
+/*
+ * Daemon shutdown with live restore: a container that runs (or is paused)
+ * with nothing under way keeps its VM, its network and its state, and the
+ * daemon lets go of them for the next one to adopt. false: c is not in such
+ * a state, and stops with the daemon.
+ */
+bool container_leave_running(struct container *c);
 /* Some container is still being adopted. */
 bool container_restoring(struct daemon *d);
 /* Daemon start: starts the containers their restart policy brings back. */

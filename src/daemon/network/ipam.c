@@ -118,30 +118,70 @@ static const struct {
 	{ "192.168.0.0/16", 20 },
 };
 
-int ipam_default_subnet(const struct host_prefix *taken, size_t n_taken, struct host_prefix *ret,
+/* A pool may hold up to 2^24 subnets: a search of it stays short. */
+#define POOL_MAX_BITS 24
+
+int ipam_pool_check(const char *base, long long size, struct ipam_pool *ret,
+		    struct arca_error **err)
+{
+	if (!base || ipam_prefix_parse(base, false, &ret->base) < 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid base pool `%s`: not a network address with its "
+				      "prefix length (10.10.0.0/16)",
+				      base ? base : "");
+	if (ret->base.family != AF_INET)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "base pool `%s`: arcad takes IPv4 pools (IPv6 networks "
+				      "get a unique local /64)",
+				      base);
+	if (size < ret->base.len || size > 30)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid pool size %lld for base pool `%s`: it must be from "
+				      "%u to 30",
+				      size, base, ret->base.len);
+	if (size - ret->base.len > POOL_MAX_BITS)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "base pool `%s` with size %lld makes more than 2^%d "
+				      "subnets",
+				      base, size, POOL_MAX_BITS);
+	ret->size = (unsigned)size;
+	return 0;
+}
+
+static bool pool_subnet(const struct ipam_pool *pool, const struct host_prefix *taken,
+			size_t n_taken, struct host_prefix *ret)
+{
+	uint32_t count = 1u << (pool->size - pool->base.len);
+	uint32_t net;
+	memcpy(&net, pool->base.addr, 4);
+	net = ntohl(net);
+	for (uint32_t k = 0; k < count; k++) {
+		struct host_prefix cand = { .family = AF_INET, .len = (uint8_t)pool->size };
+		uint32_t a = htonl(net + (k << (32 - pool->size)));
+		memcpy(cand.addr, &a, 4);
+		bool clash = false;
+		for (size_t t = 0; !clash && t < n_taken; t++)
+			clash = ipam_prefix_overlaps(&cand, &taken[t]);
+		if (!clash) {
+			*ret = cand;
+			return true;
+		}
+	}
+	return false;
+}
+
+int ipam_default_subnet(const struct ipam_pool *pools, size_t n_pools,
+			const struct host_prefix *taken, size_t n_taken, struct host_prefix *ret,
 			struct arca_error **err)
 {
-	for (size_t i = 0; i < ELEMENTSOF(default_pools); i++) {
-		struct host_prefix base;
-		if (ipam_prefix_parse(default_pools[i].base, false, &base) < 0)
-			continue;
-		uint32_t count = 1u << (default_pools[i].size - base.len);
-		uint32_t net;
-		memcpy(&net, base.addr, 4);
-		net = ntohl(net);
-		for (uint32_t k = 0; k < count; k++) {
-			struct host_prefix cand = { .family = AF_INET,
-						    .len = default_pools[i].size };
-			uint32_t a = htonl(net + (k << (32 - default_pools[i].size)));
-			memcpy(cand.addr, &a, 4);
-			bool clash = false;
-			for (size_t t = 0; !clash && t < n_taken; t++)
-				clash = ipam_prefix_overlaps(&cand, &taken[t]);
-			if (!clash) {
-				*ret = cand;
-				return 0;
-			}
-		}
+	for (size_t i = 0; pools && i < n_pools; i++)
+		if (pool_subnet(&pools[i], taken, n_taken, ret))
+			return 0;
+	for (size_t i = 0; !pools && i < ELEMENTSOF(default_pools); i++) {
+		struct ipam_pool p = { .size = default_pools[i].size };
+		if (ipam_prefix_parse(default_pools[i].base, false, &p.base) == 0 &&
+		    pool_subnet(&p, taken, n_taken, ret))
+			return 0;
 	}
 	return arca_error_set(err, ENOSPC, ARCA_ERR_FORBIDDEN,
 			      "all predefined address pools have been fully subnetted");

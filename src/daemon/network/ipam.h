@@ -37,12 +37,24 @@ void ipam_prefix_format(const struct host_prefix *p, bool with_len, char *buf, s
 bool ipam_prefix_contains(const struct host_prefix *outer, const uint8_t addr[16]);
 bool ipam_prefix_overlaps(const struct host_prefix *a, const struct host_prefix *b);
 
+/* An address pool (dockerd's default-address-pools entry): subnets of `size` bits from base. */
+struct ipam_pool {
+	struct host_prefix base;
+	unsigned size;
+};
+
+/* {"base": "10.10.0.0/16", "size": 24}, checked: IPv4, size within base's length and 30. */
+int ipam_pool_check(const char *base, long long size, struct ipam_pool *ret,
+		    struct arca_error **err);
+
 /*
- * The first subnet of Docker's default local pools (172.17-31.x.x/16, then
- * 192.168.x.0/20 slices) that overlaps none of taken[]; -ENOSPC when all do
- * ("all predefined address pools have been fully subnetted").
+ * The first subnet of the pools (NULL: Docker's default local pools,
+ * 172.17-31.x.x/16, then 192.168.x.0/20 slices) that overlaps none of
+ * taken[]; -ENOSPC when all do ("all predefined address pools have been fully
+ * subnetted").
  */
-int ipam_default_subnet(const struct host_prefix *taken, size_t n_taken, struct host_prefix *ret,
+int ipam_default_subnet(const struct ipam_pool *pools, size_t n_pools,
+			const struct host_prefix *taken, size_t n_taken, struct host_prefix *ret,
 			struct arca_error **err);
 
 /*

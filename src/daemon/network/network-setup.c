@@ -249,7 +249,8 @@ int network_resolve_ipam(struct daemon *d, struct network *n, struct arca_error 
 		take(&reserved, &others.p[i]);
 	struct host_prefix p;
 	if (r >= 0 && !network_subnet(n, AF_INET)) {
-		r = ipam_default_subnet(reserved.p, reserved.n, &p, err);
+		r = ipam_default_subnet(d->cfg.address_pools, d->cfg.n_address_pools, reserved.p,
+					reserved.n, &p, err);
 		if (r >= 0)
 			r = add_prefix(n, &p, err);
 	}
@@ -315,7 +316,8 @@ static int default_bridge_subnet(struct daemon *d, struct network *n, struct arc
 		other_networks(d, n, &t);
 		host_reserved(d, &t);
 		struct host_prefix p;
-		r = ipam_default_subnet(t.p, t.n, &p, err);
+		r = ipam_default_subnet(d->cfg.address_pools, d->cfg.n_address_pools, t.p, t.n, &p,
+					err);
 		free(t.p);
 		if (r >= 0)
 			r = add_prefix(n, &p, err);
