@@ -26,6 +26,7 @@
 #include "container.h"
 #include "container-io.h"
 #include "lifecycle.h"
+#include "log-config.h"
 #include "db.h"
 #include "event.h"
 #include "dns.h"
@@ -146,6 +147,15 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	d->cfg.socket_path = xstrdup(cfg->socket_path);
 	d->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
 	d->cfg.labels = strv_copy(cfg->labels);
+	d->cfg.registry_mirrors = strv_copy(cfg->registry_mirrors);
+	d->cfg.dns = strv_copy(cfg->dns);
+	d->cfg.dns_search = strv_copy(cfg->dns_search);
+	d->cfg.dns_opts = strv_copy(cfg->dns_opts);
+	d->cfg.log_driver = cfg->log_driver ? xstrdup(cfg->log_driver) : NULL;
+	d->cfg.log_opts = strv_copy(cfg->log_opts);
+	d->log_default = log_config_default(cfg->log_driver, cfg->log_opts);
+	if (!d->cfg.default_cpus)
+		d->cfg.default_cpus = 1;
 	if (cfg->n_address_pools) {
 		struct ipam_pool *pools = xnew0(struct ipam_pool, cfg->n_address_pools);
 		memcpy(pools, cfg->address_pools, cfg->n_address_pools * sizeof(*pools));
@@ -318,6 +328,13 @@ struct daemon *daemon_free(struct daemon *d)
 	free((char *)d->cfg.socket_path);
 	strv_free(d->cfg.insecure_registries);
 	strv_free(d->cfg.labels);
+	strv_free(d->cfg.registry_mirrors);
+	strv_free(d->cfg.dns);
+	strv_free(d->cfg.dns_search);
+	strv_free(d->cfg.dns_opts);
+	free((char *)d->cfg.log_driver);
+	strv_free(d->cfg.log_opts);
+	json_decref(d->log_default);
 	free((struct ipam_pool *)d->cfg.address_pools);
 	free(d);
 	return NULL;
@@ -361,6 +378,9 @@ static int on_reload(struct event_source *s, const struct signalfd_siginfo *si, 
 	}
 	strv_free(d->cfg.insecure_registries);
 	d->cfg.insecure_registries = rl.insecure_registries;
+	strv_free(d->cfg.registry_mirrors);
+	d->cfg.registry_mirrors = rl.registry_mirrors;
+	d->cfg.max_downloads = rl.max_downloads;
 	strv_free(d->cfg.labels);
 	d->cfg.labels = rl.labels;
 	d->cfg.debug = rl.debug;
@@ -368,15 +388,22 @@ static int on_reload(struct event_source *s, const struct signalfd_siginfo *si, 
 	log_set_level((enum log_level)rl.log_level);
 	_cleanup_free_ char *insecure = go_list(d->cfg.insecure_registries);
 	_cleanup_free_ char *labels = go_list(d->cfg.labels);
+	_cleanup_free_ char *mirrors = go_list(d->cfg.registry_mirrors);
+	char downloads[16];
+	snprintf(downloads, sizeof(downloads), "%u",
+		 d->cfg.max_downloads ? d->cfg.max_downloads : 3);
 	char host[256] = "";
 	(void)gethostname(host, sizeof(host) - 1);
 	events_emit(d->events, "daemon", "reload", "arca",
-		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "debug", d->cfg.debug ? "true" : "false",
-			      "insecure-registries", insecure, "labels", labels, "live-restore",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "debug",
+			      d->cfg.debug ? "true" : "false", "insecure-registries", insecure,
+			      "registry-mirrors", mirrors, "max-concurrent-downloads", downloads,
+			      "labels", labels, "live-restore",
 			      d->cfg.live_restore ? "true" : "false", "name", host));
-	log_info("reloaded the configuration: insecure registries %s, labels %s, live restore %s, "
-		 "debug %s",
-		 insecure, labels, d->cfg.live_restore ? "on" : "off", d->cfg.debug ? "on" : "off");
+	log_info("reloaded the configuration: insecure registries %s, mirrors %s, downloads %s, "
+		 "labels %s, live restore %s, debug %s",
+		 insecure, mirrors, downloads, labels, d->cfg.live_restore ? "on" : "off",
+		 d->cfg.debug ? "on" : "off");
 	systemd_notify("READY=1");
 	return 0;
 }

@@ -35,6 +35,8 @@ struct ipam_pool;
 /* What SIGHUP applies again (settings.h: SETTINGS_RELOADABLE), the daemon's to keep. */
 struct daemon_reload {
 	char **insecure_registries;
+	char **registry_mirrors;
+	unsigned max_downloads;
 	char **labels;
 	int log_level; /* enum log_level, -D counted */
 	bool debug;
@@ -51,8 +53,16 @@ struct daemon_config {
 	const char *initramfs;	  /* NULL: find it */
 	const char *socket_group; /* group owning the socket (0660), NULL: root's */
 	unsigned default_memory_mb;
-	char **insecure_registries; /* replaced by a reload: copied by whoever keeps it */
-	char **labels;		    /* docker info's Labels */
+	/* The registries': replaced by a reload, so copied by whoever keeps them. */
+	char **insecure_registries;
+	char **registry_mirrors; /* Docker Hub's mirrors, tried first */
+	unsigned max_downloads;	 /* layers a pull downloads at once (0: 3) */
+	/* What a container gets without its own (--cpus, --dns, --log-driver ...). */
+	unsigned default_cpus;
+	char **dns, **dns_search, **dns_opts;
+	const char *log_driver;		       /* NULL: json-file */
+	char **log_opts;		       /* key=value */
+	char **labels;			       /* docker info's Labels */
 	const struct ipam_pool *address_pools; /* NULL: Docker's default local pools */
 	size_t n_address_pools;
 	bool debug;
@@ -89,6 +99,7 @@ struct daemon {
 	uint16_t port_cursor; /* the last random host port handed out */
 	bool vhost_net;	      /* /dev/vhost-net is there */
 	struct dns *dns;      /* the embedded resolver's forwarder (network/dns.h) */
+	json_t *log_default;  /* LogConfig for containers without one (log-driver, log-opts) */
 	usec_t started;
 	uint64_t ncpu;
 	uint64_t mem_total;

@@ -48,11 +48,18 @@ static void usage(FILE *f)
 	       "      --kernel PATH          guest kernel (default: the cached Arca kernel)\n"
 	       "      --initramfs PATH       guest initramfs (default: next to this binary)\n"
 	       "      --insecure-registry HOST  allow plain HTTP to HOST (repeatable)\n"
+	       "      --registry-mirror URL  a Docker Hub mirror, tried first (repeatable)\n"
+	       "      --max-concurrent-downloads N  layers a pull downloads at once (default 3)\n"
 	       "      --default-memory MB    guest memory without -m (default 1024)\n"
+	       "      --default-cpus N       guest vCPUs without --cpus (default 1)\n"
 	       "      --live-restore         leave containers running when arcad stops\n"
 	       "      --label KEY=VALUE      a label of the daemon (docker info; repeatable)\n"
 	       "      --default-address-pool base=CIDR,size=N\n"
 	       "                             subnets for networks (repeatable)\n"
+	       "      --dns IP, --dns-search DOMAIN, --dns-opt OPT\n"
+	       "                             containers' resolver settings without their own\n"
+	       "      --log-driver json-file|none, --log-opt KEY=VALUE\n"
+	       "                             containers' logging without their own\n"
 	       "  -l, --log-level LEVEL      debug, info (default), warn, error, fatal\n"
 	       "  -D, --debug                debug logging\n"
 	       "      --config-file PATH     settings (default /etc/arca/daemon.json as root,\n"
@@ -91,110 +98,49 @@ static char *default_config_file(void)
 				 : NULL;
 }
 
-static void set_path(struct arcad_settings *s, enum setting k, char **field, const char *v)
-{
-	free(*field);
-	*field = xstrdup(v);
-	s->set |= 1u << k;
-}
-
 static int usage_error(const char *flag, struct arca_error *err)
 {
-	fprintf(stderr, "arcad: %s: %s\n", flag, err->msg);
+	fprintf(stderr, "arcad: --%s: %s\n", flag, err->msg);
 	arca_error_free(err);
 	return -1;
 }
 
+/* getopt_long's value for a setting's flag. */
+#define OPT_SETTING 1000
+
 /* 0: run; 1: done (help, version); -1: bad usage (reported). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "data-root", required_argument, NULL, 'r' },
-		{ "exec-root", required_argument, NULL, 'x' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initramfs", required_argument, NULL, 'i' },
-		{ "insecure-registry", required_argument, NULL, 'I' },
-		{ "default-memory", required_argument, NULL, 'm' },
-		{ "live-restore", no_argument, NULL, 'L' },
-		{ "label", required_argument, NULL, 'a' },
-		{ "default-address-pool", required_argument, NULL, 'P' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "debug", no_argument, NULL, 'D' },
-		{ "config-file", required_argument, NULL, 'c' },
-		{ "validate", no_argument, NULL, 'V' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct arcad_settings *s = &a->flags;
+	enum { OPT_CONFIG = 'c', OPT_VALIDATE = 'V' };
+	struct option opts[SETTING__COUNT + 5];
+	size_t n = 0;
+	/* Every setting's flag, by the table (settings.h), then arcad's own. */
+	for (int k = 0; k < SETTING__COUNT; k++)
+		opts[n++] =
+		    (struct option){ settings_flag_name(k),
+				     settings_flag_has_value(k) ? required_argument : no_argument,
+				     NULL, OPT_SETTING + k };
+	opts[n++] = (struct option){ "config-file", required_argument, NULL, OPT_CONFIG };
+	opts[n++] = (struct option){ "validate", no_argument, NULL, OPT_VALIDATE };
+	opts[n++] = (struct option){ "version", no_argument, NULL, 'v' };
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n] = (struct option){ 0 };
 	struct arca_error *err = NULL;
-	int c, level;
-	uint32_t v;
+	int c;
 	while ((c = getopt_long(argc, argv, "H:l:Dvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			free(s->host);
-			s->host = NULL;
-			if (settings_parse_host(optarg, &s->host, &err) < 0)
-				return usage_error("-H", err);
-			s->set |= 1u << SETTING_HOST;
-			break;
-		case 'r': set_path(s, SETTING_DATA_ROOT, &s->data_root, optarg); break;
-		case 'x': set_path(s, SETTING_EXEC_ROOT, &s->exec_root, optarg); break;
-		case 'g': set_path(s, SETTING_GROUP, &s->group, optarg); break;
-		case 'k': set_path(s, SETTING_KERNEL, &s->kernel, optarg); break;
-		case 'i': set_path(s, SETTING_INITRAMFS, &s->initramfs, optarg); break;
-		case 'I':
-			s->insecure = strv_append(s->insecure, optarg);
-			s->set |= 1u << SETTING_INSECURE;
-			break;
-		case 'm':
-			if (safe_atou32(optarg, &v) < 0 || v < 64) {
-				fprintf(stderr, "arcad: invalid --default-memory `%s`\n", optarg);
-				return -1;
-			}
-			s->memory_mb = v;
-			s->set |= 1u << SETTING_MEMORY;
-			break;
-		case 'L':
-			s->live_restore = true;
-			s->set |= 1u << SETTING_LIVE_RESTORE;
-			break;
-		case 'a':
-			if (settings_parse_label(optarg, &err) < 0)
-				return usage_error("--label", err);
-			s->labels = strv_append(s->labels, optarg);
-			s->set |= 1u << SETTING_LABELS;
-			break;
-		case 'P': {
-			struct ipam_pool p;
-			if (settings_parse_pool(optarg, &p, &err) < 0)
-				return usage_error("--default-address-pool", err);
-			settings_add_pool(s, &p);
-			s->set |= 1u << SETTING_ADDRESS_POOLS;
-			break;
+		enum setting k = c == 'H'   ? SETTING_HOST
+				 : c == 'l' ? SETTING_LOG_LEVEL
+				 : c == 'D' ? SETTING_DEBUG
+					    : (enum setting)(c - OPT_SETTING);
+		if (c == 'H' || c == 'l' || c == 'D' ||
+		    (c >= OPT_SETTING && c < OPT_SETTING + SETTING__COUNT)) {
+			if (settings_flag(&a->flags, k, optarg ? optarg : "", &err) < 0)
+				return usage_error(settings_flag_name(k), err);
+			continue;
 		}
-		case 'l':
-			level = strcasecmp(optarg, "fatal") == 0 ? LOG_LEVEL_ERROR
-								 : log_parse_level(optarg);
-			if (level < 0) {
-				fprintf(stderr,
-					"arcad: --log-level `%s` is none of debug, info, "
-					"warn, error, fatal\n",
-					optarg);
-				return -1;
-			}
-			s->log_level = level;
-			s->set |= 1u << SETTING_LOG_LEVEL;
-			break;
-		case 'D':
-			s->debug = true;
-			s->set |= 1u << SETTING_DEBUG;
-			break;
-		case 'c': a->config_file = optarg; break;
-		case 'V': a->validate = true; break;
+		switch (c) {
+		case OPT_CONFIG: a->config_file = optarg; break;
+		case OPT_VALIDATE: a->validate = true; break;
 		case 'v':
 			printf("arcad version %s, commit %s\n", ARCA_VERSION, ARCA_GIT_COMMIT);
 			return 1;
@@ -232,6 +178,14 @@ static int load_config_file(const struct args *a, struct arcad_settings *into,
 	return r;
 }
 
+/* The settings to run with: the flags, the file under them, checked together. */
+static int configure(const struct args *a, struct arcad_settings *ret, struct arca_error **err)
+{
+	settings_copy(&a->flags, ret);
+	int r = load_config_file(a, ret, err);
+	return r < 0 ? r : settings_check(ret, err);
+}
+
 /* The log level a configuration asks for: -D, the setting, $ARCA_LOG_LEVEL, info. */
 static enum log_level effective_level(const struct arcad_settings *s)
 {
@@ -247,8 +201,7 @@ static int reload(void *userdata, struct daemon_reload *ret, struct arca_error *
 {
 	struct args *a = userdata;
 	struct arcad_settings next;
-	settings_copy(&a->flags, &next);
-	int r = load_config_file(a, &next, err);
+	int r = configure(a, &next, err);
 	if (r < 0) {
 		settings_done(&next);
 		return r;
@@ -263,12 +216,15 @@ static int reload(void *userdata, struct daemon_reload *ret, struct arca_error *
 			 names);
 	*ret = (struct daemon_reload){
 		.insecure_registries = next.insecure,
+		.registry_mirrors = next.mirrors,
+		.max_downloads = next.max_downloads,
 		.labels = next.labels,
 		.log_level = (int)effective_level(&next),
 		.debug = next.debug,
 		.live_restore = next.live_restore,
 	};
 	next.insecure = NULL;
+	next.mirrors = NULL;
 	next.labels = NULL;
 	settings_done(&next);
 	return 0;
@@ -309,6 +265,14 @@ static int run(struct args *a)
 		.socket_group = s->group,
 		.default_memory_mb = s->memory_mb,
 		.insecure_registries = s->insecure,
+		.registry_mirrors = s->mirrors,
+		.max_downloads = s->max_downloads,
+		.default_cpus = s->cpus,
+		.dns = s->dns,
+		.dns_search = s->dns_search,
+		.dns_opts = s->dns_opts,
+		.log_driver = s->log_driver,
+		.log_opts = s->log_opts,
 		.labels = s->labels,
 		.address_pools = s->pools,
 		.n_address_pools = s->n_pools,
@@ -343,8 +307,7 @@ int main(int argc, char **argv)
 	/* Exit 2 for bad usage, 1 for a configuration that cannot be used (as dockerd). */
 	int status = r < 0 ? 2 : 0;
 	if (r == 0) {
-		settings_copy(&a.flags, &a.current);
-		if (load_config_file(&a, &a.current, &err) < 0) {
+		if (configure(&a, &a.current, &err) < 0) {
 			fprintf(stderr, "arcad: %s\n", err->msg);
 			arca_error_free(err);
 			r = -1;

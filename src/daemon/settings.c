@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * arcad's settings (settings.h): daemon.json read with dockerd's rules, and
- * merged under the flags. Messages follow dockerd's, so a user who knows
+ * merged under the flags. One table says, for each setting, its key, its flag,
+ * its kind and where it lives; reading, showing, merging, copying and freeing
+ * go by kind. Messages follow dockerd's, so a user who knows
  * /etc/docker/daemon.json recognises them.
  */
 #include "settings.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -15,92 +18,219 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "log-config.h"
 #include "log.h"
+#include "parse-util.h"
 #include "strv.h"
 
-static const char *const keys[SETTING__COUNT] = {
-	[SETTING_HOST] = "hosts",
-	[SETTING_DATA_ROOT] = "data-root",
-	[SETTING_EXEC_ROOT] = "exec-root",
-	[SETTING_GROUP] = "group",
-	[SETTING_INSECURE] = "insecure-registries",
-	[SETTING_LOG_LEVEL] = "log-level",
-	[SETTING_DEBUG] = "debug",
-	[SETTING_KERNEL] = "kernel",
-	[SETTING_INITRAMFS] = "initramfs",
-	[SETTING_MEMORY] = "default-memory",
-	[SETTING_LIVE_RESTORE] = "live-restore",
-	[SETTING_LABELS] = "labels",
-	[SETTING_ADDRESS_POOLS] = "default-address-pools",
+enum kind {
+	K_HOST,	 /* char *: a unix socket (hosts is a list of one) */
+	K_PATH,	 /* char *: an absolute path */
+	K_NAME,	 /* char *: a non-empty string */
+	K_LIST,	 /* char **: strings, each checked by item() */
+	K_MAP,	 /* char **: a map of strings, kept as key=value */
+	K_BOOL,	 /* bool */
+	K_UINT,	 /* unsigned, min..max */
+	K_LEVEL, /* int: a log level */
+	K_POOLS, /* struct ipam_pool *pools, n_pools */
+};
+
+typedef int (*item_fn)(const char *value, struct arca_error **err);
+
+struct spec {
+	const char *key;
+	const char *flag;
+	enum kind kind;
+	size_t off;
+	item_fn item;	   /* K_LIST: checks one entry */
+	const char *what;  /* K_LIST, K_UINT: what the value is, for messages */
+	unsigned min, max; /* K_UINT */
+};
+
+static int check_nonempty(const char *v, struct arca_error **err)
+{
+	return v[0] ? 0 : arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "an empty entry");
+}
+
+static int check_key_value(const char *v, struct arca_error **err)
+{
+	const char *eq = strchr(v, '=');
+	if (!eq || eq == v)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "bad attribute format: %s (key=value)", v);
+	return 0;
+}
+
+static int check_ip(const char *v, struct arca_error **err)
+{
+	uint8_t b[16];
+	if (inet_pton(AF_INET, v, b) == 1 || inet_pton(AF_INET6, v, b) == 1)
+		return 0;
+	return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s is not an ip address", v);
+}
+
+/* dockerd's ValidateDNSSearch: labels of letters, digits and inner dashes, or ".". */
+static int check_domain(const char *v, struct arca_error **err)
+{
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 255;
+	if (ok && strcmp(v, ".") != 0) {
+		size_t label = 0;
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = v[i];
+			if (c == '.') {
+				ok = label > 0 && v[i - 1] != '-';
+				label = 0;
+			} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				   (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
+				label++;
+			} else {
+				ok = false;
+			}
+		}
+		ok = ok && (label > 0 ? v[n - 1] != '-' : n > 1);
+	}
+	return ok ? 0
+		  : arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s is not a valid domain", v);
+}
+
+/* dockerd's ValidateMirror: http(s)://host[:port][/], nothing after. */
+static int check_mirror(const char *v, struct arca_error **err)
+{
+	const char *host = strncmp(v, "https://", 8) == 0  ? v + 8
+			   : strncmp(v, "http://", 7) == 0 ? v + 7
+							   : NULL;
+	if (!host)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid mirror: unsupported scheme in %s (http:// or "
+				      "https://)",
+				      v);
+	size_t n = strcspn(host, "/?#");
+	if (n == 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid mirror: no host in %s", v);
+	if (host[n] && strcmp(host + n, "/") != 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "invalid mirror: path, query, or fragment at end of the URI "
+				      "%s",
+				      v);
+	return 0;
+}
+
+#define SPEC(k, f, kd, field, ...)                                                              \
+	{                                                                                       \
+		.key = k, .flag = f, .kind = kd, .off = offsetof(struct arcad_settings, field), \
+		__VA_ARGS__                                                                     \
+	}
+
+static const struct spec specs[SETTING__COUNT] = {
+	[SETTING_HOST] = SPEC("hosts", "host", K_HOST, host),
+	[SETTING_DATA_ROOT] = SPEC("data-root", "data-root", K_PATH, data_root),
+	[SETTING_EXEC_ROOT] = SPEC("exec-root", "exec-root", K_PATH, exec_root),
+	[SETTING_GROUP] = SPEC("group", "group", K_NAME, group),
+	[SETTING_INSECURE] = SPEC("insecure-registries", "insecure-registry", K_LIST, insecure,
+				  .item = check_nonempty, .what = "hosts"),
+	[SETTING_MIRRORS] = SPEC("registry-mirrors", "registry-mirror", K_LIST, mirrors,
+				 .item = check_mirror, .what = "URLs"),
+	[SETTING_DOWNLOADS] = SPEC("max-concurrent-downloads", "max-concurrent-downloads", K_UINT,
+				   max_downloads, .what = "a count", .min = 1, .max = 64),
+	[SETTING_LOG_LEVEL] = SPEC("log-level", "log-level", K_LEVEL, log_level),
+	[SETTING_DEBUG] = SPEC("debug", "debug", K_BOOL, debug),
+	[SETTING_KERNEL] = SPEC("kernel", "kernel", K_PATH, kernel),
+	[SETTING_INITRAMFS] = SPEC("initramfs", "initramfs", K_PATH, initramfs),
+	[SETTING_MEMORY] = SPEC("default-memory", "default-memory", K_UINT, memory_mb,
+				.what = "MiB", .min = 64, .max = 1024 * 1024),
+	[SETTING_CPUS] = SPEC("default-cpus", "default-cpus", K_UINT, cpus, .what = "vCPUs",
+			      .min = 1, .max = 64),
+	[SETTING_LIVE_RESTORE] = SPEC("live-restore", "live-restore", K_BOOL, live_restore),
+	[SETTING_LABELS] =
+	    SPEC("labels", "label", K_LIST, labels, .item = check_key_value, .what = "key=value"),
+	[SETTING_ADDRESS_POOLS] =
+	    SPEC("default-address-pools", "default-address-pool", K_POOLS, pools),
+	[SETTING_DNS] = SPEC("dns", "dns", K_LIST, dns, .item = check_ip, .what = "IP addresses"),
+	[SETTING_DNS_SEARCH] = SPEC("dns-search", "dns-search", K_LIST, dns_search,
+				    .item = check_domain, .what = "domains"),
+	[SETTING_DNS_OPTS] = SPEC("dns-opts", "dns-opt", K_LIST, dns_opts, .item = check_nonempty,
+				  .what = "options"),
+	[SETTING_LOG_DRIVER] = SPEC("log-driver", "log-driver", K_NAME, log_driver),
+	[SETTING_LOG_OPTS] = SPEC("log-opts", "log-opt", K_MAP, log_opts, .item = check_key_value,
+				  .what = "strings"),
 };
 
 /* dockerd's keys that arcad does not apply (yet): refused by name, never ignored. */
-static const char *const unsupported[] = { "allow-nondistributable-artifacts",
-					   "authorization-plugins",
-					   "bip",
-					   "bridge",
-					   "cgroup-parent",
-					   "containerd",
-					   "cpu-rt-period",
-					   "cpu-rt-runtime",
-					   "data-root-mount",
-					   "default-cgroupns-mode",
-					   "default-gateway",
-					   "default-gateway-v6",
-					   "default-ipc-mode",
-					   "default-runtime",
-					   "default-shm-size",
-					   "default-ulimits",
-					   "dns",
-					   "dns-opts",
-					   "dns-search",
-					   "exec-opts",
-					   "experimental",
-					   "features",
-					   "fixed-cidr",
-					   "fixed-cidr-v6",
-					   "icc",
-					   "init",
-					   "init-path",
-					   "ip",
-					   "ip-forward",
-					   "ip-masq",
-					   "ip6tables",
-					   "iptables",
-					   "ipv6",
-					   "log-driver",
-					   "log-format",
-					   "log-opts",
-					   "max-concurrent-downloads",
-					   "max-concurrent-uploads",
-					   "max-download-attempts",
-					   "metrics-addr",
-					   "mtu",
-					   "no-new-privileges",
-					   "node-generic-resources",
-					   "oom-score-adjust",
-					   "pidfile",
-					   "raw-logs",
-					   "registry-mirrors",
-					   "runtimes",
-					   "seccomp-profile",
-					   "selinux-enabled",
-					   "shutdown-timeout",
-					   "storage-driver",
-					   "storage-opts",
-					   "swarm-default-advertise-addr",
-					   "tls",
-					   "tlscacert",
-					   "tlscert",
-					   "tlskey",
-					   "tlsverify",
-					   "userland-proxy",
-					   "userland-proxy-path",
-					   "userns-remap" };
+static const char *const unsupported[] = {
+	"allow-nondistributable-artifacts",
+	"authorization-plugins",
+	"bip",
+	"bridge",
+	"cgroup-parent",
+	"containerd",
+	"cpu-rt-period",
+	"cpu-rt-runtime",
+	"data-root-mount",
+	"default-cgroupns-mode",
+	"default-gateway",
+	"default-gateway-v6",
+	"default-ipc-mode",
+	"default-runtime",
+	"default-shm-size",
+	"default-ulimits",
+	"exec-opts",
+	"experimental",
+	"features",
+	"fixed-cidr",
+	"fixed-cidr-v6",
+	"icc",
+	"init",
+	"init-path",
+	"ip",
+	"ip-forward",
+	"ip-masq",
+	"ip6tables",
+	"iptables",
+	"ipv6",
+	"log-format",
+	"max-concurrent-uploads",
+	"max-download-attempts",
+	"metrics-addr",
+	"mtu",
+	"no-new-privileges",
+	"node-generic-resources",
+	"oom-score-adjust",
+	"pidfile",
+	"raw-logs",
+	"runtimes",
+	"seccomp-profile",
+	"selinux-enabled",
+	"shutdown-timeout",
+	"storage-driver",
+	"storage-opts",
+	"swarm-default-advertise-addr",
+	"tls",
+	"tlscacert",
+	"tlscert",
+	"tlskey",
+	"tlsverify",
+	"userland-proxy",
+	"userland-proxy-path",
+	"userns-remap",
+};
+
+#define FIELD(s, k, type) ((type *)((char *)(s) + specs[k].off))
 
 const char *settings_key(enum setting s)
 {
-	return keys[s];
+	return specs[s].key;
+}
+
+const char *settings_flag_name(enum setting s)
+{
+	return specs[s].flag;
+}
+
+bool settings_flag_has_value(enum setting s)
+{
+	return specs[s].kind != K_BOOL;
 }
 
 int settings_parse_host(const char *value, char **ret, struct arca_error **err)
@@ -118,7 +248,7 @@ int settings_parse_host(const char *value, char **ret, struct arca_error **err)
 static enum setting setting_of(const char *key)
 {
 	for (int i = 0; i < SETTING__COUNT; i++)
-		if (strcmp(keys[i], key) == 0)
+		if (strcmp(specs[i].key, key) == 0)
 			return (enum setting)i;
 	return SETTING__COUNT;
 }
@@ -139,58 +269,19 @@ static char *joined(char *const *l)
 	return s;
 }
 
-/* An absolute path (a string); what a relative one would be relative to is unclear. */
-static int path_value(json_t *v, const char *key, const char *path, char **ret,
-		      struct arca_error **err)
+static int parse_level(const char *l)
 {
-	const char *s = json_string_value(v);
-	if (!s || s[0] != '/')
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "%s: %s must be an absolute path", path, key);
-	free(*ret);
-	*ret = xstrdup(s);
-	return 0;
+	return !l ? -EINVAL : strcasecmp(l, "fatal") == 0 ? LOG_LEVEL_ERROR : log_parse_level(l);
 }
 
-int settings_parse_label(const char *value, struct arca_error **err)
-{
-	const char *eq = strchr(value, '=');
-	if (!eq || eq == value)
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "bad attribute format: %s (a label is key=value)", value);
-	return 0;
-}
-
-static int labels_value(struct arcad_settings *s, json_t *v, const char *path,
-			struct arca_error **err)
-{
-	size_t i;
-	json_t *l;
-	if (!json_is_array(v))
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "%s: labels must be a list of key=value", path);
-	s->labels = strv_free(s->labels);
-	json_array_foreach(v, i, l)
-	{
-		int r = json_is_string(l) ? settings_parse_label(json_string_value(l), err)
-					  : arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-							   "labels must be strings");
-		if (r < 0) {
-			arca_error_wrap(err, "%s", path);
-			return r;
-		}
-		s->labels = strv_append(s->labels, json_string_value(l));
-	}
-	return 0;
-}
-
-void settings_add_pool(struct arcad_settings *s, const struct ipam_pool *p)
+static void add_pool(struct arcad_settings *s, const struct ipam_pool *p)
 {
 	s->pools = xrealloc(s->pools, (s->n_pools + 1) * sizeof(*s->pools));
 	s->pools[s->n_pools++] = *p;
 }
 
-int settings_parse_pool(const char *value, struct ipam_pool *ret, struct arca_error **err)
+/* --default-address-pool's value: base=CIDR,size=N (dockerd's form). */
+static int parse_pool(const char *value, struct ipam_pool *ret, struct arca_error **err)
 {
 	_cleanup_free_ char *copy = xstrdup(value);
 	const char *base = NULL, *size = NULL;
@@ -214,16 +305,130 @@ int settings_parse_pool(const char *value, struct ipam_pool *ret, struct arca_er
 	return ipam_pool_check(base, n, ret, err);
 }
 
-static int pools_value(struct arcad_settings *s, json_t *v, const char *path,
-		       struct arca_error **err)
+static int uint_value(const struct spec *sp, long long n, unsigned *ret, struct arca_error **err)
+{
+	if (n < sp->min || n > sp->max)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s must be %s, %u to %u",
+				      sp->key, sp->what, sp->min, sp->max);
+	*ret = (unsigned)n;
+	return 0;
+}
+
+int settings_flag(struct arcad_settings *s, enum setting k, const char *value,
+		  struct arca_error **err)
+{
+	const struct spec *sp = &specs[k];
+	int r = 0;
+	switch (sp->kind) {
+	case K_HOST: {
+		char *host = NULL;
+		r = settings_parse_host(value, &host, err);
+		if (r >= 0) {
+			free(*FIELD(s, k, char *));
+			*FIELD(s, k, char *) = host;
+		}
+		break;
+	}
+	case K_PATH:
+	case K_NAME:
+		if (!value[0])
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "an empty value");
+		free(*FIELD(s, k, char *));
+		*FIELD(s, k, char *) = xstrdup(value);
+		break;
+	case K_LIST:
+	case K_MAP:
+		r = sp->item(value, err);
+		if (r >= 0)
+			*FIELD(s, k, char **) = strv_append(*FIELD(s, k, char **), value);
+		break;
+	case K_BOOL: *FIELD(s, k, bool) = true; break;
+	case K_UINT: {
+		uint32_t n;
+		if (safe_atou32(value, &n) < 0)
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "`%s` is not a number",
+					      value);
+		r = uint_value(sp, n, FIELD(s, k, unsigned), err);
+		break;
+	}
+	case K_LEVEL: {
+		int level = parse_level(value);
+		if (level < 0)
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "`%s` is none of debug, info, warn, error, fatal",
+					      value);
+		s->log_level = level;
+		break;
+	}
+	case K_POOLS: {
+		struct ipam_pool p;
+		r = parse_pool(value, &p, err);
+		if (r >= 0)
+			add_pool(s, &p);
+		break;
+	}
+	}
+	if (r >= 0)
+		s->set |= 1u << k;
+	return r;
+}
+
+/* A list of strings from the file, each checked: the field's whole new value. */
+static int list_value(const struct spec *sp, json_t *v, char ***field, struct arca_error **err)
+{
+	size_t i;
+	json_t *e;
+	if (!json_is_array(v))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s must be a list of %s",
+				      sp->key, sp->what);
+	char **l = strv_copy(NULL);
+	json_array_foreach(v, i, e)
+	{
+		const char *x = json_string_value(e);
+		int r = x ? sp->item(x, err)
+			  : arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s must be a list of %s",
+					   sp->key, sp->what);
+		if (r < 0) {
+			strv_free(l);
+			return r;
+		}
+		l = strv_append(l, x);
+	}
+	strv_free(*field);
+	*field = l;
+	return 0;
+}
+
+static int map_value(const struct spec *sp, json_t *v, char ***field, struct arca_error **err)
+{
+	const char *key;
+	json_t *e;
+	if (!json_is_object(v))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "%s must be a map of %s",
+				      sp->key, sp->what);
+	char **l = strv_copy(NULL);
+	json_object_foreach(v, key, e)
+	{
+		if (!json_is_string(e) || !key[0]) {
+			strv_free(l);
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "%s must be a map of %s", sp->key, sp->what);
+		}
+		l = strv_append_take(l, xasprintf("%s=%s", key, json_string_value(e)));
+	}
+	strv_free(*field);
+	*field = l;
+	return 0;
+}
+
+static int pools_value(struct arcad_settings *s, json_t *v, struct arca_error **err)
 {
 	size_t i;
 	json_t *e;
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "%s: default-address-pools must be a list of {\"base\": "
-				      "CIDR, \"size\": N}",
-				      path);
+				      "default-address-pools must be a list of {\"base\": CIDR, "
+				      "\"size\": N}");
 	free(s->pools);
 	s->pools = NULL;
 	s->n_pools = 0;
@@ -231,114 +436,69 @@ static int pools_value(struct arcad_settings *s, json_t *v, const char *path,
 	{
 		json_t *base = json_object_get(e, "base"), *size = json_object_get(e, "size");
 		struct ipam_pool p;
-		int r = 0;
 		if (!json_is_object(e) || !json_is_string(base) || !json_is_integer(size) ||
 		    json_object_size(e) != 2)
-			r = arca_error_set(
-			    err, EINVAL, ARCA_ERR_INVALID,
-			    "default-address-pools[%zu]: an entry is {\"base\": CIDR, "
-			    "\"size\": N}",
-			    i);
-		if (r >= 0)
-			r = ipam_pool_check(json_string_value(base), json_integer_value(size), &p,
-					    err);
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "default-address-pools[%zu]: an entry is {\"base\": "
+					      "CIDR, \"size\": N}",
+					      i);
+		int r = ipam_pool_check(json_string_value(base), json_integer_value(size), &p, err);
 		if (r < 0) {
-			arca_error_wrap(err, "%s", path);
+			arca_error_wrap(err, "default-address-pools[%zu]", i);
 			return r;
 		}
-		settings_add_pool(s, &p);
+		add_pool(s, &p);
 	}
 	return 0;
 }
 
-static int one(struct arcad_settings *s, enum setting k, json_t *v, const char *path,
-	       struct arca_error **err)
+static int one(struct arcad_settings *s, enum setting k, json_t *v, struct arca_error **err)
 {
-	const char *key = keys[k];
-	switch (k) {
-	case SETTING_HOST: {
+	const struct spec *sp = &specs[k];
+	const char *x = json_string_value(v);
+	switch (sp->kind) {
+	case K_HOST:
 		if (!json_is_array(v) || json_array_size(v) != 1 ||
 		    !json_is_string(json_array_get(v, 0)))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: hosts must be a list of one unix socket "
-					      "(arcad serves one)",
-					      path);
-		free(s->host);
-		s->host = NULL;
-		int r = settings_parse_host(json_string_value(json_array_get(v, 0)), &s->host, err);
-		if (r < 0)
-			arca_error_wrap(err, "%s", path);
-		return r;
-	}
-	case SETTING_DATA_ROOT: return path_value(v, key, path, &s->data_root, err);
-	case SETTING_EXEC_ROOT: return path_value(v, key, path, &s->exec_root, err);
-	case SETTING_KERNEL: return path_value(v, key, path, &s->kernel, err);
-	case SETTING_INITRAMFS: return path_value(v, key, path, &s->initramfs, err);
-	case SETTING_GROUP:
-		if (!json_is_string(v) || !json_string_value(v)[0])
+					      "hosts must be a list of one unix socket (arcad "
+					      "serves one)");
+		return settings_flag(s, k, json_string_value(json_array_get(v, 0)), err);
+	case K_PATH:
+		if (!x || x[0] != '/')
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: group must be a group's name", path);
-		free(s->group);
-		s->group = xstrdup(json_string_value(v));
-		return 0;
-	case SETTING_INSECURE: {
-		size_t i;
-		json_t *h;
-		if (!json_is_array(v))
+					      "%s must be an absolute path", sp->key);
+		return settings_flag(s, k, x, err);
+	case K_NAME:
+		if (!x || !x[0])
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: insecure-registries must be a list of hosts",
-					      path);
-		s->insecure = strv_free(s->insecure);
-		json_array_foreach(v, i, h)
-		{
-			if (!json_is_string(h) || !json_string_value(h)[0])
-				return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-						      "%s: insecure-registries must be a list of "
-						      "hosts",
-						      path);
-			s->insecure = strv_append(s->insecure, json_string_value(h));
-		}
-		return 0;
-	}
-	case SETTING_LOG_LEVEL: {
-		const char *l = json_string_value(v);
-		int level = !l				  ? -EINVAL
-			    : strcasecmp(l, "fatal") == 0 ? LOG_LEVEL_ERROR
-							  : log_parse_level(l);
-		if (level < 0)
-			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: log-level `%s` is none of debug, info, warn, "
-					      "error, fatal",
-					      path, l ? l : "(not a string)");
-		s->log_level = level;
-		return 0;
-	}
-	case SETTING_DEBUG:
+					      "%s must be a non-empty string", sp->key);
+		return settings_flag(s, k, x, err);
+	case K_LIST: return list_value(sp, v, FIELD(s, k, char **), err);
+	case K_MAP: return map_value(sp, v, FIELD(s, k, char **), err);
+	case K_BOOL:
 		if (!json_is_boolean(v))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: debug must be true or false", path);
-		s->debug = json_is_true(v);
+					      "%s must be true or false", sp->key);
+		*FIELD(s, k, bool) = json_is_true(v);
 		return 0;
-	case SETTING_MEMORY: {
-		json_int_t m = json_integer_value(v);
-		if (!json_is_integer(v) || m < 64 || m > 1024 * 1024)
+	case K_UINT:
+		if (!json_is_integer(v))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: default-memory must be MiB, 64 to 1048576",
-					      path);
-		s->memory_mb = (unsigned)m;
-		return 0;
-	}
-	case SETTING_LIVE_RESTORE:
-		if (!json_is_boolean(v))
+					      "%s must be %s, %u to %u", sp->key, sp->what, sp->min,
+					      sp->max);
+		return uint_value(sp, json_integer_value(v), FIELD(s, k, unsigned), err);
+	case K_LEVEL:
+		if (parse_level(x) < 0)
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-					      "%s: live-restore must be true or false", path);
-		s->live_restore = json_is_true(v);
+					      "log-level `%s` is none of debug, info, warn, error, "
+					      "fatal",
+					      x ? x : "(not a string)");
+		s->log_level = parse_level(x);
 		return 0;
-	case SETTING_LABELS: return labels_value(s, v, path, err);
-	case SETTING_ADDRESS_POOLS: return pools_value(s, v, path, err);
-	case SETTING__COUNT: break;
+	case K_POOLS: return pools_value(s, v, err);
 	}
-	return arca_error_set(err, EINVAL, ARCA_ERR_INTERNAL, "%s: %s", path, key);
+	return arca_error_set(err, EINVAL, ARCA_ERR_INTERNAL, "%s", sp->key);
 }
 
 int settings_from_json(const char *text, size_t len, const char *path, struct arcad_settings *s,
@@ -381,9 +541,11 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 		enum setting k = setting_of(key);
 		if (r < 0 || k == SETTING__COUNT)
 			continue;
-		r = one(s, k, v, path, err);
+		r = one(s, k, v, err);
 		if (r >= 0)
 			s->set |= 1u << k;
+		else
+			arca_error_wrap(err, "%s", path);
 	}
 	json_decref(j);
 	return r;
@@ -392,23 +554,23 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 /* A setting's value as the conflict message shows it. */
 static char *shown(const struct arcad_settings *s, enum setting k)
 {
-	switch (k) {
-	case SETTING_HOST: return xstrdup(s->host);
-	case SETTING_DATA_ROOT: return xstrdup(s->data_root);
-	case SETTING_EXEC_ROOT: return xstrdup(s->exec_root);
-	case SETTING_GROUP: return xstrdup(s->group);
-	case SETTING_INSECURE: return joined(s->insecure);
-	case SETTING_LOG_LEVEL: {
+	const struct spec *sp = &specs[k];
+	switch (sp->kind) {
+	case K_HOST:
+	case K_PATH:
+	case K_NAME: {
+		const char *x = *FIELD(s, k, char *);
+		return xstrdup(x ? x : "");
+	}
+	case K_LIST:
+	case K_MAP: return joined(*FIELD(s, k, char **));
+	case K_BOOL: return xstrdup(*FIELD(s, k, bool) ? "true" : "false");
+	case K_UINT: return xasprintf("%u", *FIELD(s, k, unsigned));
+	case K_LEVEL: {
 		static const char *const names[] = { "error", "warn", "info", "debug" };
 		return xstrdup(s->log_level >= 0 && s->log_level < 4 ? names[s->log_level] : "?");
 	}
-	case SETTING_DEBUG: return xstrdup(s->debug ? "true" : "false");
-	case SETTING_KERNEL: return xstrdup(s->kernel);
-	case SETTING_INITRAMFS: return xstrdup(s->initramfs);
-	case SETTING_MEMORY: return xasprintf("%u", s->memory_mb);
-	case SETTING_LIVE_RESTORE: return xstrdup(s->live_restore ? "true" : "false");
-	case SETTING_LABELS: return joined(s->labels);
-	case SETTING_ADDRESS_POOLS: {
+	case K_POOLS: {
 		char *out = xstrdup("");
 		for (size_t i = 0; i < s->n_pools; i++) {
 			char b[64];
@@ -417,16 +579,38 @@ static char *shown(const struct arcad_settings *s, enum setting k)
 		}
 		return out;
 	}
-	case SETTING__COUNT: break;
 	}
 	return xstrdup("");
 }
 
-static void take(char **to, char **from)
+/* Moves setting k from `from` into `to`, freeing what `to` had. */
+static void move(struct arcad_settings *to, struct arcad_settings *from, enum setting k)
 {
-	free(*to);
-	*to = *from;
-	*from = NULL;
+	switch (specs[k].kind) {
+	case K_HOST:
+	case K_PATH:
+	case K_NAME:
+		free(*FIELD(to, k, char *));
+		*FIELD(to, k, char *) = *FIELD(from, k, char *);
+		*FIELD(from, k, char *) = NULL;
+		break;
+	case K_LIST:
+	case K_MAP:
+		strv_free(*FIELD(to, k, char **));
+		*FIELD(to, k, char **) = *FIELD(from, k, char **);
+		*FIELD(from, k, char **) = NULL;
+		break;
+	case K_BOOL: *FIELD(to, k, bool) = *FIELD(from, k, bool); break;
+	case K_UINT: *FIELD(to, k, unsigned) = *FIELD(from, k, unsigned); break;
+	case K_LEVEL: to->log_level = from->log_level; break;
+	case K_POOLS:
+		free(to->pools);
+		to->pools = from->pools;
+		to->n_pools = from->n_pools;
+		from->pools = NULL;
+		from->n_pools = 0;
+		break;
+	}
 }
 
 int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, const char *path,
@@ -438,7 +622,7 @@ int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, co
 			continue;
 		_cleanup_free_ char *a = shown(flags, k), *b = shown(file, k);
 		strappendf(&both, "%s%s: (from flag: %s, from file: %s)", both[0] ? ", " : "",
-			   keys[k], a, b);
+			   specs[k].key, a, b);
 	}
 	if (both[0])
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -446,45 +630,32 @@ int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, co
 				      "and in the configuration file: %s",
 				      path, both);
 	unsigned from_file = file->set & ~flags->set;
-	if (from_file & (1u << SETTING_HOST))
-		take(&flags->host, &file->host);
-	if (from_file & (1u << SETTING_DATA_ROOT))
-		take(&flags->data_root, &file->data_root);
-	if (from_file & (1u << SETTING_EXEC_ROOT))
-		take(&flags->exec_root, &file->exec_root);
-	if (from_file & (1u << SETTING_GROUP))
-		take(&flags->group, &file->group);
-	if (from_file & (1u << SETTING_KERNEL))
-		take(&flags->kernel, &file->kernel);
-	if (from_file & (1u << SETTING_INITRAMFS))
-		take(&flags->initramfs, &file->initramfs);
-	if (from_file & (1u << SETTING_INSECURE)) {
-		strv_free(flags->insecure);
-		flags->insecure = file->insecure;
-		file->insecure = NULL;
-	}
-	if (from_file & (1u << SETTING_LOG_LEVEL))
-		flags->log_level = file->log_level;
-	if (from_file & (1u << SETTING_DEBUG))
-		flags->debug = file->debug;
-	if (from_file & (1u << SETTING_MEMORY))
-		flags->memory_mb = file->memory_mb;
-	if (from_file & (1u << SETTING_LIVE_RESTORE))
-		flags->live_restore = file->live_restore;
-	if (from_file & (1u << SETTING_LABELS)) {
-		strv_free(flags->labels);
-		flags->labels = file->labels;
-		file->labels = NULL;
-	}
-	if (from_file & (1u << SETTING_ADDRESS_POOLS)) {
-		free(flags->pools);
-		flags->pools = file->pools;
-		flags->n_pools = file->n_pools;
-		file->pools = NULL;
-		file->n_pools = 0;
-	}
+	for (int k = 0; k < SETTING__COUNT; k++)
+		if (from_file & (1u << k))
+			move(flags, file, k);
 	flags->set |= from_file;
 	return 0;
+}
+
+int settings_check(const struct arcad_settings *s, struct arca_error **err)
+{
+	if (!s->log_driver && !s->log_opts)
+		return 0;
+	json_t *opts = json_object();
+	for (char **o = s->log_opts; o && *o; o++) {
+		const char *eq = strchr(*o, '=');
+		_cleanup_free_ char *key = xstrndup(*o, (size_t)(eq - *o));
+		json_object_set_new(opts, key, json_string(eq + 1));
+	}
+	json_t *lc = json_pack("{s:s, s:o}", "Type", s->log_driver ? s->log_driver : "json-file",
+			       "Config", opts);
+	struct log_config parsed;
+	int r = lc ? log_config_parse(lc, &parsed, err)
+		   : arca_error_set(err, EINVAL, ARCA_ERR_INVALID, "log-opts: not UTF-8");
+	json_decref(lc);
+	if (r < 0)
+		arca_error_wrap(err, "log-driver and log-opts");
+	return r;
 }
 
 unsigned settings_differ(const struct arcad_settings *a, const struct arcad_settings *b)
@@ -503,39 +674,52 @@ unsigned settings_differ(const struct arcad_settings *a, const struct arcad_sett
 	return out;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void settings_copy(const struct arcad_settings *from, struct arcad_settings *to)
 {
 	*to = *from;
-	to->host = dup_or_null(from->host);
-	to->data_root = dup_or_null(from->data_root);
-	to->exec_root = dup_or_null(from->exec_root);
-	to->group = dup_or_null(from->group);
-	to->insecure = from->insecure ? strv_copy(from->insecure) : NULL;
-	to->kernel = dup_or_null(from->kernel);
-	to->initramfs = dup_or_null(from->initramfs);
-	to->labels = from->labels ? strv_copy(from->labels) : NULL;
-	to->pools = NULL;
-	if (from->n_pools) {
-		to->pools = xnew0(struct ipam_pool, from->n_pools);
-		memcpy(to->pools, from->pools, from->n_pools * sizeof(*to->pools));
+	for (int k = 0; k < SETTING__COUNT; k++) {
+		switch (specs[k].kind) {
+		case K_HOST:
+		case K_PATH:
+		case K_NAME: {
+			const char *x = *FIELD(from, k, char *);
+			*FIELD(to, k, char *) = x ? xstrdup(x) : NULL;
+			break;
+		}
+		case K_LIST:
+		case K_MAP: {
+			char **l = *FIELD(from, k, char **);
+			*FIELD(to, k, char **) = l ? strv_copy(l) : NULL;
+			break;
+		}
+		case K_POOLS:
+			to->pools = NULL;
+			if (from->n_pools) {
+				to->pools = xnew0(struct ipam_pool, from->n_pools);
+				memcpy(to->pools, from->pools, from->n_pools * sizeof(*to->pools));
+			}
+			break;
+		case K_BOOL:
+		case K_UINT:
+		case K_LEVEL: break;
+		}
 	}
 }
 
 void settings_done(struct arcad_settings *s)
 {
-	free(s->host);
-	free(s->data_root);
-	free(s->exec_root);
-	free(s->group);
-	strv_free(s->insecure);
-	free(s->kernel);
-	free(s->initramfs);
-	strv_free(s->labels);
-	free(s->pools);
+	for (int k = 0; k < SETTING__COUNT; k++) {
+		switch (specs[k].kind) {
+		case K_HOST:
+		case K_PATH:
+		case K_NAME: free(*FIELD(s, k, char *)); break;
+		case K_LIST:
+		case K_MAP: strv_free(*FIELD(s, k, char **)); break;
+		case K_POOLS: free(s->pools); break;
+		case K_BOOL:
+		case K_UINT:
+		case K_LEVEL: break;
+		}
+	}
 	*s = (struct arcad_settings){ 0 };
 }

@@ -42,6 +42,8 @@ struct image_remote_opts {
 	const char *platform; /* NULL: the host's */
 	struct registry_auth auth;
 	char *const *insecure;
+	char *const *mirrors;	/* Docker Hub's (registry-mirrors): its pulls try them first */
+	unsigned max_downloads; /* layers a pull downloads at once (0: 3) */
 	image_progress_fn progress;
 	void *userdata;
 };

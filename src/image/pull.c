@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "log.h"
 #include "reference.h"
 #include "registry.h"
 #include "strv.h"
@@ -240,6 +241,42 @@ static int fetch_layers(struct pull *p, struct arca_error **err)
 	return registry_fetch_blobs(p->reg, p->s->blobs, p->jobs, p->n, on_fetch_progress, p, err);
 }
 
+/* What a source that failed at its manifest left: the next one starts clean. */
+static void source_reset(struct pull *p)
+{
+	p->reg = registry_free(p->reg);
+	free(p->top_digest);
+	free(p->manifest_digest);
+	free(p->manifest_type);
+	p->top_digest = p->manifest_digest = p->manifest_type = NULL;
+	manifest_done(&p->man);
+	p->man = (struct manifest){ 0 };
+}
+
+/*
+ * Opens the registry that serves the pull and fetches its manifest. Docker
+ * Hub's images are asked of its mirrors first, in order, as dockerd does: the
+ * first that has the manifest serves the whole pull; one that fails is logged
+ * and the next tried, Docker Hub itself last. Docker Hub's credentials never
+ * go to a mirror.
+ */
+static int open_source(struct pull *p, struct registry_opts *ropts, struct arca_error **err)
+{
+	bool hub = strcmp(p->ref.domain, "docker.io") == 0;
+	for (size_t i = 0; hub && p->o && p->o->mirrors && p->o->mirrors[i]; i++) {
+		struct registry_opts m = *ropts;
+		m.auth = (struct registry_auth){ 0 };
+		m.mirror = p->o->mirrors[i];
+		_cleanup_error_ struct arca_error *e = NULL;
+		if (registry_open(&p->ref, &m, &p->reg, &e) >= 0 && fetch_manifest(p, &e) >= 0)
+			return 0;
+		log_debug("pull %s: mirror %s: %s", p->ref.path, m.mirror, e ? e->msg : "failed");
+		source_reset(p);
+	}
+	int r = registry_open(&p->ref, ropts, &p->reg, err);
+	return r < 0 ? r : fetch_manifest(p, err);
+}
+
 /* The tag (or digest) reference and the repo digest to record. */
 static void ref_names(struct pull *p, char ***ret_tags, char ***ret_digests)
 {
@@ -266,11 +303,11 @@ int image_pull(struct image_store *s, const char *ref, const struct image_remote
 	if (r < 0)
 		return r;
 	struct registry_opts ropts = { .insecure = o ? o->insecure : NULL };
-	if (o)
+	if (o) {
 		ropts.auth = o->auth;
-	r = registry_open(&p.ref, &ropts, &p.reg, err);
-	if (r >= 0)
-		r = fetch_manifest(&p, err);
+		ropts.max_parallel = o->max_downloads;
+	}
+	r = open_source(&p, &ropts, err);
 	if (r >= 0) {
 		/* As dockerd: nothing is said before the manifest is known to exist. */
 		from = xasprintf("Pulling from %s", p.ref.path);

@@ -36,10 +36,11 @@ enum auth_kind {
 };
 
 struct registry {
-	char *host;    /* host[:port] to contact */
-	char *path;    /* repository path */
-	char *base;    /* scheme://host */
-	bool insecure; /* may skip TLS verification / use HTTP */
+	char *host;	 /* host[:port] to contact */
+	char *path;	 /* repository path */
+	char *base;	 /* scheme://host */
+	bool insecure;	 /* may skip TLS verification / use HTTP */
+	bool plain_http; /* a mirror given as http://: HTTP only, TLS never tried */
 	bool push;
 	unsigned max_parallel;
 	char *username, *password, *identity_token;
@@ -177,7 +178,8 @@ static CURL *easy_new(struct registry *r, bool foreign)
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* A registry on HTTPS never redirects us (and its tokens) down to HTTP. */
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, r->insecure ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			 r->insecure || r->plain_http ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* Abort a transfer stalled below 1 byte/s for 60 s. */
@@ -331,7 +333,7 @@ static int authenticate(struct registry *r, const char *challenge, struct arca_e
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
 		return arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
 				      "the registry's bearer challenge has no usable realm");
-	if (!registry_realm_allowed(realm, r->insecure))
+	if (!registry_realm_allowed(realm, r->insecure || r->plain_http))
 		return arca_error_set(err, EPROTO, ARCA_ERR_UNAVAILABLE,
 				      "the registry sends its credentials to %s over plain HTTP: "
 				      "refused (only a registry allowed HTTP may do that)",
@@ -368,7 +370,8 @@ static int request(struct registry *r, struct req *q, struct arca_error **err)
 static int ping(struct registry *r, struct arca_error **err)
 {
 	const char *schemes[] = { "https", "http" };
-	for (size_t i = 0; i < (r->insecure ? 2u : 1u); i++) {
+	size_t last = r->insecure || r->plain_http ? 2u : 1u;
+	for (size_t i = r->plain_http ? 1u : 0u; i < last; i++) {
 		struct req q = { .method = "GET", .upload_fd = -1 };
 		_cleanup_error_ struct arca_error *e = NULL;
 		free(r->base);
@@ -377,7 +380,7 @@ static int ping(struct registry *r, struct arca_error **err)
 		int rv = perform(r, &q, &e);
 		if (rv < 0) {
 			req_done(&q);
-			if (i + 1 < (r->insecure ? 2u : 1u))
+			if (i + 1 < last)
 				continue;
 			return arca_error_set(err, e->code, e->kind, "%s", e->msg);
 		}
@@ -403,7 +406,17 @@ int registry_open(const struct image_ref *ref, const struct registry_opts *opts,
 		curl_ready = true;
 	}
 	struct registry *r = xnew0(struct registry, 1);
-	r->host = xstrdup(image_ref_registry_host(ref));
+	const char *mirror = opts ? opts->mirror : NULL;
+	if (mirror) {
+		/* http(s)://host[:port][/] (checked by its owner): the host serves the path. */
+		r->plain_http = strncmp(mirror, "http://", 7) == 0;
+		const char *h = mirror + (r->plain_http				? 7
+					  : strncmp(mirror, "https://", 8) == 0 ? 8
+										: 0);
+		r->host = xstrndup(h, strcspn(h, "/"));
+	} else {
+		r->host = xstrdup(image_ref_registry_host(ref));
+	}
 	r->path = xstrdup(ref->path);
 	r->push = opts && opts->push;
 	r->max_parallel = opts && opts->max_parallel ? opts->max_parallel : 3;
@@ -425,7 +438,8 @@ int registry_open(const struct image_ref *ref, const struct registry_opts *opts,
 	}
 	/* With a token given, skip the ping: HTTPS unless the host may use HTTP. */
 	if (r->auth == AUTH_BEARER)
-		r->base = xasprintf("%s://%s", r->insecure ? "http" : "https", r->host);
+		r->base =
+		    xasprintf("%s://%s", r->insecure || r->plain_http ? "http" : "https", r->host);
 	int rv = r->auth == AUTH_BEARER ? 0 : ping(r, err);
 	if (rv < 0) {
 		arca_error_wrap(err, "registry `%s`", r->host);

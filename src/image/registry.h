@@ -34,6 +34,7 @@ struct registry_opts {
 	char *const *insecure; /* "host:port" entries allowed over HTTP; NULL-terminated */
 	bool push;	       /* ask for push as well as pull */
 	unsigned max_parallel; /* concurrent blob downloads, default 3 */
+	const char *mirror;    /* http(s)://host[:port]: ask it instead of ref's registry */
 };
 
 /*

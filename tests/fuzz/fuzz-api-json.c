@@ -75,16 +75,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)settings_from_json((const char *)data, size, "daemon.json", &st, &err);
 	err = arca_error_free(err);
 	settings_done(&st);
-	/* ... and as the value of --default-address-pool and --label. */
+	/* ... and as the value of each of its flags. */
 	char *flag = strndup((const char *)data, size);
-	struct ipam_pool pool;
-	if (flag) {
-		(void)settings_parse_pool(flag, &pool, &err);
+	for (int k = 0; flag && k < SETTING__COUNT; k++) {
+		struct arcad_settings fs = { 0 };
+		(void)settings_flag(&fs, (enum setting)k, flag, &err);
 		err = arca_error_free(err);
-		(void)settings_parse_label(flag, &err);
+		(void)settings_check(&fs, &err);
 		err = arca_error_free(err);
-		free(flag);
+		settings_done(&fs);
 	}
+	free(flag);
 	json_decref(img);
 	json_decref(body);
 	return 0;

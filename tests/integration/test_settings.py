@@ -33,8 +33,13 @@ def test_validate(tmp_path):
     r = validate(tmp_path, {"data-root": "/d", "storage-drvier": "overlay2"})
     assert r.returncode == 1
     assert "don't match any configuration option: storage-drvier" in r.stderr
-    r = validate(tmp_path, {"registry-mirrors": ["https://m"]})
-    assert r.returncode == 1 and "not supported by arcad: registry-mirrors" in r.stderr
+    r = validate(tmp_path, {"mtu": 1400, "bip": "10.0.0.1/24"})
+    assert r.returncode == 1 and "not supported by arcad: bip, mtu" in r.stderr
+    # What only the keys together say: options the log driver does not take.
+    r = validate(tmp_path, {"log-driver": "none", "log-opts": {"max-size": "1m"}})
+    assert r.returncode == 1 and "unknown log opt 'max-size' for none" in r.stderr
+    r = validate(tmp_path, {}, "--dns", "resolver.example")
+    assert r.returncode == 2 and "--dns: resolver.example is not an ip address" in r.stderr
     r = validate(tmp_path, {"data-root": "/file"}, "--data-root", "/flag")
     assert r.returncode == 1
     assert ("specified both as a flag and in the configuration file: "
@@ -218,3 +223,85 @@ def test_socket_group(build_dir, kernel):
         if made:
             subprocess.run(["groupdel", "arca"], check=False)
         assert not left
+
+
+def test_container_defaults(build_dir, kernel):
+    """dns, dns-search, dns-opts, default-cpus, log-driver and log-opts: what a
+    container gets when it says nothing of its own, merged as dockerd merges them."""
+    d = Daemon(build_dir, kernel)
+    d.config = {"dns": ["10.9.9.9"], "dns-search": ["corp.example"], "dns-opts": ["ndots:3"],
+                "default-cpus": 2, "log-driver": "json-file",
+                "log-opts": {"max-size": "1k", "max-file": "2"}}
+    d.start()
+    try:
+        d.load_busybox()
+        assert d.docker("info", "--format", "{{.LoggingDriver}}").stdout.strip() == "json-file"
+        out = d.docker("run", "--name", "plain", "busybox", "sh", "-c",
+                       "cat /etc/resolv.conf; nproc").stdout
+        assert "nameserver 10.9.9.9" in out and "search corp.example" in out, out
+        assert "options ndots:3" in out and out.split()[-1] == "2", out
+        lc = json.loads(d.docker("inspect", "plain", "--format",
+                                 "{{json .HostConfig.LogConfig}}").stdout)
+        assert lc == {"Type": "json-file", "Config": {"max-size": "1k", "max-file": "2"}}
+        # Their own win; the daemon's options fill in what a json-file one left out.
+        out = d.docker("run", "--name", "own", "--dns", "10.8.8.8", "--cpus", "1",
+                       "--log-opt", "max-size=5k", "busybox", "sh", "-c",
+                       "cat /etc/resolv.conf; nproc").stdout
+        assert "nameserver 10.8.8.8" in out and "10.9.9.9" not in out, out
+        assert out.split()[-1] == "1", out
+        lc = json.loads(d.docker("inspect", "own", "--format",
+                                 "{{json .HostConfig.LogConfig}}").stdout)
+        assert lc["Config"] == {"max-size": "5k", "max-file": "2"}, lc
+        d.docker("create", "--name", "quiet", "--log-driver", "none", "busybox", "true")
+        lc = json.loads(d.docker("inspect", "quiet", "--format",
+                                 "{{json .HostConfig.LogConfig}}").stdout)
+        assert lc == {"Type": "none", "Config": {}}, lc
+        # On a user-defined network: the embedded resolver, which forwards to 10.9.9.9.
+        d.docker("network", "create", "defs")
+        out = d.docker("run", "--rm", "--network", "defs", "busybox", "cat",
+                       "/etc/resolv.conf").stdout
+        assert "nameserver 127.0.0.11" in out and "search corp.example" in out, out
+        assert "ExtServers: [10.9.9.9]" in out, out
+        d.docker("rm", "plain", "own", "quiet")
+        d.docker("network", "rm", "defs")
+    finally:
+        left = d.stop()
+        assert not left
+
+
+def test_registry_mirrors(build_dir, kernel, tmp_path):
+    """registry-mirrors: Docker Hub's images come from the first mirror that has them
+    (Docker Hub itself is unreachable here), a mirror that fails is passed over, and a
+    reload changes them."""
+    import images
+    import registry
+    layout = str(tmp_path / "bb")
+    info = images.build_busybox_layout(layout, extra_files={"etc/mirrored": b"yes\n"})
+    with registry.Registry(mode="plain") as reg:
+        registry.push_oci_layout(reg, layout, "library/busybox")
+        dead = f"http://127.0.0.1:{registry.free_port()}"
+        d = Daemon(build_dir, kernel)
+        d.config = {"registry-mirrors": [dead, f"http://{reg.host}"],
+                    "max-concurrent-downloads": 1}
+        d.start()
+        try:
+            d.reach_host_ports(*reg.ports)
+            reg_info = json.loads(d.docker("info", "--format",
+                                           "{{json .RegistryConfig}}").stdout)
+            assert reg_info["Mirrors"] == [dead, f"http://{reg.host}"]
+            assert reg_info["IndexConfigs"]["docker.io"]["Mirrors"] == reg_info["Mirrors"]
+            out = d.docker("pull", "busybox:latest").stdout
+            assert f"Digest: {info.manifest_digest}" in out, out
+            assert d.docker("image", "inspect", "busybox:latest", "--format",
+                            "{{.Id}}").stdout.strip() == info.image_id
+            # Without the good mirror, Docker Hub is asked, and is not reachable.
+            with open(d.config_file, "w") as f:
+                json.dump({"registry-mirrors": [dead]}, f)
+            d.proc.send_signal(signal.SIGHUP)
+            wait_for_log(d, "reloaded the configuration")
+            d.docker("rmi", "busybox:latest")
+            r = d.docker("pull", "busybox:latest", check=False, timeout=120)
+            assert r.returncode != 0 and "registry-1.docker.io" in r.stderr, r.stderr
+        finally:
+            left = d.stop()
+            assert not left

@@ -22,7 +22,11 @@ static void test_keys(void)
 		 "\"q\"], \"log-level\": \"warn\", \"debug\": true, \"kernel\": \"/k\", "
 		 "\"initramfs\": \"/i\", \"default-memory\": 512, \"live-restore\": true, "
 		 "\"labels\": [\"a=1\", \"b=x=y\"], \"default-address-pools\": [{\"base\": "
-		 "\"10.10.0.0/16\", \"size\": 24}, {\"base\": \"10.20.0.0/24\", \"size\": 28}]}",
+		 "\"10.10.0.0/16\", \"size\": 24}, {\"base\": \"10.20.0.0/24\", \"size\": 28}], "
+		 "\"default-cpus\": 2, \"dns\": [\"10.0.0.53\"], \"dns-search\": [\"a.example\"], "
+		 "\"dns-opts\": [\"ndots:1\"], \"log-driver\": \"json-file\", \"log-opts\": "
+		 "{\"max-size\": \"1m\", \"max-file\": \"2\"}, \"registry-mirrors\": "
+		 "[\"http://127.0.0.1:5000\"], \"max-concurrent-downloads\": 4}",
 		 &s, &err) == 0,
 	   "every key arcad applies");
 	ok(s.data_root && !strcmp(s.data_root, "/d") && !strcmp(s.exec_root, "/x") &&
@@ -30,7 +34,12 @@ static void test_keys(void)
 	       !strcmp(s.insecure[1], "q") && s.log_level == LOG_LEVEL_WARN && s.debug &&
 	       !strcmp(s.kernel, "/k") && !strcmp(s.initramfs, "/i") && s.memory_mb == 512 &&
 	       s.live_restore && !strcmp(s.labels[1], "b=x=y") && !s.labels[2] && s.n_pools == 2 &&
-	       s.pools[0].size == 24 && s.pools[1].size == 28 && s.pools[1].base.len == 24,
+	       s.pools[0].size == 24 && s.pools[1].size == 28 && s.pools[1].base.len == 24 &&
+	       s.cpus == 2 && !strcmp(s.dns[0], "10.0.0.53") &&
+	       !strcmp(s.dns_search[0], "a.example") && !strcmp(s.dns_opts[0], "ndots:1") &&
+	       !strcmp(s.log_driver, "json-file") && !strcmp(s.log_opts[0], "max-size=1m") &&
+	       !strcmp(s.log_opts[1], "max-file=2") &&
+	       !strcmp(s.mirrors[0], "http://127.0.0.1:5000") && s.max_downloads == 4,
 	   "their values");
 	ok(s.set == (1u << SETTING__COUNT) - 1, "all marked given");
 	settings_done(&s);
@@ -52,8 +61,15 @@ static void test_errors(void)
 {
 	expect_error("{\"foo\": 1, \"data-root\": \"/d\", \"bar\": 2}",
 		     "don't match any configuration option: bar, foo", "unknown keys, named");
-	expect_error("{\"registry-mirrors\": [], \"bip\": \"10.0.0.1/24\"}",
-		     "not supported by arcad: bip, registry-mirrors", "dockerd's keys not applied");
+	expect_error("{\"max-concurrent-uploads\": 1, \"bip\": \"10.0.0.1/24\"}",
+		     "not supported by arcad: bip, max-concurrent-uploads",
+		     "dockerd's keys not applied");
+	expect_error("{\"dns\": [\"not-an-ip\"]}", "daemon.json: not-an-ip is not an ip address",
+		     "a resolver that is no address");
+	expect_error("{\"log-opts\": {\"max-size\": 5}}", "log-opts must be a map of strings",
+		     "a log option not a string");
+	expect_error("{\"registry-mirrors\": [\"ftp://m\"]}", "unsupported scheme",
+		     "a mirror's scheme");
 	expect_error("{\"live-restore\": 1}", "true or false", "live-restore not a boolean");
 	expect_error("{\"labels\": [\"novalue\"]}", "bad attribute format: novalue",
 		     "a label without =");
@@ -99,13 +115,9 @@ static void test_merge(void)
 	settings_done(&file);
 
 	/* The same setting from --default-address-pool and the file: a conflict. */
-	struct ipam_pool p;
-	ok(settings_parse_pool("base=10.9.0.0/16,size=24", &p, &err) == 0 && p.size == 24,
+	ok(settings_flag(&flags, SETTING_ADDRESS_POOLS, "base=10.9.0.0/16,size=24", &err) == 0 &&
+	       flags.n_pools == 1 && flags.pools[0].size == 24,
 	   "--default-address-pool's form");
-	flags.pools = calloc(1, sizeof(p));
-	flags.pools[0] = p;
-	flags.n_pools = 1;
-	flags.set |= 1u << SETTING_ADDRESS_POOLS;
 	ok(parse("{\"default-address-pools\": [{\"base\": \"10.8.0.0/16\", \"size\": 24}]}", &file,
 		 &err) == 0,
 	   "file 3");
@@ -116,15 +128,76 @@ static void test_merge(void)
 	arca_error_free(err);
 	err = NULL;
 	settings_done(&file);
-	ok(settings_parse_pool("base=10.9.0.0/16", &p, &err) < 0 && strstr(err->msg, "both"),
-	   "a pool without its size");
+	settings_done(&flags);
+}
+
+static void expect_flag_error(enum setting k, const char *value, const char *needle)
+{
+	struct arcad_settings s = { 0 };
+	struct arca_error *err = NULL;
+	ok(settings_flag(&s, k, value, &err) < 0 && err && strstr(err->msg, needle) &&
+	       !(s.set & (1u << k)),
+	   "--%s %s: %s", settings_flag_name(k), value, err ? err->msg : "(accepted)");
+	arca_error_free(err);
+	settings_done(&s);
+}
+
+/* Each flag takes what its key takes, a list's flag once per entry. */
+static void test_flags(void)
+{
+	struct arcad_settings s = { 0 };
+	struct arca_error *err = NULL;
+	ok(settings_flag(&s, SETTING_DNS, "10.0.0.53", &err) == 0 &&
+	       settings_flag(&s, SETTING_DNS, "fd00::53", &err) == 0 &&
+	       settings_flag(&s, SETTING_DNS_SEARCH, "corp.example", &err) == 0 &&
+	       settings_flag(&s, SETTING_DNS_OPTS, "ndots:2", &err) == 0 &&
+	       settings_flag(&s, SETTING_LOG_DRIVER, "json-file", &err) == 0 &&
+	       settings_flag(&s, SETTING_LOG_OPTS, "max-size=10m", &err) == 0 &&
+	       settings_flag(&s, SETTING_MIRRORS, "https://mirror.example/", &err) == 0 &&
+	       settings_flag(&s, SETTING_DOWNLOADS, "5", &err) == 0 &&
+	       settings_flag(&s, SETTING_CPUS, "2", &err) == 0 &&
+	       settings_flag(&s, SETTING_LIVE_RESTORE, "", &err) == 0,
+	   "flags: %s", err ? err->msg : "");
+	ok(!strcmp(s.dns[1], "fd00::53") && !strcmp(s.dns_search[0], "corp.example") &&
+	       !strcmp(s.log_opts[0], "max-size=10m") && s.max_downloads == 5 && s.cpus == 2 &&
+	       s.live_restore && settings_check(&s, &err) == 0,
+	   "their values, consistent");
+	settings_done(&s);
+	expect_flag_error(SETTING_DNS, "resolver.example", "not an ip address");
+	expect_flag_error(SETTING_DNS_SEARCH, "-bad.example", "not a valid domain");
+	expect_flag_error(SETTING_DNS_SEARCH, "a..b", "not a valid domain");
+	expect_flag_error(SETTING_MIRRORS, "mirror.example", "unsupported scheme");
+	expect_flag_error(SETTING_MIRRORS, "https://mirror.example/v2/",
+			  "path, query, or fragment");
+	expect_flag_error(SETTING_MIRRORS, "https://", "no host");
+	expect_flag_error(SETTING_DOWNLOADS, "0", "1 to 64");
+	expect_flag_error(SETTING_CPUS, "two", "not a number");
+	expect_flag_error(SETTING_LOG_OPTS, "max-size", "key=value");
+	expect_flag_error(SETTING_LABELS, "novalue", "bad attribute format");
+	expect_flag_error(SETTING_ADDRESS_POOLS, "base=10.9.0.0/16", "both");
+	expect_flag_error(SETTING_ADDRESS_POOLS, "base=10.9.0.0/16,size=24,x=1",
+			  "unexpected field `x=1`");
+	expect_flag_error(SETTING_HOST, "tcp://0.0.0.0:2375", "unix socket only");
+	expect_flag_error(SETTING_LOG_LEVEL, "loud", "none of debug");
+	/* log-opts are checked against the driver once both are known. */
+	ok(parse("{\"log-driver\": \"none\", \"log-opts\": {\"max-size\": \"1m\"}}", &s, &err) == 0,
+	   "none with options parses");
+	ok(settings_check(&s, &err) < 0 && strstr(err->msg, "unknown log opt 'max-size'"),
+	   "and is refused together: %s", err ? err->msg : "");
 	arca_error_free(err);
 	err = NULL;
-	ok(settings_parse_pool("base=10.9.0.0/16,size=24,x=1", &p, &err) < 0 &&
-	       strstr(err->msg, "unexpected field `x=1`"),
-	   "an unknown field");
+	settings_done(&s);
+	ok(parse("{\"log-driver\": \"syslog\"}", &s, &err) == 0 && settings_check(&s, &err) < 0 &&
+	       strstr(err->msg, "not supported by Arca"),
+	   "a driver Arca lacks");
 	arca_error_free(err);
-	settings_done(&flags);
+	err = NULL;
+	settings_done(&s);
+	ok(parse("{\"log-opts\": {\"max-file\": \"0\"}}", &s, &err) == 0 &&
+	       settings_check(&s, &err) < 0 && strstr(err->msg, "max-file"),
+	   "json-file's options checked");
+	arca_error_free(err);
+	settings_done(&s);
 }
 
 /* What a reload compares: the settings that differ, and a copy that owns its own. */
@@ -156,5 +229,6 @@ int main(void)
 	test_errors();
 	test_merge();
 	test_differ();
+	test_flags();
 	return tap_done();
 }

@@ -48,8 +48,9 @@ struct build {
 	int out_r, out_w, in_r;
 	struct worker_stream *ws;
 	char *network;	 /* networkmode: NULL when the steps have none */
-	char **insecure; /* a copy: a reload may replace the daemon's */
-	bool cancel;	 /* atomic: the client went */
+	char **insecure; /* copies: a reload may replace the daemon's */
+	char **mirrors;
+	bool cancel; /* atomic: the client went */
 	bool eof, done, body_pending;
 };
 
@@ -66,6 +67,7 @@ static void build_free(struct build *x)
 	free(x->dir);
 	free(x->network);
 	strv_free(x->insecure);
+	strv_free(x->mirrors);
 	free(x);
 }
 
@@ -561,6 +563,7 @@ void api_image_build(struct api_ctx *ctx)
 	(void)fd_set_nonblock(x->out_w, true);
 	x->conn = http_conn_ref(ctx->conn);
 	x->insecure = strv_copy(ctx->d->cfg.insecure_registries);
+	x->mirrors = strv_copy(ctx->d->cfg.registry_mirrors);
 	x->env = (struct build_env){
 		.id = x->id,
 		.root = ctx->d->cfg.root,
@@ -571,6 +574,8 @@ void api_image_build(struct api_ctx *ctx)
 		.default_memory_mb = ctx->d->cfg.default_memory_mb,
 		.use_vsock = ctx->d->use_vsock,
 		.insecure = x->insecure,
+		.mirrors = x->mirrors,
+		.max_downloads = ctx->d->cfg.max_downloads,
 		.in_fd = x->in_r,
 		.out_fd = x->out_w,
 		.cancel = &x->cancel,

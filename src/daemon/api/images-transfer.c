@@ -62,7 +62,9 @@ struct xfer {
 	char *message;
 	json_t *config; /* import: the --change instructions applied */
 	struct api_registry_auth auth;
-	char **insecure; /* a copy: a reload may replace the daemon's */
+	char **insecure; /* copies: a reload may replace the daemon's */
+	char **mirrors;
+	unsigned max_downloads;
 };
 
 static void xfer_free(struct xfer *x)
@@ -82,6 +84,7 @@ static void xfer_free(struct xfer *x)
 	json_decref(x->config);
 	api_registry_auth_done(&x->auth);
 	strv_free(x->insecure);
+	strv_free(x->mirrors);
 	free(x);
 }
 
@@ -108,6 +111,8 @@ static void remote_opts(struct xfer *x, struct image_remote_opts *o)
 		.platform = x->platform,
 		.auth = api_registry_auth_view(&x->auth),
 		.insecure = x->insecure,
+		.mirrors = x->mirrors,
+		.max_downloads = x->max_downloads,
 		.progress = on_progress,
 		.userdata = x,
 	};
@@ -301,6 +306,8 @@ static struct xfer *xfer_new(struct api_ctx *ctx, xfer_fn fn, const char *conten
 	x->content_type = content_type;
 	x->root = xstrdup(ctx->d->cfg.root);
 	x->insecure = strv_copy(ctx->d->cfg.insecure_registries);
+	x->mirrors = strv_copy(ctx->d->cfg.registry_mirrors);
+	x->max_downloads = ctx->d->cfg.max_downloads;
 	x->out_r = x->out_w = x->in_r = -EBADF;
 	x->conn = http_conn_ref(ctx->conn);
 	if (pipe2(p, O_CLOEXEC) < 0) {

@@ -152,8 +152,19 @@ void api_system_info(struct api_ctx *ctx)
 		}
 		json_object_set_new(info, "DefaultAddressPools", pools);
 	}
+	json_object_set_new(info, "LoggingDriver",
+			    json_string(d->cfg.log_driver ? d->cfg.log_driver : "json-file"));
+	/* registry-mirrors: Docker Hub's, listed under it, as dockerd does. */
+	json_t *registry = json_object_get(info, "RegistryConfig");
+	json_t *mirrors = json_array();
+	for (char **m = d->cfg.registry_mirrors; m && *m; m++)
+		json_array_append_new(mirrors, json_string(*m));
+	json_object_set_new(registry, "Mirrors", json_deep_copy(mirrors));
+	json_object_set_new(json_object_get(registry, "IndexConfigs"), "docker.io",
+			    json_pack("{s:s, s:o, s:b, s:b}", "Name", "docker.io", "Mirrors",
+				      mirrors, "Secure", 1, "Official", 1));
 	/* --insecure-registry / insecure-registries, as `docker info` lists them. */
-	json_t *index = json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs");
+	json_t *index = json_object_get(registry, "IndexConfigs");
 	for (char **h = d->cfg.insecure_registries; h && *h; h++)
 		json_object_set_new(index, *h,
 				    json_pack("{s:s, s:[], s:b, s:b}", "Name", *h, "Mirrors",

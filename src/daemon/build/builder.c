@@ -127,6 +127,8 @@ int build_pull(struct builder *b, const char *ref, char **ret_id, struct arca_er
 		.platform = b->req->platform,
 		.auth = { .username = a.user, .password = a.pass, .identity_token = a.token },
 		.insecure = b->env->insecure,
+		.mirrors = b->env->mirrors,
+		.max_downloads = b->env->max_downloads,
 		.progress = on_progress,
 		.userdata = b,
 	};

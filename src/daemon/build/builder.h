@@ -60,6 +60,8 @@ struct build_env {
 	unsigned default_memory_mb;
 	bool use_vsock;
 	char *const *insecure;
+	char *const *mirrors; /* Docker Hub's, for FROM */
+	unsigned max_downloads;
 	int in_fd;			 /* the context tar */
 	int out_fd;			 /* JSON lines, "\r\n"-ended (non-blocking) */
 	const bool *cancel;		 /* the client went (read atomically) */

@@ -585,6 +585,7 @@ int container_create(struct daemon *d, const struct container_create_req *req,
 		json_decref(warnings);
 		return r;
 	}
+	log_config_apply_default(hc, d->log_default);
 
 	struct container *c = xnew0(struct container, 1);
 	c->d = d;

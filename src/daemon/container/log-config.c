@@ -86,3 +86,43 @@ int log_config_parse(json_t *log_config, struct log_config *ret, struct arca_err
 		ret->max_files = 1; /* without a size, nothing ever rotates */
 	return 0;
 }
+
+json_t *log_config_default(const char *driver, char *const *opts)
+{
+	json_t *config = json_object();
+	for (size_t i = 0; opts && opts[i]; i++) {
+		const char *eq = strchr(opts[i], '=');
+		if (!eq)
+			continue;
+		char *key = strndup(opts[i], (size_t)(eq - opts[i]));
+		if (key)
+			json_object_set_new(config, key, json_string(eq + 1));
+		free(key);
+	}
+	return json_pack("{s:s, s:o}", "Type", driver ? driver : "json-file", "Config", config);
+}
+
+void log_config_apply_default(json_t *host_config, const json_t *dflt)
+{
+	const char *dtype = json_string_value(json_object_get(dflt, "Type"));
+	if (!json_is_object(host_config) || !dtype)
+		return;
+	json_t *lc = json_object_get(host_config, "LogConfig");
+	if (!json_is_object(lc)) {
+		lc = json_object();
+		json_object_set_new(host_config, "LogConfig", lc);
+	}
+	const char *type = json_string_value(json_object_get(lc, "Type"));
+	if (!type || !type[0]) {
+		json_object_set_new(lc, "Type", json_string(dtype));
+		type = dtype;
+	}
+	json_t *config = json_object_get(lc, "Config");
+	if (!json_is_object(config)) {
+		config = json_object();
+		json_object_set_new(lc, "Config", config);
+	}
+	/* The daemon's options fill in what a container of the same driver left out. */
+	if (strcmp(type, dtype) == 0)
+		json_object_update_missing(config, json_object_get(dflt, "Config"));
+}

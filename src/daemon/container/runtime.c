@@ -127,7 +127,7 @@ static unsigned vm_cpus(struct container *c)
 	unsigned n = nano > 0 ? (unsigned)((nano + 999999999) / 1000000000) : 0;
 	if (!n && count > 0)
 		n = (unsigned)count;
-	return n ? MIN(n, 64u) : 1;
+	return n ? MIN(n, 64u) : c->d->cfg.default_cpus;
 }
 
 void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg)

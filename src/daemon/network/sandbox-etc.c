@@ -272,6 +272,8 @@ static char *resolv_text(struct container *c)
 	_cleanup_strv_free_ char **dns = strings(json_object_get(c->host_config, "Dns"));
 	_cleanup_strv_free_ char **search = strings(json_object_get(c->host_config, "DnsSearch"));
 	_cleanup_strv_free_ char **opts = strings(json_object_get(c->host_config, "DnsOptions"));
+	/* The daemon's dns, dns-search and dns-opts stand in for what a container left out. */
+	struct daemon_config *dc = &c->d->cfg;
 	bool v6 = false, out = false;
 	const char *k;
 	json_t *ep;
@@ -285,9 +287,9 @@ static char *resolv_text(struct container *c)
 	struct etc_resolv_spec spec = {
 		.host_conf = host,
 		.host_path = HOST_RESOLV,
-		.dns = dns,
-		.search = search,
-		.options = opts,
+		.dns = dns && dns[0] ? dns : dc->dns,
+		.search = search && search[0] ? search : dc->dns_search,
+		.options = opts && opts[0] ? opts : dc->dns_opts,
 		.internal = sandbox_etc_internal_resolver(c),
 		.ipv6 = v6,
 	};
