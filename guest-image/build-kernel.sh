@@ -9,6 +9,9 @@
 #   ARCA_CACHE_DIR  cache root (default /var/cache/arca as root, else
 #                   ${XDG_CACHE_HOME:-~/.cache}/arca)
 #   ARCA_KERNEL_JOBS  make -j value (default: nproc)
+#   ARCA_KERNEL_FRAGMENTS  more config fragments, merged after Arca's (absolute
+#                   paths, separated by spaces); part of the cache key. A
+#                   kernel built with them does not become "current".
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,11 +28,19 @@ fi
 tarball=/usr/src/linux-source-6.1.tar.xz
 [ -r "$tarball" ] || { echo "build-kernel: $tarball missing (apt-get install linux-source-6.1)" >&2; exit 1; }
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key=$(printf 'recipe=%s\nsource=%s\n' "$recipe" "$srcver" | cat - "$fragment" | sha256sum | cut -c1-16)
+extra="${ARCA_KERNEL_FRAGMENTS:-}"
+for f in $extra; do
+	[ -r "$f" ] || { echo "build-kernel: fragment $f is not readable" >&2; exit 1; }
+done
+# shellcheck disable=SC2086 # $extra: a list of paths
+key=$(printf 'recipe=%s\nsource=%s\n' "$recipe" "$srcver" | cat - "$fragment" $extra | sha256sum | cut -c1-16)
+current() {
+	[ -n "$extra" ] || ln -sfn "$key" "$cache/kernel/current"
+}
 out="$cache/kernel/$key"
 
 if [ -f "$out/vmlinux" ]; then
-	ln -sfn "$key" "$cache/kernel/current"
+	current
 	echo "$out/vmlinux"
 	exit 0
 fi
@@ -38,7 +49,7 @@ mkdir -p "$cache/kernel"
 exec 9>"$cache/kernel/.lock"
 flock 9
 if [ -f "$out/vmlinux" ]; then # another build finished while we waited
-	ln -sfn "$key" "$cache/kernel/current"
+	current
 	echo "$out/vmlinux"
 	exit 0
 fi
@@ -53,11 +64,13 @@ src="$work/linux-source-6.1"
 jobs="${ARCA_KERNEL_JOBS:-$(nproc)}"
 {
 	make -C "$src" tinyconfig
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment"
+	# shellcheck disable=SC2086
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment" $extra
 	make -C "$src" olddefconfig
 } >"$out.tmp/config.log" 2>&1
 # olddefconfig drops options whose dependencies are unmet: say which.
-grep -E '^CONFIG_[A-Z0-9_]+=' "$fragment" | while IFS= read -r line; do
+# shellcheck disable=SC2086
+cat "$fragment" $extra | grep -E '^CONFIG_[A-Z0-9_]+=' | while IFS= read -r line; do
 	opt=${line%%=*}
 	val=${line#*=}
 	if [ "$val" = n ]; then
@@ -76,5 +89,5 @@ printf '%s\n' "$srcver" >"$out.tmp/source-version"
 rm -rf "$work"
 mv "$out.tmp" "$out"
 trap - EXIT
-ln -sfn "$key" "$cache/kernel/current"
+current
 echo "$out/vmlinux"

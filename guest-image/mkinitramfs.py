@@ -88,6 +88,8 @@ def main():
     ap.add_argument("--modules-dir", help="lib/modules/VERSION of a modular kernel")
     ap.add_argument("--module", action="append", default=[],
                     help="a module arca-init loads at boot (with its dependencies)")
+    ap.add_argument("--file", action="append", default=[], metavar="SRC:DEST",
+                    help="one more file, at DEST (relative, e.g. usr/local/bin/strace)")
     args = ap.parse_args()
 
     dirs = ["bin", "dev", "etc", "mnt", "proc", "root", "run", "sbin", "sys", "tmp",
@@ -122,6 +124,16 @@ def main():
                 files[name] = (0o644, f.read())
             load.append("/" + name)
         files["etc/arca-modules"] = (0o644, ("\n".join(load) + "\n").encode())
+
+    for spec in args.file:
+        src, _, dest = spec.partition(":")
+        dest = dest.strip("/")
+        if not dest or ".." in dest.split("/"):
+            sys.exit(f"mkinitramfs: --file {spec}: DEST must be a relative path inside")
+        with open(src, "rb") as f:
+            files[dest] = (0o755 if os.access(src, os.X_OK) else 0o644, f.read())
+        parts = dest.split("/")[:-1]
+        dirs += ["/".join(parts[:i + 1]) for i in range(len(parts))]
 
     tmp = args.output + ".tmp"
     with open(tmp, "wb") as out:

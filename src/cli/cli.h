@@ -15,6 +15,7 @@ int cli_dispatch(const char *group, const struct cli_command *table, int argc, c
 
 int cmd_vm(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
 /* The ext4 disk and the config ("config" object) of an image in the store at root. */
 int cli_image_root_disk(const char *root, const char *name, char **ret_disk, json_t **ret_config);
 int cmd_vm_run(int argc, char **argv);

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "event.h"
 #include "fd-util.h"
+#include "guest-manifest.h"
 #include "guest-setup.h"
 #include "log.h"
 #include "parse-util.h"
@@ -58,6 +59,8 @@ struct run {
 	const char *rootfs, *workdir, *user, *kernel, *initramfs, *console_log, *hostname;
 	const char *image, *root;
 	char *image_disk;
+	const char *guest;		      /* --guest: a verified guest asset set */
+	char *guest_kernel, *guest_initramfs; /* its files */
 	json_t *image_config;
 	char **argv;
 	char **env;
@@ -410,6 +413,7 @@ static void usage(FILE *f)
 		"      --hostname NAME   guest hostname\n"
 		"      --kernel PATH     guest kernel (default: the cached Arca kernel)\n"
 		"      --initramfs PATH  guest initramfs (default: next to this binary)\n"
+		"      --guest DIR       a guest set from `arca guest build` (verified first)\n"
 		"      --console-log PATH  keep the guest console here\n"
 		"      --debug           arca-init debug logging on the console\n"
 		"      --timing          print boot and run timings on stderr at exit\n");
@@ -431,6 +435,7 @@ static int parse_args(struct run *run, int argc, char **argv)
 		{ "hostname", required_argument, NULL, 'H' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initramfs", required_argument, NULL, 'I' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "console-log", required_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "timing", no_argument, NULL, 'T' },
@@ -472,6 +477,7 @@ static int parse_args(struct run *run, int argc, char **argv)
 		case 'H': run->hostname = optarg; break;
 		case 'k': run->kernel = optarg; break;
 		case 'I': run->initramfs = optarg; break;
+		case 'g': run->guest = optarg; break;
 		case 'C': run->console_log = optarg; break;
 		case 'd': run->debug = true; break;
 		case 'T': run->timing = true; break;
@@ -483,11 +489,41 @@ static int parse_args(struct run *run, int argc, char **argv)
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (run->guest && (run->kernel || run->initramfs)) {
+		fprintf(stderr,
+			"arca: --guest gives the kernel and initramfs: not with --kernel or "
+			"--initramfs\n");
+		return -EINVAL;
+	}
 	if (run->image && run->rootfs) {
 		fprintf(stderr, "arca: --image and --rootfs exclude each other\n");
 		return -EINVAL;
 	}
 	run->argv = strv_copy(argv + optind);
+	return 0;
+}
+
+/* --guest DIR: the set verifies (every checksum, the buildId), then its files boot. */
+static int use_guest_set(struct run *run, struct arca_error **err)
+{
+	struct guest_manifest m;
+	int r = guest_manifest_verify(run->guest, &m, err);
+	if (r < 0)
+		return r;
+	const char *k = guest_manifest_file(&m, "vmlinux")   ? "vmlinux"
+			: guest_manifest_file(&m, "bzImage") ? "bzImage"
+							     : NULL;
+	const char *i = guest_manifest_file(&m, "initramfs.cpio")      ? "initramfs.cpio"
+			: guest_manifest_file(&m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
+								       : NULL;
+	guest_manifest_done(&m);
+	if (!k || !i)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "%s has no kernel or no initramfs", run->guest);
+	run->guest_kernel = xasprintf("%s/%s", run->guest, k);
+	run->guest_initramfs = xasprintf("%s/%s", run->guest, i);
+	run->kernel = run->guest_kernel;
+	run->initramfs = run->guest_initramfs;
 	return 0;
 }
 
@@ -595,6 +631,11 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (r < 0)
 		goto out;
+	if (run.guest && use_guest_set(&run, &err) < 0) {
+		fprintf(stderr, "arca: --guest: %s\n", err->msg);
+		r = -EINVAL;
+		goto out;
+	}
 	if (vm_find_kernel(run.kernel, &kernel, &err) < 0 ||
 	    vm_find_initramfs(run.initramfs, &initramfs, &err) < 0) {
 		fprintf(stderr, "arca: %s\n", err->msg);
@@ -673,6 +714,8 @@ out:
 	strv_free(run.argv);
 	strv_free(run.env);
 	free(run.image_disk);
+	free(run.guest_kernel);
+	free(run.guest_initramfs);
 	json_decref(run.image_config);
 	if (r < 0)
 		return r == -EINVAL ? 2 : CLI_EXIT_FAILURE;

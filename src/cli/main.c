@@ -29,6 +29,7 @@ int cmd_vm(int argc, char **argv)
 static const struct cli_command commands[] = {
 	{ "vm", cmd_vm, "run commands in a lightweight VM" },
 	{ "image", cmd_image, "manage images: pull, push, ls, rm, save, load, import..." },
+	{ "guest", cmd_guest, "guest asset sets: build a kernel and initramfs, verify one" },
 	{ "version", cmd_version, "print the version" },
 	{ NULL, NULL, NULL },
 };

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * arca guest build: a guest asset set (kernel, initramfs) from a config, with
+ * its manifest; --init-config prints the default config; --verify checks a
+ * set (docs/guest-assets.md). The heavy steps are the project's own scripts
+ * (guest-image/build-kernel.sh, mkinitramfs.py), installed with arca.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "exec-util.h"
+#include "fd-util.h"
+#include "guest-config.h"
+#include "guest-manifest.h"
+#include "strv.h"
+#include "time-util.h"
+#include "version.h"
+#include "vm.h"
+
+#define CONFIG_MAX (1u << 20)
+
+/* Where build-kernel.sh and mkinitramfs.py are: $ARCA_GUEST_TOOLS, else installed. */
+static char *tools_dir(void)
+{
+	const char *env = getenv("ARCA_GUEST_TOOLS");
+	return xstrdup(env && env[0] ? env : ARCA_LIBEXECDIR "/arca/guest-image");
+}
+
+static int fail(struct arca_error *err)
+{
+	fprintf(stderr, "arca guest build: %s\n", err ? err->msg : "failed");
+	arca_error_free(err);
+	return 1;
+}
+
+/* The first line a command prints (its stderr passes through). */
+static int command_line(const char *cmd, char **ret, struct arca_error **err)
+{
+	FILE *p = popen(cmd, "re");
+	if (!p)
+		return arca_error_errno(err, errno, "run %s", cmd);
+	char line[4096] = "";
+	bool got = fgets(line, sizeof(line), p) != NULL;
+	while (fgetc(p) != EOF) {
+	}
+	int status = pclose(p);
+	if (!got || status != 0)
+		return arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "%s failed (status %d)", cmd,
+				      status);
+	line[strcspn(line, "\n")] = '\0';
+	*ret = xstrdup(line);
+	return 0;
+}
+
+static char *package_version(const char *pkg)
+{
+	_cleanup_free_ char *cmd =
+	    xasprintf("dpkg-query -W -f='${Version}\\n' %s 2>/dev/null", pkg);
+	char *v = NULL;
+	if (command_line(cmd, &v, NULL) < 0)
+		return xstrdup("unknown");
+	return v;
+}
+
+static int copy_file(const char *from, int dirfd, const char *name, struct arca_error **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = read_file_at(AT_FDCWD, from, 1u << 30, &data, &len);
+	if (r < 0)
+		return arca_error_errno(err, r, "read %s", from);
+	r = write_file_at(dirfd, name, data, len, 0644);
+	if (r < 0)
+		return arca_error_errno(err, r, "write %s", name);
+	return 0;
+}
+
+/* An ELF header says vmlinux, the boot protocol's "HdrS" at 0x202 says bzImage. */
+static const char *kernel_kind(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char b[0x206] = { 0 };
+	ssize_t n = fd < 0 ? -1 : pread(fd, b, sizeof(b), 0);
+	if (n >= 4 && memcmp(b, "\177ELF", 4) == 0)
+		return "vmlinux";
+	if (n == (ssize_t)sizeof(b) && memcmp(b + 0x202, "HdrS", 4) == 0)
+		return "bzImage";
+	return NULL;
+}
+
+static int build_kernel(const struct guest_config *c, int out, json_t *tools,
+			struct arca_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	if (c->kernel == GUEST_KERNEL_FILE) {
+		path = xstrdup(c->kernel_path);
+	} else {
+		_cleanup_free_ char *dir = tools_dir();
+		_cleanup_free_ char *script = xasprintf("%s/build-kernel.sh", dir);
+		if (strchr(script, '\'') || access(script, X_OK) < 0)
+			return arca_error_set(err, ENOENT, ARCA_ERR_NOT_FOUND,
+					      "%s: not found (set ARCA_GUEST_TOOLS to the clone's "
+					      "guest-image/)",
+					      script);
+		_cleanup_free_ char *frags = xstrdup("");
+		for (char **f = c->fragments; f && *f; f++)
+			strappendf(&frags, "%s%s", frags[0] ? " " : "", *f);
+		setenv("ARCA_KERNEL_FRAGMENTS", frags, 1);
+		_cleanup_free_ char *cmd = xasprintf("'%s'", script);
+		int r = command_line(cmd, &path, err);
+		if (r < 0)
+			return r;
+		json_object_set_new(tools, "linux-source",
+				    json_string(package_version("linux-source-6.1")));
+	}
+	const char *kind = kernel_kind(path);
+	if (!kind)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "kernel %s: neither a vmlinux (ELF) nor a bzImage", path);
+	return copy_file(path, out, kind, err);
+}
+
+/* A static binary: an ELF with no program interpreter (PT_INTERP). */
+static int check_static(const char *path, struct arca_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char eh[64];
+	if (fd < 0 || pread(fd, eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh, "\177ELF\2\1", 6) != 0)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "initramfs.binaries: %s is not a 64-bit ELF binary", path);
+	uint64_t phoff;
+	uint16_t phentsize, phnum;
+	memcpy(&phoff, eh + 32, 8);
+	memcpy(&phentsize, eh + 54, 2);
+	memcpy(&phnum, eh + 56, 2);
+	for (uint16_t i = 0; i < phnum && phentsize >= 4; i++) {
+		uint32_t type = 0;
+		if (pread(fd, &type, 4, (off_t)(phoff + (uint64_t)i * phentsize)) != 4)
+			break;
+		if (type == 3) /* PT_INTERP */
+			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					      "initramfs.binaries: %s is dynamically linked; the "
+					      "initramfs has no libraries (use a static build)",
+					      path);
+	}
+	return 0;
+}
+
+static int build_initramfs(const struct guest_config *c, const char *out_dir, json_t *tools,
+			   struct arca_error **err)
+{
+	_cleanup_free_ char *found = NULL, *dir = tools_dir();
+	int r = vm_find_initramfs(NULL, &found, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *init = xasprintf("%s/arca-init", dirname(found));
+	_cleanup_free_ char *script = xasprintf("%s/mkinitramfs.py", dir);
+	_cleanup_free_ char *output = xasprintf("%s/initramfs.cpio", out_dir);
+	char **argv = strv_copy(NULL);
+	const char *base[] = { "python3",      script,	   "--init", init, "--busybox",
+			       "/bin/busybox", "--output", output,   NULL };
+	for (size_t i = 0; base[i]; i++)
+		argv = strv_append(argv, base[i]);
+	for (char **b = c->binaries; r >= 0 && b && *b; b++) {
+		r = check_static(*b, err);
+		_cleanup_free_ char *copy = xstrdup(*b);
+		argv = strv_append_take(
+		    argv, xasprintf("--file=%s:usr/local/bin/%s", *b, basename(copy)));
+	}
+	_cleanup_free_ char *why = NULL;
+	if (r >= 0) {
+		r = run_command((const char *const *)argv, NULL, &why);
+		if (r != 0)
+			r = arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "mkinitramfs: %s",
+					   why && why[0] ? why : "failed");
+	}
+	strv_free(argv);
+	if (r >= 0 && c->gzip) {
+		/* -n: no name or time in the header, so the same input gives the same bytes. */
+		const char *gz[] = { "gzip", "-n", "-9", output, NULL };
+		free(why);
+		why = NULL;
+		r = run_command(gz, NULL, &why);
+		if (r != 0)
+			r = arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "gzip: %s",
+					   why && why[0] ? why : "failed");
+		json_object_set_new(tools, "gzip", json_string(package_version("gzip")));
+	}
+	json_object_set_new(tools, "busybox", json_string(package_version("busybox-static")));
+	return r < 0 ? r : 0;
+}
+
+static char *created_time(void)
+{
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	char *end = NULL;
+	long long s = epoch ? strtoll(epoch, &end, 10) : -1;
+	if (epoch && end && !*end && s >= 0)
+		return time_format_rfc3339((nsec_t)s * 1000000000LL);
+	return time_now_rfc3339();
+}
+
+static int build(const char *config_path, const char *out_dir, struct arca_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(AT_FDCWD, config_path, CONFIG_MAX, &text, &len);
+	if (r < 0)
+		return arca_error_errno(err, r, "read the config %s", config_path);
+	struct guest_config c;
+	r = guest_config_parse(text, len, &c, err);
+	if (r < 0) {
+		arca_error_wrap(err, "%s", config_path);
+		return r;
+	}
+	if (mkdir(out_dir, 0755) < 0 && errno != EEXIST) {
+		guest_config_done(&c);
+		return arca_error_errno(err, errno, "create %s", out_dir);
+	}
+	_cleanup_close_ int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct guest_manifest m = { .config = json_loads(text, 0, NULL), .tools = json_object() };
+	for (size_t i = 0; out >= 0 && i < 5; i++) {
+		static const char *const names[] = { "vmlinux", "bzImage", "initramfs.cpio",
+						     "initramfs.cpio.gz", GUEST_MANIFEST };
+		if (faccessat(out, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			r = arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
+					   "%s already holds %s: build into a new directory",
+					   out_dir, names[i]);
+	}
+	if (out < 0)
+		r = arca_error_errno(err, errno, "open %s", out_dir);
+	json_object_set_new(m.tools, "arca",
+			    json_sprintf("%s (commit %s)", ARCA_VERSION, ARCA_GIT_COMMIT));
+	if (r >= 0)
+		r = build_kernel(&c, out, m.tools, err);
+	if (r >= 0)
+		r = build_initramfs(&c, out_dir, m.tools, err);
+	const char *outputs[] = { "vmlinux", "bzImage",
+				  c.gzip ? "initramfs.cpio.gz" : "initramfs.cpio" };
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(outputs); i++)
+		if (faccessat(out, outputs[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			r = guest_file_hash(out, outputs[i], &m.files[m.n_files++], err);
+	if (r >= 0) {
+		guest_build_id(m.files, m.n_files, m.build_id);
+		m.created = created_time();
+		json_t *j = guest_manifest_json(&m);
+		char *s = json_dumps(j, JSON_INDENT(2));
+		json_decref(j);
+		strappendf(&s, "\n");
+		r = write_file_at(out, GUEST_MANIFEST, s, strlen(s), 0644);
+		free(s);
+		if (r < 0)
+			r = arca_error_errno(err, r, "write %s/%s", out_dir, GUEST_MANIFEST);
+	}
+	if (r >= 0)
+		printf("%s: buildId %s\n", out_dir, m.build_id);
+	guest_manifest_done(&m);
+	guest_config_done(&c);
+	return r;
+}
+
+static int verify(const char *dir)
+{
+	struct guest_manifest m;
+	struct arca_error *err = NULL;
+	if (guest_manifest_verify(dir, &m, &err) < 0) {
+		fprintf(stderr, "arca guest build --verify: %s\n", err->msg);
+		arca_error_free(err);
+		return 1;
+	}
+	printf("%s: OK, buildId %s (%zu files)\n", dir, m.build_id, m.n_files);
+	guest_manifest_done(&m);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: arca guest build --config FILE --output DIR\n"
+		   "       arca guest build --init-config     print the default config\n"
+		   "       arca guest build --verify DIR      check a set's files and buildId\n");
+}
+
+static int cmd_guest_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "init-config", no_argument, NULL, 'i' },
+		{ "verify", required_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *output = NULL, *check = NULL;
+	bool init = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'o': output = optarg; break;
+		case 'i': init = true; break;
+		case 'V': check = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || (!init && !check && (!config || !output))) {
+		usage(stderr);
+		return 2;
+	}
+	if (init) {
+		json_t *d = guest_config_default();
+		char *s = json_dumps(d, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(d);
+		return 0;
+	}
+	if (check)
+		return verify(check);
+	struct arca_error *err = NULL;
+	return build(config, output, &err) < 0 ? fail(err) : 0;
+}
+
+static const struct cli_command guest_commands[] = {
+	{ "build", cmd_guest_build, "build or verify a guest asset set (kernel, initramfs)" },
+	{ NULL, NULL, NULL },
+};
+
+int cmd_guest(int argc, char **argv)
+{
+	return cli_dispatch("guest", guest_commands, argc - 1, argv + 1);
+}

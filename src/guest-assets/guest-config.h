@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The config of `arca guest build` (docs/guest-assets.md): one JSON object
+ * saying what guest asset set to build. Parsed strictly: an unknown field, a
+ * wrong type or a value arca cannot build is an error that names the field.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+#define GUEST_CONFIG_MAX_ITEMS 64
+
+enum guest_kernel_source {
+	GUEST_KERNEL_ARCA, /* Arca's config on Debian's linux-source, plus fragments */
+	GUEST_KERNEL_FILE, /* a kernel someone built or packaged: vmlinux or bzImage */
+};
+
+struct guest_config {
+	enum guest_kernel_source kernel;
+	char **fragments;  /* GUEST_KERNEL_ARCA: more config fragments (absolute paths) */
+	char *kernel_path; /* GUEST_KERNEL_FILE */
+	bool gzip;	   /* initramfs compression: gzip, else none */
+	char **binaries;   /* static binaries for the initramfs's /usr/local/bin */
+};
+
+/* The config a new user starts from: every field, with its default. */
+json_t *guest_config_default(void);
+/* text into ret; the JSON itself is kept by the caller for the manifest. */
+int guest_config_parse(const char *text, size_t len, struct guest_config *ret,
+		       struct arca_error **err);
+void guest_config_done(struct guest_config *c);

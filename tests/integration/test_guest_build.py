@@ -1,0 +1,109 @@
+"""arca guest build (issue 15): a guest asset set from a config, its manifest, --verify,
+reproducible builds, and booting a set with `arca vm run --guest`.
+
+The kernel step uses guest-image/build-kernel.sh, whose result is cached per machine
+(the tests' kernel fixture built it), so a build here takes seconds.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def guest(arca, *args, check=True):
+    env = dict(arca.env, ARCA_GUEST_TOOLS=os.path.join(ROOT, "guest-image"),
+               SOURCE_DATE_EPOCH="1700000000")
+    r = subprocess.run([arca.bin, "guest", "build", *args], env=env, capture_output=True,
+                       text=True, timeout=600)
+    if check and r.returncode != 0:
+        raise AssertionError(f"arca guest build {' '.join(args)}: {r.returncode}\n{r.stderr}")
+    return r
+
+
+def write_config(tmp_path, arca, name="c.json", **changes):
+    config = json.loads(guest(arca, "--init-config").stdout)
+    for key, value in changes.items():
+        config[key] = value
+    path = tmp_path / name
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def manifest(out):
+    with open(os.path.join(out, "manifest.json")) as f:
+        return json.load(f)
+
+
+def test_build_verify_and_reproduce(arca, kernel, tmp_path):
+    config = json.loads(guest(arca, "--init-config").stdout)
+    assert set(config) == {"arch", "kernel", "initramfs", "rootfs", "env"}
+    path = write_config(tmp_path, arca)
+    out = str(tmp_path / "out")
+    r = guest(arca, "--config", path, "--output", out)
+    m = manifest(out)
+    assert r.stdout.strip() == f"{out}: buildId {m['buildId']}"
+    assert sorted(os.listdir(out)) == ["initramfs.cpio", "manifest.json", "vmlinux"]
+    assert m["config"] == config and m["created"].startswith("2023-11-14T22:13:20")
+    assert m["tools"]["arca"].startswith("0.") and m["tools"]["linux-source"]
+    # Arca's kernel: the cached one, byte for byte.
+    with open(kernel, "rb") as a, open(os.path.join(out, "vmlinux"), "rb") as b:
+        assert a.read() == b.read()
+    assert "OK" in guest(arca, "--verify", out).stdout
+    # The same config again: the same files, the same build id.
+    again = str(tmp_path / "again")
+    guest(arca, "--config", path, "--output", again)
+    assert manifest(again)["files"] == m["files"]
+    assert manifest(again)["buildId"] == m["buildId"]
+    # A set built there is refused as a target, not overwritten.
+    r = guest(arca, "--config", path, "--output", out, check=False)
+    assert r.returncode != 0 and "build into a new directory" in r.stderr
+    # One byte changed: --verify names the file.
+    with open(os.path.join(out, "initramfs.cpio"), "r+b") as f:
+        f.seek(4096)
+        byte = f.read(1)
+        f.seek(4096)
+        f.write(bytes([byte[0] ^ 1]))
+    r = guest(arca, "--verify", out, check=False)
+    assert r.returncode != 0 and "initramfs.cpio" in r.stderr, r.stderr
+    # And `arca vm run --guest` will not boot it.
+    r = arca.run("--guest", out, "--", "true")
+    assert r.returncode != 0 and b"initramfs.cpio" in r.stderr
+    os.remove(os.path.join(again, "vmlinux"))
+    r = guest(arca, "--verify", again, check=False)
+    assert r.returncode != 0 and "vmlinux" in r.stderr
+
+
+def test_a_static_binary_gzip_and_a_packaged_kernel(arca, kernel, tmp_path):
+    src = tmp_path / "hello.c"
+    src.write_text('#include <stdio.h>\nint main(void){puts("hello from the set");return 0;}\n')
+    hello = str(tmp_path / "hello")
+    subprocess.run(["musl-gcc", "-static", "-O2", "-o", hello, str(src)], check=True)
+    path = write_config(tmp_path, arca,
+                        kernel={"source": "file", "path": kernel},
+                        initramfs={"compression": "gzip", "binaries": [hello], "packages": []})
+    out = str(tmp_path / "out")
+    guest(arca, "--config", path, "--output", out)
+    assert sorted(os.listdir(out)) == ["initramfs.cpio.gz", "manifest.json", "vmlinux"]
+    assert "gzip" in manifest(out)["tools"]
+    r = arca.run("--guest", out, "--", "/usr/local/bin/hello")
+    assert r.returncode == 0 and r.stdout == b"hello from the set\n", r.stderr
+    # Reproducible with gzip too (no name, no time in its header).
+    again = str(tmp_path / "again")
+    guest(arca, "--config", path, "--output", again)
+    assert manifest(again)["buildId"] == manifest(out)["buildId"]
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"initramfs": {"binaries": ["/bin/ls"]}}, "dynamically linked"),
+    ({"kernel": {"source": "file", "path": "/etc/hostname"}}, "neither a vmlinux"),
+    ({"rootfs": {"packages": ["busybox"]}}, "rootfs"),
+    ({"arch": "aarch64"}, "aarch64"),
+    ({"kernal": {}}, "unknown field `kernal`"),
+])
+def test_bad_configs(arca, tmp_path, changes, message):
+    path = write_config(tmp_path, arca, **changes)
+    r = guest(arca, "--config", path, "--output", str(tmp_path / "out"), check=False)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
