@@ -88,6 +88,8 @@ def main():
     ap.add_argument("--modules-dir", help="lib/modules/VERSION of a modular kernel")
     ap.add_argument("--module", action="append", default=[],
                     help="a module arca-init loads at boot (with its dependencies)")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="a default environment variable of every process (/etc/arca-env)")
     ap.add_argument("--file", action="append", default=[], metavar="SRC:DEST",
                     help="one more file, at DEST (relative, e.g. usr/local/bin/strace)")
     args = ap.parse_args()
@@ -124,6 +126,13 @@ def main():
                 files[name] = (0o644, f.read())
             load.append("/" + name)
         files["etc/arca-modules"] = (0o644, ("\n".join(load) + "\n").encode())
+
+    if args.env:
+        for e in args.env:
+            key, eq, value = e.partition("=")
+            if not eq or not key or "\n" in e or "\0" in e:
+                sys.exit(f"mkinitramfs: --env {e!r}: KEY=VALUE on one line")
+        files["etc/arca-env"] = (0o644, ("\n".join(args.env) + "\n").encode())
 
     for spec in args.file:
         src, _, dest = spec.partition(":")

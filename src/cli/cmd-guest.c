@@ -5,6 +5,7 @@
  * set (docs/guest-assets.md). The heavy steps are the project's own scripts
  * (guest-image/build-kernel.sh, mkinitramfs.py), installed with arca.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -172,6 +173,8 @@ static int build_initramfs(const struct guest_config *c, const char *out_dir, js
 			       "/bin/busybox", "--output", output,   NULL };
 	for (size_t i = 0; base[i]; i++)
 		argv = strv_append(argv, base[i]);
+	for (char **e = c->env; e && *e; e++)
+		argv = strv_append_take(argv, xasprintf("--env=%s", *e));
 	for (char **b = c->binaries; r >= 0 && b && *b; b++) {
 		r = check_static(*b, err);
 		_cleanup_free_ char *copy = xstrdup(*b);
@@ -199,6 +202,167 @@ static int build_initramfs(const struct guest_config *c, const char *out_dir, js
 	}
 	json_object_set_new(tools, "busybox", json_string(package_version("busybox-static")));
 	return r < 0 ? r : 0;
+}
+
+/* SOURCE_DATE_EPOCH, else a fixed time: a rootfs's timestamps never say when it was built. */
+static long long build_epoch(void)
+{
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	char *end = NULL;
+	long long s = epoch ? strtoll(epoch, &end, 10) : -1;
+	return epoch && end && !*end && s > 0 ? s : 315532800; /* 1980-01-01 */
+}
+
+/* The config's own UUID (its canonical JSON hashed): the same config, the same filesystem. */
+static void config_uuid(json_t *config, char out[37])
+{
+	char *text = json_dumps(config, JSON_SORT_KEYS | JSON_COMPACT);
+	char d[DIGEST_STR_LEN];
+	sha256_digest(text, strlen(text), d);
+	free(text);
+	const char *h = d + 7;
+	snprintf(out, 37, "%.8s-%.4s-4%.3s-8%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+}
+
+static int run_step(const char *what, const char *const *argv, const char *const *env,
+		    struct arca_error **err)
+{
+	_cleanup_free_ char *why = NULL;
+	int r = run_command(argv, env, &why);
+	if (r != 0)
+		return arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "%s: %s", what,
+				      why && why[0] ? why
+				      : r < 0	    ? strerror(-r)
+						    : "failed");
+	return 0;
+}
+
+/* One "set atime and ctime" pair of debugfs commands per entry below dirfd, depth first. */
+static int times_script(int dir_fd, const char *rel, FILE *out, long long epoch, int depth,
+			struct arca_error **err)
+{
+	if (strpbrk(rel, "\"\n\\"))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "rootfs: the path %s cannot be given to debugfs", rel);
+	fprintf(out, "sif \"%s\" atime @%lld\nsif \"%s\" ctime @%lld\n", rel[0] ? rel : "/", epoch,
+		rel[0] ? rel : "/", epoch);
+	if (depth > 256)
+		return arca_error_set(err, ELOOP, ARCA_ERR_INVALID, "rootfs: %s is too deep", rel);
+	DIR *d = fdopendir(dir_fd);
+	if (!d) {
+		close(dir_fd);
+		return arca_error_errno(err, errno, "rootfs: read %s", rel);
+	}
+	int r = 0;
+	for (struct dirent *de; r >= 0 && (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", rel, de->d_name);
+		int fd = de->d_type == DT_DIR
+			     ? openat(dirfd(d), de->d_name,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+			     : -1;
+		if (de->d_type == DT_DIR && fd < 0)
+			r = arca_error_errno(err, errno, "rootfs: open %s", path);
+		else if (fd >= 0)
+			r = times_script(fd, path, out, epoch, depth + 1, err);
+		else if (strpbrk(path, "\"\n\\"))
+			r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+					   "rootfs: the path %s cannot be given to debugfs", path);
+		else
+			fprintf(out, "sif \"%s\" atime @%lld\nsif \"%s\" ctime @%lld\n", path,
+				epoch, path, epoch);
+	}
+	closedir(d);
+	return r;
+}
+
+/*
+ * mke2fs -d copies each file's atime and ctime from the host, where unpacking
+ * just set them: debugfs sets both to the build's epoch, entry by entry
+ * (mtimes are the packages' own, from the tar).
+ */
+static int fix_times(const char *work, const char *tree, const char *image, long long epoch,
+		     struct arca_error **err)
+{
+	_cleanup_free_ char *script = xasprintf("%s/times.debugfs", work);
+	FILE *out = fopen(script, "we");
+	int fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = !out || fd < 0 ? arca_error_errno(err, errno, "rootfs: %s", script)
+			       : times_script(fd, "", out, epoch, 0, err);
+	if (fd >= 0 && (!out || r < 0))
+		close(fd); /* times_script owns it once called */
+	if (out && fclose(out) != 0 && r >= 0)
+		r = arca_error_errno(err, errno, "rootfs: write %s", script);
+	_cleanup_free_ char *fake = xasprintf("E2FSPROGS_FAKE_TIME=%lld", epoch);
+	const char *env[] = { fake, NULL };
+	const char *argv[] = { "debugfs", "-w", "-f", script, image, NULL };
+	return r < 0 ? r : run_step("debugfs (timestamps)", argv, env, err);
+}
+
+/*
+ * rootfs.ext4: Debian from mmdebstrap (SOURCE_DATE_EPOCH), unpacked as root,
+ * then mke2fs -d with a UUID and hash seed of the config's and a fake time,
+ * so the same config and packages give the same bytes.
+ */
+static int build_rootfs(const struct guest_config *c, json_t *config, const char *out_dir,
+			json_t *tools, struct arca_error **err)
+{
+	const struct guest_rootfs *rf = &c->rootfs;
+	_cleanup_free_ char *work = xasprintf("%s/.rootfs-XXXXXX", out_dir);
+	if (!mkdtemp(work))
+		return arca_error_errno(err, errno, "create a work directory in %s", out_dir);
+	_cleanup_free_ char *tar = xasprintf("%s/rootfs.tar", work);
+	_cleanup_free_ char *tree = xasprintf("%s/root", work);
+	_cleanup_free_ char *image = xasprintf("%s/rootfs.ext4", out_dir);
+	_cleanup_free_ char *epoch = xasprintf("SOURCE_DATE_EPOCH=%lld", build_epoch());
+	_cleanup_free_ char *fake = xasprintf("E2FSPROGS_FAKE_TIME=%lld", build_epoch());
+	_cleanup_free_ char *include = xstrdup("--include=");
+	for (char **p = rf->packages; p && *p; p++)
+		strappendf(&include, "%s%s", p == rf->packages ? "" : ",", *p);
+	_cleanup_free_ char *variant = xasprintf("--variant=%s", rf->variant);
+	_cleanup_free_ char *source = xasprintf("deb %s %s main", rf->mirror, rf->suite);
+	const char *env[] = { epoch, NULL };
+	const char *debootstrap[] = { "mmdebstrap",   "--quiet", variant,   "--mode=root",
+				      "--format=tar", include,	 rf->suite, tar,
+				      source,	      NULL };
+	if (!rf->packages)
+		debootstrap[5] = "--include=";
+	fprintf(stderr, "arca guest build: rootfs: mmdebstrap %s %s (%s)\n", rf->variant, rf->suite,
+		rf->mirror);
+	int r = run_step("mmdebstrap", debootstrap, env, err);
+	if (r >= 0 && mkdir(tree, 0755) < 0)
+		r = arca_error_errno(err, errno, "create %s", tree);
+	const char *untar[] = { "tar", "-C", tree, "-xpf", tar, "--numeric-owner", NULL };
+	if (r >= 0)
+		r = run_step("unpack the root filesystem", untar, NULL, err);
+	uint64_t size = (uint64_t)rf->size_mb << 20;
+	if (r >= 0 && !size) {
+		struct stat st;
+		/* What the tree needs, a quarter more for metadata, and 64 MiB of room. */
+		size = stat(tar, &st) == 0 ? (uint64_t)st.st_size * 5 / 4 + (64u << 20) : 0;
+		size = (size + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	}
+	if (r >= 0) {
+		_cleanup_close_ int fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+			r = arca_error_errno(err, errno, "create %s", image);
+	}
+	char uuid[37];
+	config_uuid(config, uuid);
+	_cleanup_free_ char *ext = xasprintf("hash_seed=%s,root_owner=0:0", uuid);
+	const char *mkfs[] = { "mke2fs", "-q", "-F", "-t",	"ext4", "-b", "4096", "-U", uuid,
+			       "-E",	 ext,  "-L", rf->label, "-d",	tree, image,  NULL };
+	const char *fake_env[] = { fake, NULL };
+	if (r >= 0)
+		r = run_step("mke2fs", mkfs, fake_env, err);
+	if (r >= 0)
+		r = fix_times(work, tree, image, build_epoch(), err);
+	if (rm_rf(work) < 0 && r >= 0)
+		r = arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "remove %s", work);
+	json_object_set_new(tools, "mmdebstrap", json_string(package_version("mmdebstrap")));
+	json_object_set_new(tools, "e2fsprogs", json_string(package_version("e2fsprogs")));
+	return r;
 }
 
 static char *created_time(void)
@@ -230,9 +394,10 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 	}
 	_cleanup_close_ int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct guest_manifest m = { .config = json_loads(text, 0, NULL), .tools = json_object() };
-	for (size_t i = 0; out >= 0 && i < 5; i++) {
-		static const char *const names[] = { "vmlinux", "bzImage", "initramfs.cpio",
-						     "initramfs.cpio.gz", GUEST_MANIFEST };
+	for (size_t i = 0; out >= 0 && i < 6; i++) {
+		static const char *const names[] = { "vmlinux",	       "bzImage",
+						     "initramfs.cpio", "initramfs.cpio.gz",
+						     "rootfs.ext4",    GUEST_MANIFEST };
 		if (faccessat(out, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			r = arca_error_set(err, EEXIST, ARCA_ERR_CONFLICT,
 					   "%s already holds %s: build into a new directory",
@@ -246,8 +411,10 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 		r = build_kernel(&c, out, m.tools, err);
 	if (r >= 0)
 		r = build_initramfs(&c, out_dir, m.tools, err);
+	if (r >= 0 && c.rootfs.wanted)
+		r = build_rootfs(&c, m.config, out_dir, m.tools, err);
 	const char *outputs[] = { "vmlinux", "bzImage",
-				  c.gzip ? "initramfs.cpio.gz" : "initramfs.cpio" };
+				  c.gzip ? "initramfs.cpio.gz" : "initramfs.cpio", "rootfs.ext4" };
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(outputs); i++)
 		if (faccessat(out, outputs[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			r = guest_file_hash(out, outputs[i], &m.files[m.n_files++], err);

@@ -59,8 +59,8 @@ struct run {
 	const char *rootfs, *workdir, *user, *kernel, *initramfs, *console_log, *hostname;
 	const char *image, *root;
 	char *image_disk;
-	const char *guest;		      /* --guest: a verified guest asset set */
-	char *guest_kernel, *guest_initramfs; /* its files */
+	const char *guest; /* --guest: a verified guest asset set */
+	char *guest_kernel, *guest_initramfs, *guest_rootfs; /* its files */
 	json_t *image_config;
 	char **argv;
 	char **env;
@@ -516,6 +516,7 @@ static int use_guest_set(struct run *run, struct arca_error **err)
 	const char *i = guest_manifest_file(&m, "initramfs.cpio")      ? "initramfs.cpio"
 			: guest_manifest_file(&m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
 								       : NULL;
+	bool rootfs = guest_manifest_file(&m, "rootfs.ext4") != NULL;
 	guest_manifest_done(&m);
 	if (!k || !i)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -524,6 +525,11 @@ static int use_guest_set(struct run *run, struct arca_error **err)
 	run->guest_initramfs = xasprintf("%s/%s", run->guest, i);
 	run->kernel = run->guest_kernel;
 	run->initramfs = run->guest_initramfs;
+	/* Its root filesystem, unless the command names another (--rootfs, --image). */
+	if (rootfs && !run->rootfs && !run->image) {
+		run->guest_rootfs = xasprintf("%s/rootfs.ext4", run->guest);
+		run->rootfs = run->guest_rootfs;
+	}
 	return 0;
 }
 
@@ -716,6 +722,7 @@ out:
 	free(run.image_disk);
 	free(run.guest_kernel);
 	free(run.guest_initramfs);
+	free(run.guest_rootfs);
 	json_decref(run.image_config);
 	if (r < 0)
 		return r == -EINVAL ? 2 : CLI_EXIT_FAILURE;

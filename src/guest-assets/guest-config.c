@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "cleanup.h"
 #include "guest-internal.h"
 #include "strv.h"
 
@@ -89,6 +90,107 @@ static int parse_initramfs(json_t *i, struct guest_config *c, struct arca_error 
 	return paths(json_object_get(i, "binaries"), "initramfs.binaries", &c->binaries, err);
 }
 
+/* A word of letters, digits and some punctuation (a package, a suite, a label). */
+static bool word_ok(const char *s, const char *extra, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return false;
+	return true;
+}
+
+static int string_field(json_t *o, const char *key, const char *dflt, char **ret)
+{
+	json_t *v = json_object_get(o, key);
+	if (v && !json_is_string(v))
+		return -EINVAL;
+	*ret = xstrdup(v ? json_string_value(v) : dflt);
+	return 0;
+}
+
+static int parse_rootfs(json_t *o, struct guest_rootfs *rf, struct arca_error **err)
+{
+	static const char *const keys[] = { "packages", "suite",  "variant", "mirror",
+					    "label",	"sizeMb", "init",    NULL };
+	static const char *const variants[] = { "minbase", "essential", "apt", "required",
+						"important" };
+	int r = guest_json_only_keys(o, keys, "rootfs", err);
+	if (r < 0)
+		return r;
+	rf->wanted = true;
+	if (json_object_get(o, "init"))
+		return bad(err, "rootfs.init: an init script in the root filesystem is not built "
+				"yet");
+	if (string_field(o, "suite", "bookworm", &rf->suite) < 0 || !word_ok(rf->suite, "-", 32))
+		return bad(err, "rootfs.suite: a Debian suite (bookworm)");
+	if (string_field(o, "variant", "minbase", &rf->variant) < 0)
+		return bad(err, "rootfs.variant must be a string");
+	bool known = false;
+	for (size_t i = 0; i < ELEMENTSOF(variants) && !known; i++)
+		known = strcmp(variants[i], rf->variant) == 0;
+	if (!known)
+		return bad(err, "rootfs.variant: minbase, essential, apt, required or important");
+	if (string_field(o, "mirror", "http://deb.debian.org/debian", &rf->mirror) < 0 ||
+	    (strncmp(rf->mirror, "http://", 7) != 0 && strncmp(rf->mirror, "https://", 8) != 0) ||
+	    strpbrk(rf->mirror, " \t\n'\"\\"))
+		return bad(err, "rootfs.mirror: a Debian mirror's http(s) URL");
+	if (string_field(o, "label", "arca-root", &rf->label) < 0 || !word_ok(rf->label, "-_", 16))
+		return bad(err, "rootfs.label: up to 16 of a-z, 0-9, - and _");
+	json_t *size = json_object_get(o, "sizeMb");
+	json_int_t mb = json_integer_value(size);
+	if (size && (!json_is_integer(size) || (mb != 0 && (mb < 64 || mb > 1024 * 1024))))
+		return bad(err, "rootfs.sizeMb: 0 (what the tree needs) or 64 to 1048576");
+	rf->size_mb = (unsigned)mb;
+	json_t *pkgs = json_object_get(o, "packages");
+	size_t i;
+	json_t *p;
+	if (pkgs && (!json_is_array(pkgs) || json_array_size(pkgs) > GUEST_CONFIG_MAX_ITEMS))
+		return bad(err, "rootfs.packages: a list of up to %d Debian packages",
+			   GUEST_CONFIG_MAX_ITEMS);
+	json_array_foreach(pkgs, i, p)
+	{
+		if (!word_ok(json_string_value(p), "+-.", 128))
+			return bad(err, "rootfs.packages[%zu]: not a Debian package name", i);
+		rf->packages = strv_append(rf->packages, json_string_value(p));
+	}
+	return 0;
+}
+
+static bool env_name_ok(const char *k)
+{
+	if (!((k[0] >= 'A' && k[0] <= 'Z') || (k[0] >= 'a' && k[0] <= 'z') || k[0] == '_'))
+		return false;
+	for (const char *p = k + 1; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+/* env: {"NAME": "value"}, names as the shell's, values on one line. */
+static int parse_env(json_t *env, struct guest_config *c, struct arca_error **err)
+{
+	const char *k;
+	json_t *v;
+	if (!json_is_object(env))
+		return bad(err, "env must be a map of variables");
+	if (json_object_size(env) > GUEST_CONFIG_MAX_ITEMS)
+		return bad(err, "env: at most %d variables", GUEST_CONFIG_MAX_ITEMS);
+	json_object_foreach(env, k, v)
+	{
+		const char *s = json_string_value(v);
+		if (!env_name_ok(k))
+			return bad(err, "env: `%s` is not a variable name", k);
+		if (!s || strlen(s) != json_string_length(v) || strchr(s, '\n'))
+			return bad(err, "env.%s: a string on one line", k);
+		c->env = strv_append_take(c->env, xasprintf("%s=%s", k, s));
+	}
+	return 0;
+}
+
 int guest_config_parse(const char *text, size_t len, struct guest_config *ret,
 		       struct arca_error **err)
 {
@@ -112,13 +214,9 @@ int guest_config_parse(const char *text, size_t len, struct guest_config *ret,
 		r = parse_initramfs(json_object_get(j, "initramfs"), ret, err);
 	json_t *rootfs = json_object_get(j, "rootfs"), *env = json_object_get(j, "env");
 	if (r >= 0 && rootfs && !json_is_null(rootfs))
-		r = bad(err, "rootfs: a root filesystem from Debian packages is not built yet "
-			     "(null: none)");
-	if (r >= 0 && env && !json_is_object(env))
-		r = bad(err, "env must be a map of variables");
-	if (r >= 0 && json_object_size(env))
-		r = bad(err, "env: a default environment baked into the guest is not built yet "
-			     "({}: none)");
+		r = parse_rootfs(rootfs, &ret->rootfs, err);
+	if (r >= 0 && env)
+		r = parse_env(env, ret, err);
 	json_decref(j);
 	if (r < 0)
 		guest_config_done(ret);
@@ -129,6 +227,12 @@ void guest_config_done(struct guest_config *c)
 {
 	strv_free(c->fragments);
 	strv_free(c->binaries);
+	strv_free(c->env);
+	strv_free(c->rootfs.packages);
+	free(c->rootfs.suite);
+	free(c->rootfs.variant);
+	free(c->rootfs.mirror);
+	free(c->rootfs.label);
 	free(c->kernel_path);
 	*c = (struct guest_config){ 0 };
 }

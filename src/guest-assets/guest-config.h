@@ -24,6 +24,16 @@ struct guest_config {
 	char *kernel_path; /* GUEST_KERNEL_FILE */
 	bool gzip;	   /* initramfs compression: gzip, else none */
 	char **binaries;   /* static binaries for the initramfs's /usr/local/bin */
+	char **env;	   /* KEY=VALUE: every guest process's default environment */
+	struct guest_rootfs {
+		bool wanted;	  /* "rootfs" is an object, not null */
+		char **packages;  /* Debian packages beyond the variant's */
+		char *suite;	  /* bookworm */
+		char *variant;	  /* mmdebstrap's: minbase */
+		char *mirror;	  /* http://deb.debian.org/debian */
+		char *label;	  /* the ext4 label: arca-root */
+		unsigned size_mb; /* 0: what the tree needs, with room */
+	} rootfs;
 };
 
 /* The config a new user starts from: every field, with its default. */

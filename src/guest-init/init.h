@@ -113,6 +113,7 @@ struct guest_init {
 	bool shutting_down;
 	struct guest_net net;
 	struct dns_relay *dns;
+	char **default_env; /* /etc/arca-env (a guest set's env): under every process's own */
 };
 
 /* channel.c */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "strv.h"
 #include "event.h"
 #include "fd-util.h"
 #include "init.h"
@@ -116,6 +117,28 @@ static void load_modules(void)
 	}
 }
 
+/*
+ * The default environment a guest set bakes in (/etc/arca-env, KEY=VALUE
+ * lines, written by mkinitramfs.py from the set's config): every process gets
+ * it under its own. Malformed lines are skipped.
+ */
+static char **load_default_env(void)
+{
+	_cleanup_free_ char *text = NULL;
+	char **env = strv_copy(NULL);
+	if (read_file_at(AT_FDCWD, "/etc/arca-env", 64 * 1024, &text, NULL) < 0)
+		return env;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(l, '=');
+		if (eq && eq != l)
+			env = strv_append(env, l);
+		else
+			log_warn("/etc/arca-env: `%s` is not KEY=VALUE, ignoring", l);
+	}
+	return env;
+}
+
 static int on_term_signal(struct event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
 	(void)s;
@@ -152,6 +175,7 @@ int main(int argc, char **argv)
 	if (apply_cmdline(&gi) < 0)
 		halt_vm();
 	load_modules();
+	gi.default_env = load_default_env();
 
 	r = event_new(&e);
 	if (r < 0) {

@@ -335,10 +335,19 @@ static void close_child_fds(struct child_fds *c)
 	}
 }
 
-/* env plus HOME (from passwd) when the caller did not set it, as runc does. */
+/*
+ * The guest set's default environment, the caller's env over it (by key),
+ * plus HOME (from passwd) when neither set it, as runc does.
+ */
 static char **build_env(const struct proc *p, const struct user_ids *ids)
 {
 	char **env = strv_copy(p->env);
+	for (char **d = p->init ? p->init->default_env : NULL; d && *d; d++) {
+		size_t klen = (size_t)(strchr(*d, '=') - *d);
+		_cleanup_free_ char *key = xstrndup(*d, klen);
+		if (!env_get(env, key))
+			env = strv_append(env, *d);
+	}
 	if (!env_get(env, "HOME"))
 		env = strv_append_take(env, xasprintf("HOME=%s", ids->home));
 	return env;

@@ -99,7 +99,8 @@ def test_a_static_binary_gzip_and_a_packaged_kernel(arca, kernel, tmp_path):
 @pytest.mark.parametrize("changes,message", [
     ({"initramfs": {"binaries": ["/bin/ls"]}}, "dynamically linked"),
     ({"kernel": {"source": "file", "path": "/etc/hostname"}}, "neither a vmlinux"),
-    ({"rootfs": {"packages": ["busybox"]}}, "rootfs"),
+    ({"rootfs": {"packages": ["busybox"], "init": "echo hi"}}, "rootfs.init"),
+    ({"env": {"NOT OK": "x"}}, "not a variable name"),
     ({"arch": "aarch64"}, "aarch64"),
     ({"kernal": {}}, "unknown field `kernal`"),
 ])
@@ -107,3 +108,30 @@ def test_bad_configs(arca, tmp_path, changes, message):
     path = write_config(tmp_path, arca, **changes)
     r = guest(arca, "--config", path, "--output", str(tmp_path / "out"), check=False)
     assert r.returncode != 0 and message in r.stderr, r.stderr
+
+
+def test_a_debian_rootfs_and_env(arca, tmp_path):
+    """A rootfs of Debian packages (mmdebstrap from Debian's mirror) and a baked-in
+    environment: the set boots into the rootfs, every process has the variable under its
+    own, the package's binary runs, and two builds give the same bytes."""
+    path = write_config(tmp_path, arca,
+                        rootfs={"packages": ["busybox", "curl"]},
+                        env={"GREETING": "hello from the set", "PATH": "/usr/bin:/bin"})
+    sets = []
+    for name in ["one", "two"]:
+        out = str(tmp_path / name)
+        guest(arca, "--config", path, "--output", out)
+        sets.append(out)
+    m = manifest(sets[0])
+    assert [f["name"] for f in m["files"]] == ["vmlinux", "initramfs.cpio", "rootfs.ext4"]
+    assert manifest(sets[1])["buildId"] == m["buildId"]  # the same bytes, rootfs included
+    assert "mmdebstrap" in m["tools"] and "e2fsprogs" in m["tools"]
+    r = arca.run("--guest", sets[0], "--", "sh", "-c",
+                 "echo $GREETING; cat /etc/debian_version; curl --version | head -1")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == "hello from the set" and lines[1].startswith("12."), lines
+    assert lines[2].startswith("curl "), lines
+    # A process's own variable wins over the set's.
+    r = arca.run("--guest", sets[0], "-e", "GREETING=mine", "--", "sh", "-c", "echo $GREETING")
+    assert r.stdout == b"mine\n", r.stderr

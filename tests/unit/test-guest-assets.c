@@ -168,9 +168,28 @@ static void test_config(void)
 			    "absolute path", "a relative fragment");
 	expect_config_error("{\"initramfs\":{\"compression\":\"xz\"}}", "compression",
 			    "an unknown compression");
-	expect_config_error("{\"rootfs\":{\"packages\":[\"busybox\"]}}", "rootfs",
-			    "rootfs refused");
-	expect_config_error("{\"env\":{\"A\":\"1\"}}", "env", "env refused");
+	const char *rootfs = "{\"rootfs\":{\"packages\":[\"busybox\",\"libc6-dev\",\"g++\"],"
+			     "\"sizeMb\":512},\"env\":{\"A_1\":\"x y\"}}";
+	ok(guest_config_parse(rootfs, strlen(rootfs), &c, NULL) == 0 && c.rootfs.wanted &&
+	       !strcmp(c.rootfs.packages[2], "g++") && !strcmp(c.rootfs.suite, "bookworm") &&
+	       !strcmp(c.rootfs.variant, "minbase") && !strcmp(c.rootfs.label, "arca-root") &&
+	       c.rootfs.size_mb == 512 && !strcmp(c.env[0], "A_1=x y"),
+	   "a rootfs with its defaults, and env");
+	guest_config_done(&c);
+	expect_config_error("{\"rootfs\":{\"packages\":[\"a;rm -rf /\"]}}", "not a Debian package",
+			    "a package name that is not one");
+	expect_config_error("{\"rootfs\":{\"variant\":\"custom\"}}", "rootfs.variant",
+			    "an unknown variant");
+	expect_config_error("{\"rootfs\":{\"mirror\":\"ftp://m\"}}", "rootfs.mirror",
+			    "a mirror's scheme");
+	expect_config_error("{\"rootfs\":{\"sizeMb\":10}}", "sizeMb", "a rootfs too small");
+	expect_config_error("{\"rootfs\":{\"init\":\"echo\"}}", "rootfs.init", "init refused");
+	expect_config_error("{\"rootfs\":{\"label\":\"a-label-far-too-long\"}}", "rootfs.label",
+			    "a label too long");
+	expect_config_error("{\"env\":{\"1A\":\"x\"}}", "not a variable name", "a bad name");
+	expect_config_error("{\"env\":{\"A\":\"two\\nlines\"}}", "one line",
+			    "a value on two lines");
+	expect_config_error("{\"env\":{\"A\":1}}", "one line", "a value not a string");
 	expect_config_error("[", "invalid JSON", "not JSON");
 }
 
