@@ -73,6 +73,14 @@ static char *package_version(const char *pkg)
 	return v;
 }
 
+/* tools[key]: the Debian version of pkg. */
+static void tool_version(json_t *tools, const char *key, const char *pkg)
+{
+	char *v = package_version(pkg);
+	json_object_set_new(tools, key, json_string(v));
+	free(v);
+}
+
 static int copy_file(const char *from, int dirfd, const char *name, struct arca_error **err)
 {
 	_cleanup_free_ char *data = NULL;
@@ -121,8 +129,7 @@ static int build_kernel(const struct guest_config *c, int out, json_t *tools,
 		int r = command_line(cmd, &path, err);
 		if (r < 0)
 			return r;
-		json_object_set_new(tools, "linux-source",
-				    json_string(package_version("linux-source-6.1")));
+		tool_version(tools, "linux-source", "linux-source-6.1");
 	}
 	const char *kind = kernel_kind(path);
 	if (!kind)
@@ -198,9 +205,9 @@ static int build_initramfs(const struct guest_config *c, const char *out_dir, js
 		if (r != 0)
 			r = arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "gzip: %s",
 					   why && why[0] ? why : "failed");
-		json_object_set_new(tools, "gzip", json_string(package_version("gzip")));
+		tool_version(tools, "gzip", "gzip");
 	}
-	json_object_set_new(tools, "busybox", json_string(package_version("busybox-static")));
+	tool_version(tools, "busybox", "busybox-static");
 	return r < 0 ? r : 0;
 }
 
@@ -360,8 +367,8 @@ static int build_rootfs(const struct guest_config *c, json_t *config, const char
 		r = fix_times(work, tree, image, build_epoch(), err);
 	if (rm_rf(work) < 0 && r >= 0)
 		r = arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "remove %s", work);
-	json_object_set_new(tools, "mmdebstrap", json_string(package_version("mmdebstrap")));
-	json_object_set_new(tools, "e2fsprogs", json_string(package_version("e2fsprogs")));
+	tool_version(tools, "mmdebstrap", "mmdebstrap");
+	tool_version(tools, "e2fsprogs", "e2fsprogs");
 	return r;
 }
 

@@ -187,9 +187,10 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		goto fail;
 	}
 	clear_builds(d);
-	r = vm_find_kernel(cfg->kernel, &d->kernel, err);
+	r = daemon_guest_select(cfg->guest, cfg->kernel, cfg->initramfs, cfg->root, &d->guest, err);
 	if (r >= 0)
-		r = vm_find_initramfs(cfg->initramfs, &d->initramfs, err);
+		log_info("guest: %s%s%s, build %.19s", d->guest.source, d->guest.dir ? " set " : "",
+			 d->guest.dir ? d->guest.dir : "", d->guest.build_id);
 	if (r >= 0)
 		r = accel_detect(VM_ACCEL_AUTO, NULL, NULL, NULL, &d->accel);
 	if (r < 0)
@@ -320,8 +321,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->db = db_close(d->db);
 	d->images = image_store_close(d->images);
 	d->event = event_free(d->event);
-	free(d->kernel);
-	free(d->initramfs);
+	daemon_guest_done(&d->guest);
 	free(d->containers_dir);
 	free((char *)d->cfg.root);
 	free((char *)d->cfg.run_dir);

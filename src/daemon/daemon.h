@@ -16,6 +16,7 @@
 
 #include "accel.h"
 #include "error.h"
+#include "guest.h"
 #include "time-util.h"
 
 struct event;
@@ -51,6 +52,7 @@ struct daemon_config {
 	const char *run_dir;	  /* runtime files: VM run directories */
 	const char *kernel;	  /* NULL: find it */
 	const char *initramfs;	  /* NULL: find it */
+	const char *guest;	  /* a guest asset set (`guest`), NULL: look one up */
 	const char *socket_group; /* group owning the socket (0660), NULL: root's */
 	unsigned default_memory_mb;
 	/* The registries': replaced by a reload, so copied by whoever keeps them. */
@@ -76,8 +78,7 @@ struct daemon {
 	struct event *event;
 	struct http_server *http;
 	struct daemon_config cfg;
-	char *kernel;
-	char *initramfs;
+	struct daemon_guest guest; /* what VMs boot (guest.h) */
 	char *containers_dir;
 	struct accel_choice accel;
 	bool use_vsock;

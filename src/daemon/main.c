@@ -47,6 +47,8 @@ static void usage(FILE *f)
 	       "      --group NAME           group owning the socket (mode 0660)\n"
 	       "      --kernel PATH          guest kernel (default: the cached Arca kernel)\n"
 	       "      --initramfs PATH       guest initramfs (default: next to this binary)\n"
+	       "      --guest DIR            a guest asset set (arca guest build; default: the\n"
+	       "                             user's, the system's, else the installed files)\n"
 	       "      --insecure-registry HOST  allow plain HTTP to HOST (repeatable)\n"
 	       "      --registry-mirror URL  a Docker Hub mirror, tried first (repeatable)\n"
 	       "      --max-concurrent-downloads N  layers a pull downloads at once (default 3)\n"
@@ -262,6 +264,7 @@ static int run(struct args *a)
 		.run_dir = run_dir,
 		.kernel = s->kernel,
 		.initramfs = s->initramfs,
+		.guest = s->guest,
 		.socket_group = s->group,
 		.default_memory_mb = s->memory_mb,
 		.insecure_registries = s->insecure,

@@ -138,6 +138,7 @@ static const struct spec specs[SETTING__COUNT] = {
 	[SETTING_DEBUG] = SPEC("debug", "debug", K_BOOL, debug),
 	[SETTING_KERNEL] = SPEC("kernel", "kernel", K_PATH, kernel),
 	[SETTING_INITRAMFS] = SPEC("initramfs", "initramfs", K_PATH, initramfs),
+	[SETTING_GUEST] = SPEC("guest", "guest", K_PATH, guest),
 	[SETTING_MEMORY] = SPEC("default-memory", "default-memory", K_UINT, memory_mb,
 				.what = "MiB", .min = 64, .max = 1024 * 1024),
 	[SETTING_CPUS] = SPEC("default-cpus", "default-cpus", K_UINT, cpus, .what = "vCPUs",
@@ -639,6 +640,11 @@ int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, co
 
 int settings_check(const struct arcad_settings *s, struct arca_error **err)
 {
+	if (s->guest && (s->kernel || s->initramfs))
+		return arca_error_set(
+		    err, EINVAL, ARCA_ERR_INVALID,
+		    "guest gives the kernel and the initramfs: not with kernel or "
+		    "initramfs");
 	if (!s->log_driver && !s->log_opts)
 		return 0;
 	json_t *opts = json_object();

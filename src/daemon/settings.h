@@ -27,6 +27,7 @@ enum setting {
 	SETTING_DEBUG,
 	SETTING_KERNEL,
 	SETTING_INITRAMFS,
+	SETTING_GUEST,
 	SETTING_MEMORY,
 	SETTING_CPUS,
 	SETTING_LIVE_RESTORE,
@@ -58,6 +59,7 @@ struct arcad_settings {
 	bool debug;
 	char *kernel;
 	char *initramfs;
+	char *guest;	    /* a guest asset set's directory (docs/guest-assets.md) */
 	unsigned memory_mb; /* a VM's memory without -m (0: 1024) */
 	unsigned cpus;	    /* a VM's vCPUs without --cpus (0: 1) */
 	bool live_restore;
@@ -89,7 +91,8 @@ int settings_from_json(const char *text, size_t len, const char *path, struct ar
 /* The file's settings under the flags' (into flags): both giving one is an error. */
 int settings_merge(struct arcad_settings *flags, struct arcad_settings *file, const char *path,
 		   struct arca_error **err);
-/* What only the settings together can say: log-opts valid for the log-driver. */
+/* What only the settings together can say: log-opts valid for the log-driver, guest
+ * without kernel or initramfs. */
 int settings_check(const struct arcad_settings *s, struct arca_error **err);
 /* The settings whose values differ between a and b (1 << enum setting each). */
 unsigned settings_differ(const struct arcad_settings *a, const struct arcad_settings *b);

@@ -119,8 +119,8 @@ class Daemon:
             json.dump(self.config, f)
         log = open(self.log_path, "a")
         env = dict(os.environ, ARCA_KERNEL=self.kernel,
-                   ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"),
-                   **self.extra_env)
+                   ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
+        env.update(self.extra_env)
         # Only the network namespace is arcad's own: it sees the test's mounts as they
         # come (binds of directories mounted later), unless the test gave the namespace
         # its own /etc files, which ip netns exec binds in a mount namespace.

@@ -135,3 +135,65 @@ def test_a_debian_rootfs_and_env(arca, tmp_path):
     # A process's own variable wins over the set's.
     r = arca.run("--guest", sets[0], "-e", "GREETING=mine", "--", "sh", "-c", "echo $GREETING")
     assert r.stdout == b"mine\n", r.stderr
+
+
+def api(d, path):
+    """GET path of arcad's API: docker's --format knows only dockerd's fields."""
+    out = subprocess.run(["curl", "-sf", "--unix-socket", d.sock, f"http://d/v1.51{path}"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return json.loads(out)
+
+
+def test_arcad_finds_and_pins_guest_sets(arca, build_dir, kernel, tmp_path):
+    """arcad boots the user's set when it verifies (docker info says which, docker
+    inspect records what each container booted), skips a broken one with a warning and
+    falls back to the installed files; a label boots one container from another set."""
+    from daemon import Daemon
+    data = tmp_path / "data"
+    user_set = str(data / "arca" / "guest")
+    os.makedirs(os.path.dirname(user_set))
+    path = write_config(tmp_path, arca)
+    guest(arca, "--config", path, "--output", user_set)
+    other = str(tmp_path / "other")
+    path = write_config(tmp_path, arca, name="gz.json",
+                        initramfs={"compression": "gzip", "binaries": [], "packages": []})
+    guest(arca, "--config", path, "--output", other)
+    d = Daemon(build_dir, kernel)
+    # No kernel or initramfs given: arcad looks sets up (the user's is in XDG_DATA_HOME).
+    d.extra_env = {"ARCA_KERNEL": "", "ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}
+    d.start()
+    try:
+        d.load_busybox()
+        info = api(d, "/info")["ArcaGuest"]
+        assert info["Source"] == "user" and info["Dir"] == user_set, info
+        assert info["BuildId"] == manifest(user_set)["buildId"]
+        assert "Guest build id" in d.docker("info").stdout
+        d.docker("run", "--name", "plain", "busybox", "true")
+        booted = api(d, "/containers/plain/json")["ArcaGuest"]
+        assert booted["BuildId"] == info["BuildId"] and booted["Source"] == "user"
+        # One container from another set, named by its label.
+        d.docker("run", "--name", "labelled", "--label", f"org.arca.guest={other}", "busybox",
+                 "true")
+        booted = api(d, "/containers/labelled/json")["ArcaGuest"]
+        assert booted == {"Source": "label", "Dir": other,
+                          "BuildId": manifest(other)["buildId"],
+                          "Kernel": f"{other}/vmlinux",
+                          "Initramfs": f"{other}/initramfs.cpio.gz"}, booted
+        # A label naming a set that does not verify: the start is refused, saying why.
+        os.remove(os.path.join(other, "vmlinux"))
+        r = d.docker("start", "-a", "labelled", check=False)
+        assert r.returncode != 0 and "org.arca.guest" in r.stderr and "vmlinux" in r.stderr
+        # A broken user set is skipped: the installed files, and a warning.
+        with open(os.path.join(user_set, "initramfs.cpio"), "r+b") as f:
+            f.write(b"X")
+        d.restart()
+        info = api(d, "/info")["ArcaGuest"]
+        assert info["Source"] == "installed" and info["Dir"] is None, info
+        assert "skipped, it does not verify" in d.log() and "initramfs.cpio" in d.log()
+        # What a container booted is kept with it across daemon restarts.
+        booted = api(d, "/containers/plain/json")["ArcaGuest"]
+        assert booted["Source"] == "user"
+        d.docker("rm", "plain", "labelled")
+    finally:
+        left = d.stop()
+        assert not left

@@ -110,7 +110,7 @@ void api_system_info(struct api_ctx *ctx)
 	    "ID", "arca", "Containers", (int)(running + paused + stopped), "ContainersRunning",
 	    running, "ContainersPaused", paused, "ContainersStopped", stopped, "Images",
 	    (int)n_images, "Driver", "arca-ext4", "DriverStatus", "Isolation", isolation,
-	    "Accelerator", d->accel.reason, "Guest kernel", d->kernel, "Plugins", "Volume",
+	    "Accelerator", d->accel.reason, "Guest kernel", d->guest.kernel, "Plugins", "Volume",
 	    "Network", "bridge", "host", "none", "Authorization", "Log", "json-file", "MemoryLimit",
 	    1, "SwapLimit", 0, "CpuCfsPeriod", 0, "CpuCfsQuota", 0, "CPUShares", 0, "CPUSet", 0,
 	    "PidsLimit", 0, "OomKillDisable", 0, "IPv4Forwarding", 1, "BridgeNfIptables", 0, "NFd",
@@ -142,6 +142,13 @@ void api_system_info(struct api_ctx *ctx)
 		json_array_append_new(labels, json_string(*l));
 	json_object_set_new(info, "Labels", labels);
 	json_object_set_new(info, "LiveRestoreEnabled", json_boolean(d->cfg.live_restore));
+	/* What new containers boot (docs/guest-assets.md), and in DriverStatus for the CLI. */
+	json_object_set_new(info, "ArcaGuest", daemon_guest_json(&d->guest));
+	json_t *status = json_object_get(info, "DriverStatus");
+	json_array_append_new(status, json_pack("[s,s]", "Guest initramfs", d->guest.initramfs));
+	json_array_append_new(status, json_pack("[s,s]", "Guest source",
+						d->guest.dir ? d->guest.dir : d->guest.source));
+	json_array_append_new(status, json_pack("[s,s]", "Guest build id", d->guest.build_id));
 	if (d->cfg.n_address_pools) {
 		json_t *pools = json_array();
 		for (size_t i = 0; i < d->cfg.n_address_pools; i++) {

@@ -72,7 +72,8 @@ const char *container_state_name(enum container_state s)
 
 static json_t *state_json(const struct container *c)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I], s:O?}",
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I], s:O?, "
+			 "s:O?}",
 			 "Status", container_state_name(c->state), "ExitCode", c->exit_code,
 			 "Error", c->error ? c->error : "", "StartedAt",
 			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
@@ -81,7 +82,7 @@ static json_t *state_json(const struct container *c)
 			 "VmPid", c->vm_pid, "VsockCid", (json_int_t)c->vsock_cid, "ProcIds",
 			 (json_int_t)c->proc_ids[0], (json_int_t)c->proc_ids[1],
 			 (json_int_t)c->proc_ids[2], (json_int_t)c->proc_ids[3], "MountPoints",
-			 c->mounts);
+			 c->mounts, "Guest", c->guest);
 }
 
 int container_save(struct container *c, struct arca_error **err)
@@ -142,6 +143,7 @@ struct container *container_free(struct container *c)
 	json_decref(c->host_config);
 	json_decref(c->networks);
 	json_decref(c->mounts);
+	json_decref(c->guest);
 	free(c->shares);
 	free(c->error);
 	free(c->started_at);
@@ -697,6 +699,8 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->pid = (uint32_t)json_integer_value(json_object_get(st, "Pid"));
 		c->vm_pid = (int)json_integer_value(json_object_get(st, "VmPid"));
 		c->vsock_cid = (uint32_t)json_integer_value(json_object_get(st, "VsockCid"));
+		json_t *guest = json_object_get(st, "Guest");
+		c->guest = json_is_object(guest) ? json_incref(guest) : NULL;
 		for (size_t k = 0; k < 4; k++)
 			c->proc_ids[k] = (uint32_t)json_integer_value(
 			    json_array_get(json_object_get(st, "ProcIds"), k));

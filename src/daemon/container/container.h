@@ -94,6 +94,7 @@ struct container {
 	uint32_t vsock_cid;   /* its vsock CID, when vsock is used */
 	uint32_t proc_ids[4]; /* the main process: proc, stdin, stdout, stderr */
 	bool restoring;	      /* loaded running: its VM is being adopted */
+	json_t *guest;	      /* what its VM booted last (guest.h's JSON), NULL: never ran */
 
 	char *dir;
 	char *rw_disk;

@@ -151,6 +151,8 @@ json_t *container_inspect(struct container *c)
 	    "GraphDriver", "Name", "arca-ext4", "Data", "UpperDir", c->rw_disk, "Mounts", "Config",
 	    cfg, "NetworkSettings", network_settings(c));
 	json_object_set_new(o, "Mounts", container_mounts_json(c));
+	/* What its VM booted last (docs/guest-assets.md): a restarted daemon knows it too. */
+	json_object_set_new(o, "ArcaGuest", c->guest ? json_incref(c->guest) : json_null());
 	return o;
 }
 

@@ -579,9 +579,26 @@ static void start_vm(struct container *c)
 		arca_error_wrap(&err, "start container %.12s", c->id);
 		return start_refused(c, err);
 	}
+	/* A label may boot it from another guest set, verified at each start. */
+	struct daemon_guest own = { 0 };
+	const struct daemon_guest *guest = &d->guest;
+	const char *set = json_string_value(
+	    json_object_get(json_object_get(c->config, "Labels"), GUEST_LABEL));
+	if (set && daemon_guest_from_dir(set, "label", &own, &err) < 0) {
+		arca_error_wrap(&err, "start container %.12s: label %s", c->id, GUEST_LABEL);
+		log_writer_close(c);
+		return start_refused(c, err);
+	}
+	if (set)
+		guest = &own;
 	struct vm_config cfg;
 	container_vm_config(c, disk, &cfg);
+	cfg.kernel = guest->kernel;
+	cfg.initramfs = guest->initramfs;
+	json_decref(c->guest);
+	c->guest = daemon_guest_json(guest);
 	if (sandbox_prepare(c, &cfg, &err) < 0) {
+		daemon_guest_done(&own);
 		log_writer_close(c);
 		(void)container_persist(c);
 		return start_refused(c, err);
@@ -590,7 +607,9 @@ static void start_vm(struct container *c)
 	c->stopping = false;
 	c->stop_signal_sent = 0;
 	c->run_started = 0;
-	if (vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err) < 0) {
+	int started = vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err);
+	daemon_guest_done(&own); /* the VM has its own copies of the paths */
+	if (started < 0) {
 		c->starting = false;
 		log_writer_close(c);
 		sandbox_release(c);

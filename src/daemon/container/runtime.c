@@ -136,8 +136,8 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 	*cfg = (struct vm_config){
 		.id = c->id,
 		.runtime_dir = d->cfg.run_dir,
-		.kernel = d->kernel,
-		.initramfs = d->initramfs,
+		.kernel = d->guest.kernel,
+		.initramfs = d->guest.initramfs,
 		.memory_mb = vm_memory_mb(c),
 		.cpus = vm_cpus(c),
 		.hostname = json_string_value(json_object_get(c->config, "Hostname")),

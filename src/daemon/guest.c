@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What arcad's VMs boot (guest.h): the lookup of guest asset sets. */
+#include "guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cleanup.h"
+#include "guest-manifest.h"
+#include "log.h"
+#include "vm.h"
+
+int daemon_guest_from_dir(const char *dir, const char *source, struct daemon_guest *ret,
+			  struct arca_error **err)
+{
+	*ret = (struct daemon_guest){ 0 };
+	struct guest_manifest m;
+	int r = guest_manifest_verify(dir, &m, err);
+	if (r < 0)
+		return r;
+	const char *k = guest_manifest_file(&m, "vmlinux")   ? "vmlinux"
+			: guest_manifest_file(&m, "bzImage") ? "bzImage"
+							     : NULL;
+	const char *i = guest_manifest_file(&m, "initramfs.cpio")      ? "initramfs.cpio"
+			: guest_manifest_file(&m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
+								       : NULL;
+	if (k && i) {
+		ret->source = xstrdup(source);
+		ret->dir = xstrdup(dir);
+		ret->kernel = xasprintf("%s/%s", dir, k);
+		ret->initramfs = xasprintf("%s/%s", dir, i);
+		snprintf(ret->build_id, sizeof(ret->build_id), "%s", m.build_id);
+	} else {
+		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				   "%s has no kernel or no initramfs", dir);
+	}
+	guest_manifest_done(&m);
+	return r;
+}
+
+/* Loose files: their build id by the sets' formula, so the same files give the same id. */
+static int from_files(const char *kernel, const char *initramfs, const char *source,
+		      struct daemon_guest *ret, struct arca_error **err)
+{
+	*ret = (struct daemon_guest){ 0 };
+	struct guest_file files[2];
+	const char *paths[2] = { kernel, initramfs };
+	const char *names[2] = { "vmlinux", "initramfs.cpio" };
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_close_ int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		files[i] = (struct guest_file){ 0 };
+		snprintf(files[i].name, sizeof(files[i].name), "%s", names[i]);
+		int r = fd < 0 ? -errno : sha256_fd(fd, files[i].digest, &files[i].size);
+		if (r < 0)
+			return arca_error_errno(err, r, "%s", paths[i]);
+	}
+	ret->source = xstrdup(source);
+	ret->kernel = xstrdup(kernel);
+	ret->initramfs = xstrdup(initramfs);
+	guest_build_id(files, 2, ret->build_id);
+	return 0;
+}
+
+/* A candidate set: used if it verifies; skipped (with a warning) if it does not. */
+static bool try_dir(const char *dir, const char *source, struct daemon_guest *ret)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return false;
+	struct arca_error *err = NULL;
+	if (daemon_guest_from_dir(dir, source, ret, &err) == 0)
+		return true;
+	log_warn("guest set %s skipped, it does not verify: %s", dir, err->msg);
+	arca_error_free(err);
+	return false;
+}
+
+int daemon_guest_select(const char *guest_dir, const char *kernel, const char *initramfs,
+			const char *data_root, struct daemon_guest *ret, struct arca_error **err)
+{
+	if (guest_dir) {
+		int r = daemon_guest_from_dir(guest_dir, "given", ret, err);
+		if (r < 0)
+			arca_error_wrap(err, "guest");
+		return r;
+	}
+	const char *env_k = getenv("ARCA_KERNEL"), *env_i = getenv("ARCA_INITRAMFS");
+	bool given = kernel || initramfs || (env_k && env_k[0]) || (env_i && env_i[0]);
+	if (!given) {
+		const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+		_cleanup_free_ char *user = xdg && xdg[0] ? xasprintf("%s/arca/guest", xdg)
+					    : home && home[0]
+						? xasprintf("%s/.local/share/arca/guest", home)
+						: NULL;
+		_cleanup_free_ char *in_root = xasprintf("%s/guest", data_root);
+		if ((user && try_dir(user, "user", ret)) ||
+		    try_dir("/etc/arca/guest", "system", ret) || try_dir(in_root, "system", ret))
+			return 0;
+	}
+	_cleanup_free_ char *k = NULL, *i = NULL;
+	int r = vm_find_kernel(kernel, &k, err);
+	if (r >= 0)
+		r = vm_find_initramfs(initramfs, &i, err);
+	if (r >= 0)
+		r = from_files(k, i, given ? "given" : "installed", ret, err);
+	return r;
+}
+
+json_t *daemon_guest_json(const struct daemon_guest *g)
+{
+	return json_pack("{s:s, s:s?, s:s, s:s, s:s}", "Source", g->source ? g->source : "", "Dir",
+			 g->dir, "BuildId", g->build_id, "Kernel", g->kernel ? g->kernel : "",
+			 "Initramfs", g->initramfs ? g->initramfs : "");
+}
+
+void daemon_guest_done(struct daemon_guest *g)
+{
+	free(g->source);
+	free(g->dir);
+	free(g->kernel);
+	free(g->initramfs);
+	*g = (struct daemon_guest){ 0 };
+}
