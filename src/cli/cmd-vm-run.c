@@ -510,12 +510,8 @@ static int use_guest_set(struct run *run, struct arca_error **err)
 	int r = guest_manifest_verify(run->guest, &m, err);
 	if (r < 0)
 		return r;
-	const char *k = guest_manifest_file(&m, "vmlinux")   ? "vmlinux"
-			: guest_manifest_file(&m, "bzImage") ? "bzImage"
-							     : NULL;
-	const char *i = guest_manifest_file(&m, "initramfs.cpio")      ? "initramfs.cpio"
-			: guest_manifest_file(&m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
-								       : NULL;
+	const char *k = guest_manifest_kernel(&m);
+	const char *i = guest_manifest_initramfs(&m);
 	bool rootfs = guest_manifest_file(&m, "rootfs.ext4") != NULL;
 	guest_manifest_done(&m);
 	if (!k || !i)

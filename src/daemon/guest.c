@@ -23,12 +23,8 @@ int daemon_guest_from_dir(const char *dir, const char *source, struct daemon_gue
 	int r = guest_manifest_verify(dir, &m, err);
 	if (r < 0)
 		return r;
-	const char *k = guest_manifest_file(&m, "vmlinux")   ? "vmlinux"
-			: guest_manifest_file(&m, "bzImage") ? "bzImage"
-							     : NULL;
-	const char *i = guest_manifest_file(&m, "initramfs.cpio")      ? "initramfs.cpio"
-			: guest_manifest_file(&m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
-								       : NULL;
+	const char *k = guest_manifest_kernel(&m);
+	const char *i = guest_manifest_initramfs(&m);
 	if (k && i) {
 		ret->source = xstrdup(source);
 		ret->dir = xstrdup(dir);

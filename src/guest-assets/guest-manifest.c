@@ -245,6 +245,20 @@ const struct guest_file *guest_manifest_file(const struct guest_manifest *m, con
 	return NULL;
 }
 
+const char *guest_manifest_kernel(const struct guest_manifest *m)
+{
+	return guest_manifest_file(m, "vmlinux")   ? "vmlinux"
+	       : guest_manifest_file(m, "bzImage") ? "bzImage"
+						   : NULL;
+}
+
+const char *guest_manifest_initramfs(const struct guest_manifest *m)
+{
+	return guest_manifest_file(m, "initramfs.cpio")	     ? "initramfs.cpio"
+	       : guest_manifest_file(m, "initramfs.cpio.gz") ? "initramfs.cpio.gz"
+							     : NULL;
+}
+
 void guest_manifest_done(struct guest_manifest *m)
 {
 	json_decref(m->config);

@@ -54,4 +54,7 @@ int guest_file_hash(int dirfd, const char *name, struct guest_file *ret, struct 
 int guest_manifest_verify(const char *dir, struct guest_manifest *ret, struct arca_error **err);
 /* The file of m named name, NULL if none. */
 const struct guest_file *guest_manifest_file(const struct guest_manifest *m, const char *name);
+/* The name of m's kernel (vmlinux or bzImage) and initramfs (initramfs.cpio[.gz]), or NULL. */
+const char *guest_manifest_kernel(const struct guest_manifest *m);
+const char *guest_manifest_initramfs(const struct guest_manifest *m);
 void guest_manifest_done(struct guest_manifest *m);
