@@ -68,6 +68,7 @@ struct guest_client {
 	int close_error;
 	guest_dns_fn dns;
 	void *dns_userdata;
+	char refusal[192]; /* why a guest's HELLO was refused ("" if not) */
 };
 
 static void client_fail(struct guest_client *gc, int error);
@@ -92,6 +93,11 @@ void guest_reply_done(struct guest_reply *r)
 	free(r->message);
 	free(r->body);
 	*r = (struct guest_reply){ 0 };
+}
+
+const char *guest_client_refusal(const struct guest_client *gc)
+{
+	return gc->refusal[0] ? gc->refusal : NULL;
 }
 
 bool guest_client_is_up(const struct guest_client *gc)
@@ -142,8 +148,16 @@ static int on_hello(struct guest_client *gc, const struct proto_frame *f)
 	proto_reader_init(&r, f->payload, f->len);
 	if (proto_parse_fields(&r, spec, ELEMENTSOF(spec)) < 0)
 		return -EPROTO;
-	if (h.major != PROTO_VERSION_MAJOR)
+	if (h.major != PROTO_VERSION_MAJOR) {
+		/* Said plainly: a guest of another release, not a broken one. */
+		snprintf(
+		    gc->refusal, sizeof(gc->refusal),
+		    "the guest's init (arca-init %.40s) speaks protocol %u.%u; this arca speaks "
+		    "%u.%u: boot an init of this release",
+		    ver[0] ? ver : "of an unknown release", h.major, h.minor, PROTO_VERSION_MAJOR,
+		    PROTO_VERSION_MINOR);
 		return -EPROTONOSUPPORT;
+	}
 	snprintf(h.init_version, sizeof(h.init_version), "%s", ver);
 
 	/* Answer with our own version so the guest can check it too. */

@@ -39,6 +39,8 @@ int guest_client_new(struct event *e, int fd, const struct guest_client_ops *ops
 		     struct guest_client **ret);
 struct guest_client *guest_client_free(struct guest_client *gc);
 bool guest_client_is_up(const struct guest_client *gc);
+/* Why the guest's HELLO was refused (an init of another protocol version), NULL if it was not. */
+const char *guest_client_refusal(const struct guest_client *gc);
 
 /*
  * A DNS query a container sent to 127.0.0.11 (EV_DNS_QUERY, at most

@@ -283,12 +283,12 @@ static void on_guest_hello(struct guest_client *gc, const struct guest_hello *h,
 static void on_guest_closed(struct guest_client *gc, int error, void *userdata)
 {
 	struct vm *vm = userdata;
-	(void)gc;
 	if (error < 0 && vm->state != VM_STOPPED) {
 		/* A guest that breaks the protocol is not trusted with more time. */
-		log_warn_errno(error, "vm %s: guest protocol violation: %m, killing the VM",
-			       vm->id);
-		kill_now(vm, "the guest violated the channel protocol");
+		const char *why = guest_client_refusal(gc);
+		log_warn_errno(error, "vm %s: %s: %m, killing the VM", vm->id,
+			       why ? why : "guest protocol violation");
+		kill_now(vm, why ? why : "the guest violated the channel protocol");
 	}
 }
 

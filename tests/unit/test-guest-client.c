@@ -247,6 +247,23 @@ static void inj_bad_version(struct setup *s)
 	fake_hello(s->g, PROTO_VERSION_MAJOR + 1);
 }
 
+/* An init of another release is refused in words that say so, not as a broken guest. */
+static void test_version_refusal(void)
+{
+	struct setup s;
+	setup(&s);
+	ok(guest_client_refusal(s.gc) == NULL, "no refusal before a hello");
+	inj_bad_version(&s);
+	spin(&s);
+	const char *why = guest_client_refusal(s.gc);
+	char want[64];
+	snprintf(want, sizeof(want), "speaks protocol %u.0; this arca speaks %u.%u",
+		 PROTO_VERSION_MAJOR + 1, PROTO_VERSION_MAJOR, PROTO_VERSION_MINOR);
+	ok(why && strstr(why, want) && strstr(why, "unknown release"), "the refusal: %s",
+	   why ? why : "(none)");
+	teardown(&s);
+}
+
 static void inj_unknown_reply(struct setup *s)
 {
 	fake_hello(s->g, PROTO_VERSION_MAJOR);
@@ -377,6 +394,7 @@ int main(void)
 	test_hostile_id_hints();
 	hostile("no hello first", inj_no_hello);
 	hostile("wrong major version", inj_bad_version);
+	test_version_refusal();
 	hostile("reply to no request", inj_unknown_reply);
 	hostile("garbage header", inj_garbage);
 	hostile("second hello", inj_second_hello);
