@@ -20,7 +20,8 @@ static void test_keys(void)
 	ok(parse("{\"data-root\": \"/d\", \"exec-root\": \"/x\", \"group\": \"arca\", "
 		 "\"hosts\": [\"unix:///run/a.sock\"], \"insecure-registries\": [\"r:5000\", "
 		 "\"q\"], \"log-level\": \"warn\", \"debug\": true, \"kernel\": \"/k\", "
-		 "\"initramfs\": \"/i\", \"guest\": \"/g\", \"default-memory\": 512, \"live-restore\": true, "
+		 "\"initramfs\": \"/i\", \"guest\": \"/g\", \"default-memory\": 512, "
+		 "\"live-restore\": true, "
 		 "\"labels\": [\"a=1\", \"b=x=y\"], \"default-address-pools\": [{\"base\": "
 		 "\"10.10.0.0/16\", \"size\": 24}, {\"base\": \"10.20.0.0/24\", \"size\": 28}], "
 		 "\"default-cpus\": 2, \"dns\": [\"10.0.0.53\"], \"dns-search\": [\"a.example\"], "
@@ -32,10 +33,10 @@ static void test_keys(void)
 	ok(s.data_root && !strcmp(s.data_root, "/d") && !strcmp(s.exec_root, "/x") &&
 	       !strcmp(s.group, "arca") && !strcmp(s.host, "/run/a.sock") &&
 	       !strcmp(s.insecure[1], "q") && s.log_level == LOG_LEVEL_WARN && s.debug &&
-	       !strcmp(s.kernel, "/k") && !strcmp(s.initramfs, "/i") && !strcmp(s.guest, "/g") && s.memory_mb == 512 &&
-	       s.live_restore && !strcmp(s.labels[1], "b=x=y") && !s.labels[2] && s.n_pools == 2 &&
-	       s.pools[0].size == 24 && s.pools[1].size == 28 && s.pools[1].base.len == 24 &&
-	       s.cpus == 2 && !strcmp(s.dns[0], "10.0.0.53") &&
+	       !strcmp(s.kernel, "/k") && !strcmp(s.initramfs, "/i") && !strcmp(s.guest, "/g") &&
+	       s.memory_mb == 512 && s.live_restore && !strcmp(s.labels[1], "b=x=y") &&
+	       !s.labels[2] && s.n_pools == 2 && s.pools[0].size == 24 && s.pools[1].size == 28 &&
+	       s.pools[1].base.len == 24 && s.cpus == 2 && !strcmp(s.dns[0], "10.0.0.53") &&
 	       !strcmp(s.dns_search[0], "a.example") && !strcmp(s.dns_opts[0], "ndots:1") &&
 	       !strcmp(s.log_driver, "json-file") && !strcmp(s.log_opts[0], "max-size=1m") &&
 	       !strcmp(s.log_opts[1], "max-file=2") &&

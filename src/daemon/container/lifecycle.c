@@ -582,8 +582,8 @@ static void start_vm(struct container *c)
 	/* A label may boot it from another guest set, verified at each start. */
 	struct daemon_guest own = { 0 };
 	const struct daemon_guest *guest = &d->guest;
-	const char *set = json_string_value(
-	    json_object_get(json_object_get(c->config, "Labels"), GUEST_LABEL));
+	const char *set =
+	    json_string_value(json_object_get(json_object_get(c->config, "Labels"), GUEST_LABEL));
 	if (set && daemon_guest_from_dir(set, "label", &own, &err) < 0) {
 		arca_error_wrap(&err, "start container %.12s: label %s", c->id, GUEST_LABEL);
 		log_writer_close(c);
