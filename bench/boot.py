@@ -44,8 +44,20 @@ def bare_boot(kernel, initramfs, accel_name):
     return (time.monotonic() - t) * 1000
 
 
-def arca_boot(arca, env):
-    r = subprocess.run([arca, "vm", "run", "--timing", "--", "true"], env=env,
+def rootfs_set(arca, env, tmp):
+    """A guest set with a Debian minbase root filesystem (arca guest build, docs/guest-assets.md)."""
+    config = os.path.join(tmp, "guest.json")
+    with open(config, "w") as f:
+        f.write('{"kernel": {"source": "arca"}, "rootfs": {"packages": []}}')
+    out = os.path.join(tmp, "rootfs-set")
+    subprocess.run([arca, "guest", "build", "--config", config, "--output", out], check=True,
+                   env=dict(env, ARCA_GUEST_TOOLS=os.path.join(ROOT, "guest-image")),
+                   capture_output=True)
+    return out
+
+
+def arca_boot(arca, env, *extra):
+    r = subprocess.run([arca, "vm", "run", "--timing", *extra, "--", "true"], env=env,
                        capture_output=True, text=True, check=True)
     m = re.search(r"spawn_to_first_rpc_ms=([\d.]+) .* total_ms=([\d.]+) accel=(\w+)", r.stderr)
     return float(m.group(1)), float(m.group(2)), m.group(3)
@@ -68,6 +80,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--no-rootfs-set", action="store_true",
+                    help="skip the row of a guest set with a Debian root filesystem")
     args = ap.parse_args()
 
     kernel = find_kernel()
@@ -78,12 +92,17 @@ def main():
     tmp = tempfile.mkdtemp(prefix="arca-bench-")
     try:
         bare_cpio = bare_initramfs(tmp)
-        first_rpc, total, bare = [], [], []
+        guest_set = None if args.no_rootfs_set else rootfs_set(arca, env, tmp)
+        first_rpc, total, bare, set_rpc, set_total = [], [], [], [], []
         accel_name = "tcg"
-        for _ in range(args.runs):  # interleaved, so drift hits both sides alike
+        for _ in range(args.runs):  # interleaved, so drift hits every side alike
             f, t, accel_name = arca_boot(arca, env)
             first_rpc.append(f)
             total.append(t)
+            if guest_set:
+                f, t, _ = arca_boot(arca, env, "--guest", guest_set)
+                set_rpc.append(f)
+                set_total.append(t)
             bare.append(bare_boot(kernel, bare_cpio, accel_name))
         vm_rss, cli_rss = idle_rss(arca, env)
     finally:
@@ -96,6 +115,9 @@ def main():
     rows = [("arca vm run -- true: spawn to first RPC", first_rpc),
             ("arca vm run -- true: whole command", total),
             ("bare QEMU, trivial init, boot to exit", bare)]
+    if set_rpc:
+        rows[2:2] = [("--guest (Debian rootfs set): first RPC", set_rpc),
+                     ("--guest (Debian rootfs set): whole command", set_total)]
     for name, xs in rows:
         print(f"{name:<44}{med(xs):>10.0f}{p90(xs):>10.0f}")
     print(f"ratio first RPC / bare boot: {med(first_rpc) / med(bare):.2f}")

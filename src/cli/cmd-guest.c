@@ -330,11 +330,11 @@ static int build_rootfs(const struct guest_config *c, json_t *config, const char
 	_cleanup_free_ char *variant = xasprintf("--variant=%s", rf->variant);
 	_cleanup_free_ char *source = xasprintf("deb %s %s main", rf->mirror, rf->suite);
 	const char *env[] = { epoch, NULL };
-	const char *debootstrap[] = { "mmdebstrap",   "--quiet", variant,   "--mode=root",
-				      "--format=tar", include,	 rf->suite, tar,
-				      source,	      NULL };
-	if (!rf->packages)
-		debootstrap[5] = "--include=";
+	/* The packages beyond the variant's, if any: mmdebstrap refuses an empty --include. */
+	const char *debootstrap[] = { "mmdebstrap",  "--quiet",	     variant,
+				      "--mode=root", "--format=tar", rf->suite,
+				      tar,	     source,	     rf->packages ? include : NULL,
+				      NULL };
 	fprintf(stderr, "arca guest build: rootfs: mmdebstrap %s %s (%s)\n", rf->variant, rf->suite,
 		rf->mirror);
 	int r = run_step("mmdebstrap", debootstrap, env, err);
