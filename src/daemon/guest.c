@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "guest-manifest.h"
+#include "init-artifact.h"
 #include "log.h"
 #include "vm.h"
 
@@ -62,6 +63,63 @@ static int from_files(const char *kernel, const char *initramfs, const char *sou
 	return 0;
 }
 
+/* A candidate init artifact: used if it verifies; skipped (with a warning) if not. */
+static bool try_init(const char *dir, struct daemon_guest *ret, char **initramfs)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return false;
+	struct init_artifact a;
+	struct arca_error *err = NULL;
+	if (init_artifact_verify(dir, &a, &err) < 0) {
+		log_warn("init artifact %s skipped, it does not verify: %s", dir, err->msg);
+		arca_error_free(err);
+		return false;
+	}
+	ret->init = xasprintf("arca/init:%s@%s", a.version, a.manifest);
+	ret->init_dir = xstrdup(dir);
+	*initramfs = TAKE_PTR(a.initramfs);
+	init_artifact_done(&a);
+	return true;
+}
+
+/*
+ * The initramfs when none is given: the first init artifact that verifies of
+ * the user's, the system's and the installed ones; else the plain initramfs.
+ */
+static int find_init(const char *data_root, struct daemon_guest *ret, char **initramfs,
+		     struct arca_error **err)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char *c[7] = { 0 };
+	size_t n = 0;
+	if (xdg && xdg[0])
+		c[n++] = xasprintf("%s/arca/init", xdg);
+	else if (home && home[0])
+		c[n++] = xasprintf("%s/.local/share/arca/init", home);
+	c[n++] = xstrdup("/etc/arca/init");
+	c[n++] = xasprintf("%s/init", data_root);
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		c[n++] = xasprintf("%s/../guest-init/arca-init-oci", exe); /* the build tree */
+		c[n++] = xasprintf("%s/../libexec/arca/init", exe);
+	}
+#ifdef ARCA_LIBEXECDIR
+	c[n++] = xstrdup(ARCA_LIBEXECDIR "/arca/init");
+#endif
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++)
+		found = try_init(c[i], ret, initramfs);
+	for (size_t i = 0; i < n; i++)
+		free(c[i]);
+	return found ? 0 : vm_find_initramfs(NULL, initramfs, err);
+}
+
 /* A candidate set: used if it verifies; skipped (with a warning) if it does not. */
 static bool try_dir(const char *dir, const char *source, struct daemon_guest *ret)
 {
@@ -99,19 +157,33 @@ int daemon_guest_select(const char *guest_dir, const char *kernel, const char *i
 			return 0;
 	}
 	_cleanup_free_ char *k = NULL, *i = NULL;
+	struct daemon_guest init = { 0 };
 	int r = vm_find_kernel(kernel, &k, err);
+	bool initramfs_given = initramfs || (env_i && env_i[0]);
 	if (r >= 0)
-		r = vm_find_initramfs(initramfs, &i, err);
+		r = initramfs_given ? vm_find_initramfs(initramfs, &i, err)
+				    : find_init(data_root, &init, &i, err);
 	if (r >= 0)
 		r = from_files(k, i, given ? "given" : "installed", ret, err);
+	if (r >= 0) {
+		ret->init = TAKE_PTR(init.init);
+		ret->init_dir = TAKE_PTR(init.init_dir);
+	}
+	daemon_guest_done(&init);
 	return r;
 }
 
 json_t *daemon_guest_json(const struct daemon_guest *g)
 {
-	return json_pack("{s:s, s:s?, s:s, s:s, s:s}", "Source", g->source ? g->source : "", "Dir",
-			 g->dir, "BuildId", g->build_id, "Kernel", g->kernel ? g->kernel : "",
-			 "Initramfs", g->initramfs ? g->initramfs : "");
+	json_t *j =
+	    json_pack("{s:s, s:s?, s:s, s:s, s:s}", "Source", g->source ? g->source : "", "Dir",
+		      g->dir, "BuildId", g->build_id, "Kernel", g->kernel ? g->kernel : "",
+		      "Initramfs", g->initramfs ? g->initramfs : "");
+	if (g->init)
+		json_object_set_new(j, "Init",
+				    json_pack("{s:s, s:s}", "Name", g->init, "Dir",
+					      g->init_dir ? g->init_dir : ""));
+	return j;
 }
 
 void daemon_guest_done(struct daemon_guest *g)
@@ -120,5 +192,7 @@ void daemon_guest_done(struct daemon_guest *g)
 	free(g->dir);
 	free(g->kernel);
 	free(g->initramfs);
+	free(g->init);
+	free(g->init_dir);
 	*g = (struct daemon_guest){ 0 };
 }

@@ -21,6 +21,8 @@ struct daemon_guest {
 	char *kernel;
 	char *initramfs;
 	char build_id[DIGEST_STR_LEN];
+	char *init;	/* loose files: the init artifact's "arca/init:V@sha256:..." */
+	char *init_dir; /* ... and where it was found; NULL: a plain initramfs */
 };
 
 /*

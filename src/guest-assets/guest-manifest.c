@@ -50,7 +50,7 @@ void guest_build_id(const struct guest_file *files, size_t n, char out[DIGEST_ST
 	sha256_final(&h, out);
 }
 
-static bool is_digest(const char *s)
+bool guest_is_digest(const char *s)
 {
 	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
 		return false;
@@ -106,7 +106,7 @@ static int parse_files(json_t *files, struct guest_manifest *m, struct arca_erro
 		if (guest_manifest_file(m, name))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "files: `%s` is listed twice", name);
-		if (!is_digest(digest))
+		if (!guest_is_digest(digest))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "%s: sha256 is not a sha256:<64 hex> digest", name);
 		if (!json_is_integer(size) || json_integer_value(size) < 0)
@@ -142,7 +142,7 @@ int guest_manifest_parse(const char *text, size_t len, struct guest_manifest *re
 		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				   "schemaVersion: this arca reads version %d",
 				   GUEST_MANIFEST_SCHEMA);
-	if (r >= 0 && !is_digest(id))
+	if (r >= 0 && !guest_is_digest(id))
 		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				   "buildId is not a sha256:<64 hex> digest");
 	if (r >= 0 && (!created || !json_is_object(config) || !json_is_object(tools)))

@@ -3,7 +3,8 @@
  * libFuzzer: a guest asset set's manifest.json (a user's directory, read by
  * arca and arcad before booting anything) and `arca guest build`'s config.
  * Either gives a result or an error; a parsed manifest is written back and
- * must parse again to the same build id.
+ * must parse again to the same build id. And the init artifact's index.json and
+ * manifest, read from directories anyone may have written.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "guest-config.h"
 #include "guest-manifest.h"
+#include "init-artifact.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(j);
 		guest_manifest_done(&m);
 	}
+	err = arca_error_free(err);
+	char digest[DIGEST_STR_LEN];
+	int64_t blob_size;
+	(void)init_artifact_parse_index((const char *)data, size, digest, &blob_size, &err);
+	err = arca_error_free(err);
+	struct init_artifact a = { 0 };
+	(void)init_artifact_parse_manifest((const char *)data, size, &a, &err);
+	init_artifact_done(&a);
 	err = arca_error_free(err);
 	struct guest_config c;
 	if (guest_config_parse((const char *)data, size, &c, &err) == 0)

@@ -197,3 +197,66 @@ def test_arcad_finds_and_pins_guest_sets(arca, build_dir, kernel, tmp_path):
     finally:
         left = d.stop()
         assert not left
+
+
+def _rehash(layout, edit):
+    """Rewrites an init artifact's manifest with edit(manifest) and fixes the digests, as
+    someone publishing a different one would (the result is a valid layout)."""
+    import hashlib
+    with open(os.path.join(layout, "index.json")) as f:
+        index = json.load(f)
+    old = index["manifests"][0]["digest"][7:]
+    with open(os.path.join(layout, "blobs/sha256", old)) as f:
+        m = json.load(f)
+    edit(m)
+    data = json.dumps(m).encode()
+    new = hashlib.sha256(data).hexdigest()
+    os.remove(os.path.join(layout, "blobs/sha256", old))
+    with open(os.path.join(layout, "blobs/sha256", new), "wb") as f:
+        f.write(data)
+    index["manifests"][0].update(digest=f"sha256:{new}", size=len(data))
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump(index, f)
+
+
+def test_arcad_finds_the_init_artifact(build_dir, kernel, tmp_path):
+    """arca-init's initramfs as an OCI layout (arca/init:VERSION): arcad boots the user's
+    when it verifies, skips a tampered one or one of another protocol with a warning, and
+    falls back to the installed (here: the build tree's) artifact."""
+    import shutil
+    from daemon import Daemon
+    built = os.path.join(build_dir, "src/guest-init/arca-init-oci")
+    data = tmp_path / "data"
+    user = str(data / "arca" / "init")
+    shutil.copytree(built, user)
+    d = Daemon(build_dir, kernel)
+    d.extra_env = {"ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}  # the kernel is given
+    d.start()
+    try:
+        d.load_busybox()
+        init = api(d, "/info")["ArcaGuest"]["Init"]
+        assert init["Dir"] == user and init["Name"].startswith("arca/init:0."), init
+        assert d.docker("run", "--rm", "busybox", "echo", "booted").stdout == "booted\n"
+        assert "Guest init" in d.docker("info").stdout
+        # Another protocol's init: skipped, with both versions said.
+        _rehash(user, lambda m: m["annotations"].update({"org.arca.protocol.version": "9.0"}))
+        d.restart()
+        init = api(d, "/info")["ArcaGuest"]["Init"]
+        assert init["Dir"] != user and os.path.samefile(init["Dir"], built), init
+        assert "speaks protocol 9.0" in d.log()
+        # A tampered initramfs (its bytes no longer its digest): skipped too.
+        shutil.rmtree(user)
+        shutil.copytree(built, user)
+        with open(os.path.join(user, "index.json")) as f:
+            layer_of = json.load(f)["manifests"][0]["digest"][7:]
+        with open(os.path.join(user, "blobs/sha256", layer_of)) as f:
+            layer = json.load(f)["layers"][0]["digest"][7:]
+        with open(os.path.join(user, "blobs/sha256", layer), "r+b") as f:
+            f.write(b"X")
+        d.restart()
+        assert os.path.samefile(api(d, "/info")["ArcaGuest"]["Init"]["Dir"], built)
+        assert "its content's digest is" in d.log()
+        assert d.docker("run", "--rm", "busybox", "echo", "booted").stdout == "booted\n"
+    finally:
+        left = d.stop()
+        assert not left

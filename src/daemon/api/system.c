@@ -149,6 +149,8 @@ void api_system_info(struct api_ctx *ctx)
 	json_array_append_new(status, json_pack("[s,s]", "Guest source",
 						d->guest.dir ? d->guest.dir : d->guest.source));
 	json_array_append_new(status, json_pack("[s,s]", "Guest build id", d->guest.build_id));
+	if (d->guest.init)
+		json_array_append_new(status, json_pack("[s,s]", "Guest init", d->guest.init));
 	if (d->cfg.n_address_pools) {
 		json_t *pools = json_array();
 		for (size_t i = 0; i < d->cfg.n_address_pools; i++) {
