@@ -4,14 +4,14 @@
 # check: formatting, unit tests under ASan+UBSan, the fuzz targets for a
 # bounded time, and the integration tests against real VMs.
 #
-#   ARCA_FUZZ_SECONDS   seconds per fuzz target (default 30; tools/fuzz.sh runs long ones)
+#   ARCA_FUZZ_SECONDS   seconds per fuzz target (default 20; tools/fuzz.sh runs long ones)
 #   ARCA_TEST_STREAM_BYTES  size of the stdin round trip test (default 1 GiB)
 # Ends with one line: "arca tests: N passed, N failed".
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 1
-fuzz_seconds="${ARCA_FUZZ_SECONDS:-30}"
+fuzz_seconds="${ARCA_FUZZ_SECONDS:-20}"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
