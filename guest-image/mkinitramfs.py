@@ -90,6 +90,8 @@ def main():
                     help="a module arca-init loads at boot (with its dependencies)")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="a default environment variable of every process (/etc/arca-env)")
+    ap.add_argument("--tree", action="append", default=[], metavar="DIR",
+                    help="a tree (unpacked Debian packages) copied in; never over our files")
     ap.add_argument("--file", action="append", default=[], metavar="SRC:DEST",
                     help="one more file, at DEST (relative, e.g. usr/local/bin/strace)")
     args = ap.parse_args()
@@ -133,6 +135,27 @@ def main():
             if not eq or not key or "\n" in e or "\0" in e:
                 sys.exit(f"mkinitramfs: --env {e!r}: KEY=VALUE on one line")
         files["etc/arca-env"] = (0o644, ("\n".join(args.env) + "\n").encode())
+
+    for tree in args.tree:
+        for top, subdirs, names in os.walk(tree):
+            subdirs.sort()
+            rel_top = os.path.relpath(top, tree)
+            for name in sorted(subdirs + names):
+                path = os.path.join(top, name)
+                rel = os.path.normpath(os.path.join(rel_top, name))
+                if rel in files or rel in links or rel in nodes:
+                    continue
+                st = os.lstat(path)
+                if stat.S_ISDIR(st.st_mode):
+                    if os.path.islink(path):
+                        links[rel] = os.readlink(path)
+                    else:
+                        dirs.append(rel)
+                elif stat.S_ISLNK(st.st_mode):
+                    links[rel] = os.readlink(path)
+                elif stat.S_ISREG(st.st_mode):
+                    with open(path, "rb") as f:
+                        files[rel] = (stat.S_IMODE(st.st_mode) & 0o755, f.read())
 
     for spec in args.file:
         src, _, dest = spec.partition(":")

@@ -138,6 +138,53 @@ static int build_kernel(const struct guest_config *c, int out, json_t *tools,
 	return copy_file(path, out, kind, err);
 }
 
+static int run_step(const char *what, const char *const *argv, const char *const *env,
+		    struct arca_error **err)
+{
+	_cleanup_free_ char *why = NULL;
+	int r = run_command(argv, env, &why);
+	if (r != 0)
+		return arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "%s: %s", what,
+				      why && why[0] ? why
+				      : r < 0	    ? strerror(-r)
+						    : "failed");
+	return 0;
+}
+
+/*
+ * initramfs.packages: each package's .deb (apt-get download: the machine's
+ * candidate version, no dependencies) unpacked into dir/tree.
+ */
+static int unpack_packages(char **packages, char *dir, struct arca_error **err)
+{
+	if (!mkdtemp(dir))
+		return arca_error_errno(err, errno, "create %s", dir);
+	char **argv = strv_copy(NULL);
+	const char *head[] = { "sh", "-c", "cd \"$1\" && shift && apt-get -q download \"$@\"",
+			       "sh", dir,  NULL };
+	for (size_t i = 0; head[i]; i++)
+		argv = strv_append(argv, head[i]);
+	for (char **p = packages; *p; p++)
+		argv = strv_append(argv, *p);
+	int r = run_step("apt-get download", (const char *const *)argv, NULL, err);
+	strv_free(argv);
+	_cleanup_free_ char *tree = xasprintf("%s/tree", dir);
+	if (r >= 0 && mkdir(tree, 0755) < 0)
+		r = arca_error_errno(err, errno, "create %s", tree);
+	DIR *d = r >= 0 ? opendir(dir) : NULL;
+	for (struct dirent *de; d && r >= 0 && (de = readdir(d));) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".deb") != 0)
+			continue;
+		_cleanup_free_ char *deb = xasprintf("%s/%s", dir, de->d_name);
+		const char *x[] = { "dpkg-deb", "-x", deb, tree, NULL };
+		r = run_step("dpkg-deb -x", x, NULL, err);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
 /* A static binary: an ELF with no program interpreter (PT_INTERP). */
 static int check_static(const char *path, struct arca_error **err)
 {
@@ -182,6 +229,13 @@ static int build_initramfs(const struct guest_config *c, const char *out_dir, js
 		argv = strv_append(argv, base[i]);
 	for (char **e = c->env; e && *e; e++)
 		argv = strv_append_take(argv, xasprintf("--env=%s", *e));
+	_cleanup_free_ char *debs = xasprintf("%s/.packages-XXXXXX", out_dir);
+	if (c->packages) {
+		r = unpack_packages(c->packages, debs, err);
+		_cleanup_free_ char *tree = xasprintf("--tree=%s/tree", debs);
+		argv = strv_append(argv, tree);
+		tool_version(tools, "dpkg", "dpkg");
+	}
 	for (char **b = c->binaries; r >= 0 && b && *b; b++) {
 		r = check_static(*b, err);
 		_cleanup_free_ char *copy = xstrdup(*b);
@@ -196,6 +250,8 @@ static int build_initramfs(const struct guest_config *c, const char *out_dir, js
 					   why && why[0] ? why : "failed");
 	}
 	strv_free(argv);
+	if (c->packages && !strstr(debs, "XXXXXX")) /* mkdtemp made it */
+		(void)rm_rf(debs);
 	if (r >= 0 && c->gzip) {
 		/* -n: no name or time in the header, so the same input gives the same bytes. */
 		const char *gz[] = { "gzip", "-n", "-9", output, NULL };
@@ -229,19 +285,6 @@ static void config_uuid(json_t *config, char out[37])
 	free(text);
 	const char *h = d + 7;
 	snprintf(out, 37, "%.8s-%.4s-4%.3s-8%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
-}
-
-static int run_step(const char *what, const char *const *argv, const char *const *env,
-		    struct arca_error **err)
-{
-	_cleanup_free_ char *why = NULL;
-	int r = run_command(argv, env, &why);
-	if (r != 0)
-		return arca_error_set(err, EIO, ARCA_ERR_INTERNAL, "%s: %s", what,
-				      why && why[0] ? why
-				      : r < 0	    ? strerror(-r)
-						    : "failed");
-	return 0;
 }
 
 /* One "set atime and ctime" pair of debugfs commands per entry below dirfd, depth first. */
@@ -395,7 +438,8 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 		arca_error_wrap(err, "%s", config_path);
 		return r;
 	}
-	if (mkdir(out_dir, 0755) < 0 && errno != EEXIST) {
+	bool made_dir = mkdir(out_dir, 0755) == 0;
+	if (!made_dir && errno != EEXIST) {
 		guest_config_done(&c);
 		return arca_error_errno(err, errno, "create %s", out_dir);
 	}
@@ -412,6 +456,7 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 	}
 	if (out < 0)
 		r = arca_error_errno(err, errno, "open %s", out_dir);
+	bool wrote = r >= 0; /* from here on, every output named is this build's */
 	json_object_set_new(m.tools, "arca",
 			    json_sprintf("%s (commit %s)", ARCA_VERSION, ARCA_GIT_COMMIT));
 	if (r >= 0)
@@ -439,6 +484,14 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 	}
 	if (r >= 0)
 		printf("%s: buildId %s\n", out_dir, m.build_id);
+	/* A failed build leaves no half set: what it wrote goes (none of it was there before). */
+	static const char *const outputs_all[] = { "vmlinux",	     "bzImage",
+						   "initramfs.cpio", "initramfs.cpio.gz",
+						   "rootfs.ext4",    GUEST_MANIFEST };
+	for (size_t i = 0; r < 0 && wrote && out >= 0 && i < ELEMENTSOF(outputs_all); i++)
+		(void)unlinkat(out, outputs_all[i], 0);
+	if (r < 0 && made_dir)
+		(void)rmdir(out_dir);
 	guest_manifest_done(&m);
 	guest_config_done(&c);
 	return r;

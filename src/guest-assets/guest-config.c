@@ -15,9 +15,12 @@
 
 json_t *guest_config_default(void)
 {
-	return json_pack("{s:s, s:{s:s, s:[]}, s:{s:s, s:[], s:[]}, s:n, s:{}}", "arch", "x86_64",
-			 "kernel", "source", "arca", "fragments", "initramfs", "compression",
-			 "none", "binaries", "packages", "rootfs", "env");
+	return json_pack("{s:s, s:{s:s, s:[]}, s:{s:s, s:[], s:[]}, s:{s:[], s:s, s:s, s:s, s:s, "
+			 "s:i}, s:{}}",
+			 "arch", "x86_64", "kernel", "source", "arca", "fragments", "initramfs",
+			 "compression", "none", "binaries", "packages", "rootfs", "packages",
+			 "suite", "bookworm", "variant", "minbase", "mirror",
+			 "http://deb.debian.org/debian", "label", "arca-root", "sizeMb", 0, "env");
 }
 
 /* A list of absolute paths (at most GUEST_CONFIG_MAX_ITEMS). */
@@ -38,6 +41,18 @@ static int paths(json_t *v, const char *where, char ***ret, struct arca_error **
 		*ret = strv_append(*ret, s);
 	}
 	return 0;
+}
+
+/* A word of letters, digits and some punctuation (a package, a suite, a label). */
+static bool word_ok(const char *s, const char *extra, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return false;
+	return true;
 }
 
 static int parse_kernel(json_t *k, struct guest_config *c, struct arca_error **err)
@@ -81,25 +96,19 @@ static int parse_initramfs(json_t *i, struct guest_config *c, struct arca_error 
 		return bad(err, "initramfs.compression: \"none\" or \"gzip\"");
 	c->gzip = comp && strcmp(comp, "gzip") == 0;
 	json_t *packages = json_object_get(i, "packages");
-	if (packages && !json_is_array(packages))
-		return bad(err, "initramfs.packages must be a list of Debian packages");
-	if (json_array_size(packages))
-		return bad(err,
-			   "initramfs.packages: Debian packages in the initramfs are not built "
-			   "yet; list static binaries in initramfs.binaries");
+	size_t k;
+	json_t *p;
+	if (packages &&
+	    (!json_is_array(packages) || json_array_size(packages) > GUEST_CONFIG_MAX_ITEMS))
+		return bad(err, "initramfs.packages: a list of up to %d Debian packages",
+			   GUEST_CONFIG_MAX_ITEMS);
+	json_array_foreach(packages, k, p)
+	{
+		if (!word_ok(json_string_value(p), "+-.", 128))
+			return bad(err, "initramfs.packages[%zu]: not a Debian package name", k);
+		c->packages = strv_append(c->packages, json_string_value(p));
+	}
 	return paths(json_object_get(i, "binaries"), "initramfs.binaries", &c->binaries, err);
-}
-
-/* A word of letters, digits and some punctuation (a package, a suite, a label). */
-static bool word_ok(const char *s, const char *extra, size_t max)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > max)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(extra, *p)))
-			return false;
-	return true;
 }
 
 static int string_field(json_t *o, const char *key, const char *dflt, char **ret)
@@ -227,6 +236,7 @@ void guest_config_done(struct guest_config *c)
 {
 	strv_free(c->fragments);
 	strv_free(c->binaries);
+	strv_free(c->packages);
 	strv_free(c->env);
 	strv_free(c->rootfs.packages);
 	free(c->rootfs.suite);

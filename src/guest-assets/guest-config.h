@@ -25,6 +25,7 @@ struct guest_config {
 	bool gzip;	   /* initramfs compression: gzip, else none */
 	char **binaries;   /* static binaries for the initramfs's /usr/local/bin */
 	char **env;	   /* KEY=VALUE: every guest process's default environment */
+	char **packages;   /* Debian packages unpacked into the initramfs (no dependencies) */
 	struct guest_rootfs {
 		bool wanted;	  /* "rootfs" is an object, not null */
 		char **packages;  /* Debian packages beyond the variant's */

@@ -40,23 +40,30 @@ def manifest(out):
 def test_build_verify_and_reproduce(arca, kernel, tmp_path):
     config = json.loads(guest(arca, "--init-config").stdout)
     assert set(config) == {"arch", "kernel", "initramfs", "rootfs", "env"}
-    path = write_config(tmp_path, arca)
+    # The default config as printed: a kernel, an initramfs, a Debian minbase rootfs.
+    path = str(tmp_path / "default.json")
+    with open(path, "w") as f:
+        f.write(guest(arca, "--init-config").stdout)
     out = str(tmp_path / "out")
     r = guest(arca, "--config", path, "--output", out)
     m = manifest(out)
     assert r.stdout.strip() == f"{out}: buildId {m['buildId']}"
-    assert sorted(os.listdir(out)) == ["initramfs.cpio", "manifest.json", "vmlinux"]
+    assert sorted(os.listdir(out)) == ["initramfs.cpio", "manifest.json", "rootfs.ext4",
+                                       "vmlinux"]
     assert m["config"] == config and m["created"].startswith("2023-11-14T22:13:20")
     assert m["tools"]["arca"].startswith("0.") and m["tools"]["linux-source"]
     # Arca's kernel: the cached one, byte for byte.
     with open(kernel, "rb") as a, open(os.path.join(out, "vmlinux"), "rb") as b:
         assert a.read() == b.read()
     assert "OK" in guest(arca, "--verify", out).stdout
-    # The same config again: the same files, the same build id.
-    again = str(tmp_path / "again")
+    # A config built twice: the same files, the same build id (with a rootfs:
+    # test_a_debian_rootfs_and_env).
+    path = write_config(tmp_path, arca, name="no-rootfs.json", rootfs=None)
+    first, again = str(tmp_path / "first"), str(tmp_path / "again")
+    guest(arca, "--config", path, "--output", first)
     guest(arca, "--config", path, "--output", again)
-    assert manifest(again)["files"] == m["files"]
-    assert manifest(again)["buildId"] == m["buildId"]
+    assert manifest(again)["files"] == manifest(first)["files"]
+    assert manifest(again)["buildId"] == manifest(first)["buildId"]
     # A set built there is refused as a target, not overwritten.
     r = guest(arca, "--config", path, "--output", out, check=False)
     assert r.returncode != 0 and "build into a new directory" in r.stderr
@@ -81,15 +88,20 @@ def test_a_static_binary_gzip_and_a_packaged_kernel(arca, kernel, tmp_path):
     src.write_text('#include <stdio.h>\nint main(void){puts("hello from the set");return 0;}\n')
     hello = str(tmp_path / "hello")
     subprocess.run(["musl-gcc", "-static", "-O2", "-o", hello, str(src)], check=True)
-    path = write_config(tmp_path, arca,
+    # A static binary, and Debian packages unpacked as they are (no dependencies: a
+    # dynamic binary comes with its libc6).
+    path = write_config(tmp_path, arca, rootfs=None,
                         kernel={"source": "file", "path": kernel},
-                        initramfs={"compression": "gzip", "binaries": [hello], "packages": []})
+                        initramfs={"compression": "gzip", "binaries": [hello],
+                                   "packages": ["hello", "libc6"]})
     out = str(tmp_path / "out")
     guest(arca, "--config", path, "--output", out)
     assert sorted(os.listdir(out)) == ["initramfs.cpio.gz", "manifest.json", "vmlinux"]
     assert "gzip" in manifest(out)["tools"]
     r = arca.run("--guest", out, "--", "/usr/local/bin/hello")
     assert r.returncode == 0 and r.stdout == b"hello from the set\n", r.stderr
+    r = arca.run("--guest", out, "--", "/usr/bin/hello")
+    assert r.returncode == 0 and r.stdout == b"Hello, world!\n", r.stderr
     # Reproducible with gzip too (no name, no time in its header).
     again = str(tmp_path / "again")
     guest(arca, "--config", path, "--output", again)
@@ -103,6 +115,8 @@ def test_a_static_binary_gzip_and_a_packaged_kernel(arca, kernel, tmp_path):
     ({"env": {"NOT OK": "x"}}, "not a variable name"),
     ({"arch": "aarch64"}, "aarch64"),
     ({"kernal": {}}, "unknown field `kernal`"),
+    ({"initramfs": {"packages": ["no such package"]}}, "not a Debian package name"),
+    ({"initramfs": {"packages": ["arca-no-such-package"]}, "rootfs": None}, "apt-get download"),
 ])
 def test_bad_configs(arca, tmp_path, changes, message):
     path = write_config(tmp_path, arca, **changes)
@@ -152,17 +166,17 @@ def test_arcad_finds_and_pins_guest_sets(arca, build_dir, kernel, tmp_path):
     data = tmp_path / "data"
     user_set = str(data / "arca" / "guest")
     os.makedirs(os.path.dirname(user_set))
-    path = write_config(tmp_path, arca)
+    path = write_config(tmp_path, arca, rootfs=None)
     guest(arca, "--config", path, "--output", user_set)
     other = str(tmp_path / "other")
-    path = write_config(tmp_path, arca, name="gz.json",
+    path = write_config(tmp_path, arca, name="gz.json", rootfs=None,
                         initramfs={"compression": "gzip", "binaries": [], "packages": []})
     guest(arca, "--config", path, "--output", other)
     d = Daemon(build_dir, kernel)
     # No kernel or initramfs given: arcad looks sets up (the user's is in XDG_DATA_HOME).
     d.extra_env = {"ARCA_KERNEL": "", "ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         info = api(d, "/info")["ArcaGuest"]
         assert info["Source"] == "user" and info["Dir"] == user_set, info
@@ -231,8 +245,8 @@ def test_arcad_finds_the_init_artifact(build_dir, kernel, tmp_path):
     shutil.copytree(built, user)
     d = Daemon(build_dir, kernel)
     d.extra_env = {"ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}  # the kernel is given
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         init = api(d, "/info")["ArcaGuest"]["Init"]
         assert init["Dir"] == user and init["Name"].startswith("arca/init:0."), init

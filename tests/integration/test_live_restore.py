@@ -90,8 +90,8 @@ def test_sigterm_with_live_restore(build_dir, kernel):
     SIGTERM stops them again (143), as dockerd without live restore does."""
     d = Daemon(build_dir, kernel)
     d.config = {"live-restore": True}
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         assert d.docker("info", "--format", "{{.LiveRestoreEnabled}}").stdout.strip() == "true"
         d.docker("network", "create", "lrnet")

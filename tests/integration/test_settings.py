@@ -54,8 +54,8 @@ def test_validate(tmp_path):
 def test_the_file_takes_effect(build_dir, kernel):
     d = Daemon(build_dir, kernel)
     d.config = {"insecure-registries": ["myreg.test:5000"], "log-level": "debug"}
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         info = json.loads(d.docker("info", "--format", "{{json .RegistryConfig}}").stdout)
         assert info["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
@@ -115,9 +115,9 @@ def test_reload_on_sighup(build_dir, kernel):
     key waits for a restart, said in the log; a bad file keeps what was."""
     d = Daemon(build_dir, kernel)
     d.config = {"labels": ["a=1"], "log-level": "info"}
-    d.start()
     since = str(int(time.time()) - 1)
     try:
+        d.start()
         info = json.loads(d.docker("info", "--format", "{{json .}}").stdout)
         assert info["Labels"] == ["a=1"] and "myreg.test:5000" not in \
             info["RegistryConfig"]["IndexConfigs"]
@@ -162,8 +162,8 @@ def test_default_address_pools(build_dir, kernel):
     network created without a subnet take theirs from it, in order."""
     d = Daemon(build_dir, kernel)
     d.config = {"default-address-pools": [{"base": "10.123.0.0/16", "size": 24}]}
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         info = json.loads(d.docker("info", "--format", "{{json .DefaultAddressPools}}").stdout)
         assert info == [{"Base": "10.123.0.0/16", "Size": 24}]
@@ -232,8 +232,8 @@ def test_container_defaults(build_dir, kernel):
     d.config = {"dns": ["10.9.9.9"], "dns-search": ["corp.example"], "dns-opts": ["ndots:3"],
                 "default-cpus": 2, "log-driver": "json-file",
                 "log-opts": {"max-size": "1k", "max-file": "2"}}
-    d.start()
     try:
+        d.start()
         d.load_busybox()
         assert d.docker("info", "--format", "{{.LoggingDriver}}").stdout.strip() == "json-file"
         out = d.docker("run", "--name", "plain", "busybox", "sh", "-c",
@@ -283,8 +283,8 @@ def test_registry_mirrors(build_dir, kernel, tmp_path):
         d = Daemon(build_dir, kernel)
         d.config = {"registry-mirrors": [dead, f"http://{reg.host}"],
                     "max-concurrent-downloads": 1}
-        d.start()
         try:
+            d.start()
             d.reach_host_ports(*reg.ports)
             reg_info = json.loads(d.docker("info", "--format",
                                            "{{json .RegistryConfig}}").stdout)

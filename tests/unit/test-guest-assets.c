@@ -145,8 +145,8 @@ static void test_config(void)
 	char *text = json_dumps(d, 0);
 	struct guest_config c;
 	ok(guest_config_parse(text, strlen(text), &c, NULL) == 0 && c.kernel == GUEST_KERNEL_ARCA &&
-	       !c.gzip,
-	   "the default config parses");
+	       !c.gzip && c.rootfs.wanted && !c.rootfs.packages && !c.packages,
+	   "the default config parses: a kernel, an initramfs, a minbase rootfs");
 	guest_config_done(&c);
 	free(text);
 	json_decref(d);
@@ -191,6 +191,12 @@ static void test_config(void)
 			    "a value on two lines");
 	expect_config_error("{\"env\":{\"A\":1}}", "one line", "a value not a string");
 	expect_config_error("[", "invalid JSON", "not JSON");
+	const char *pk = "{\"initramfs\":{\"packages\":[\"hello\",\"libc6\"]}}";
+	ok(guest_config_parse(pk, strlen(pk), &c, NULL) == 0 && !strcmp(c.packages[1], "libc6"),
+	   "Debian packages for the initramfs");
+	guest_config_done(&c);
+	expect_config_error("{\"initramfs\":{\"packages\":[\"$(x)\"]}}", "not a Debian package",
+			    "an initramfs package name that is not one");
 }
 
 int main(void)
