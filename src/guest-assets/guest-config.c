@@ -55,6 +55,23 @@ static bool word_ok(const char *s, const char *extra, size_t max)
 	return true;
 }
 
+/* Debian package names (at most GUEST_CONFIG_MAX_ITEMS), appended to *ret. */
+static int package_list(json_t *v, const char *where, char ***ret, struct arca_error **err)
+{
+	size_t i;
+	json_t *p;
+	if (v && (!json_is_array(v) || json_array_size(v) > GUEST_CONFIG_MAX_ITEMS))
+		return bad(err, "%s: a list of up to %d Debian packages", where,
+			   GUEST_CONFIG_MAX_ITEMS);
+	json_array_foreach(v, i, p)
+	{
+		if (!word_ok(json_string_value(p), "+-.", 128))
+			return bad(err, "%s[%zu]: not a Debian package name", where, i);
+		*ret = strv_append(*ret, json_string_value(p));
+	}
+	return 0;
+}
+
 static int parse_kernel(json_t *k, struct guest_config *c, struct arca_error **err)
 {
 	static const char *const keys[] = { "source", "fragments", "path", NULL };
@@ -95,20 +112,10 @@ static int parse_initramfs(json_t *i, struct guest_config *c, struct arca_error 
 	if (cv && !(comp && (strcmp(comp, "none") == 0 || strcmp(comp, "gzip") == 0)))
 		return bad(err, "initramfs.compression: \"none\" or \"gzip\"");
 	c->gzip = comp && strcmp(comp, "gzip") == 0;
-	json_t *packages = json_object_get(i, "packages");
-	size_t k;
-	json_t *p;
-	if (packages &&
-	    (!json_is_array(packages) || json_array_size(packages) > GUEST_CONFIG_MAX_ITEMS))
-		return bad(err, "initramfs.packages: a list of up to %d Debian packages",
-			   GUEST_CONFIG_MAX_ITEMS);
-	json_array_foreach(packages, k, p)
-	{
-		if (!word_ok(json_string_value(p), "+-.", 128))
-			return bad(err, "initramfs.packages[%zu]: not a Debian package name", k);
-		c->packages = strv_append(c->packages, json_string_value(p));
-	}
-	return paths(json_object_get(i, "binaries"), "initramfs.binaries", &c->binaries, err);
+	r = package_list(json_object_get(i, "packages"), "initramfs.packages", &c->packages, err);
+	return r < 0
+		   ? r
+		   : paths(json_object_get(i, "binaries"), "initramfs.binaries", &c->binaries, err);
 }
 
 static int string_field(json_t *o, const char *key, const char *dflt, char **ret)
@@ -153,19 +160,7 @@ static int parse_rootfs(json_t *o, struct guest_rootfs *rf, struct arca_error **
 	if (size && (!json_is_integer(size) || (mb != 0 && (mb < 64 || mb > 1024 * 1024))))
 		return bad(err, "rootfs.sizeMb: 0 (what the tree needs) or 64 to 1048576");
 	rf->size_mb = (unsigned)mb;
-	json_t *pkgs = json_object_get(o, "packages");
-	size_t i;
-	json_t *p;
-	if (pkgs && (!json_is_array(pkgs) || json_array_size(pkgs) > GUEST_CONFIG_MAX_ITEMS))
-		return bad(err, "rootfs.packages: a list of up to %d Debian packages",
-			   GUEST_CONFIG_MAX_ITEMS);
-	json_array_foreach(pkgs, i, p)
-	{
-		if (!word_ok(json_string_value(p), "+-.", 128))
-			return bad(err, "rootfs.packages[%zu]: not a Debian package name", i);
-		rf->packages = strv_append(rf->packages, json_string_value(p));
-	}
-	return 0;
+	return package_list(json_object_get(o, "packages"), "rootfs.packages", &rf->packages, err);
 }
 
 static bool env_name_ok(const char *k)
