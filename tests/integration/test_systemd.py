@@ -22,6 +22,8 @@ from daemon import busybox_oci_tar
 NSPAWN = shutil.which("systemd-nspawn")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+# sh -c BOOT boot MNT PREP [--bind-ro=PATH ...]: the overlay has the root filesystem only,
+# and nspawn puts a tmpfs on /tmp, so the build (anywhere, /tmp included) is bound in.
 BOOT = """set -e
 mount --make-rprivate /
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
@@ -31,8 +33,10 @@ cp -a "$2/." "$1/up/"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$1/up,workdir=$1/work" "$1/root"
 # arcad's networking: /proc/sys/net writable, and bpf() for its tc programs.
 export SYSTEMD_NSPAWN_API_VFS_WRITABLE=network
+root="$1/root"
+shift 2
 exec systemd-nspawn --register=no --keep-unit --capability=all --quiet \\
-    --system-call-filter=bpf -D "$1/root" -M arca-systemd -b -- --unit=basic.target
+    --system-call-filter=bpf "$@" -D "$root" -M arca-systemd -b -- --unit=basic.target
 """
 
 
@@ -40,6 +44,9 @@ class Booted:
     """A systemd container: run() executes a command inside it, as root."""
 
     def __init__(self, build, kernel):
+        build = os.path.abspath(build)
+        self.binds = sorted({build, os.path.dirname(os.path.abspath(kernel)),
+                             os.path.dirname(os.path.realpath(kernel))})
         self.netns = f"arca-sd{os.getpid()}"
         self.dir = tempfile.mkdtemp(prefix="arca-sd-", dir="/var/tmp")
         self.prep = os.path.join(self.dir, "prep")
@@ -87,7 +94,7 @@ class Booted:
     def boot(self):
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, "unshare", "-m", "sh", "-c", BOOT, "boot",
-             self.mnt, self.prep],
+             self.mnt, self.prep] + [f"--bind-ro={b}" for b in self.binds],
             stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "console.log"), "w"),
             stderr=subprocess.STDOUT)
         deadline = time.time() + 120
