@@ -6,10 +6,6 @@
 
 #include "error.h"
 
-#include <stdbool.h>
-
-/* "sha256:" and 64 lowercase hex digits. */
-bool guest_is_digest(const char *s);
 /* o is an object whose every key is one of keys (NULL-terminated); else an error naming it. */
 int guest_json_only_keys(json_t *o, const char *const *keys, const char *where,
 			 struct arca_error **err);

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fd-util.h"
 #include "guest-internal.h"
+#include "reference.h"
 
 #define MANIFEST_MAX (1u << 20)
 
@@ -48,16 +49,6 @@ void guest_build_id(const struct guest_file *files, size_t n, char out[DIGEST_ST
 		sha256_update(&h, "\n", 1);
 	}
 	sha256_final(&h, out);
-}
-
-bool guest_is_digest(const char *s)
-{
-	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
-		return false;
-	for (const char *p = s + 7; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
 }
 
 int guest_json_only_keys(json_t *o, const char *const *keys, const char *where,
@@ -106,7 +97,7 @@ static int parse_files(json_t *files, struct guest_manifest *m, struct arca_erro
 		if (guest_manifest_file(m, name))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "files: `%s` is listed twice", name);
-		if (!guest_is_digest(digest))
+		if (!digest_is_valid(digest))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "%s: sha256 is not a sha256:<64 hex> digest", name);
 		if (!json_is_integer(size) || json_integer_value(size) < 0)
@@ -142,7 +133,7 @@ int guest_manifest_parse(const char *text, size_t len, struct guest_manifest *re
 		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				   "schemaVersion: this arca reads version %d",
 				   GUEST_MANIFEST_SCHEMA);
-	if (r >= 0 && !guest_is_digest(id))
+	if (r >= 0 && !digest_is_valid(id))
 		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				   "buildId is not a sha256:<64 hex> digest");
 	if (r >= 0 && (!created || !json_is_object(config) || !json_is_object(tools)))

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fd-util.h"
 #include "guest-internal.h"
+#include "reference.h"
 #include "proto.h"
 
 #define DOC_MAX	      (1u << 20)
@@ -31,7 +32,7 @@ static int descriptor(json_t *d, const char *want, const char *what, char digest
 	json_t *sz = json_object_get(d, "size");
 	if (!json_is_object(d) || !mt || strcmp(mt, want) != 0)
 		return bad(err, "%s: not a %s", what, want);
-	if (!guest_is_digest(dg))
+	if (!digest_is_valid(dg))
 		return bad(err, "%s: digest is not sha256:<64 hex>", what);
 	if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
 	    json_integer_value(sz) > INITRAMFS_MAX)
