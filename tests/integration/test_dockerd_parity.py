@@ -216,8 +216,11 @@ def test_create_options_are_applied_refused_or_warned(client, arcad, tmp_path):
 def test_the_writable_disk_honours_fsync(client, arcad):
     """The container's disk takes the guest's flushes (no cache=unsafe), and what a
     container synced survives a kill -9 of its VM."""
+    # The command writes /f on its first run only: the restart runs it again, and a
+    # second `echo kept > /f` would truncate the file under the test's cat.
     c = client.containers.run("busybox",
-                              ["sh", "-c", "echo kept > /f; sync; echo synced; sleep 1000"],
+                              ["sh", "-c", "if [ -e /f ]; then echo again; else "
+                               "echo kept > /f; sync; echo synced; fi; sleep 1000"],
                               detach=True)
     try:
         deadline = time.time() + 60
@@ -239,6 +242,10 @@ def test_the_writable_disk_honours_fsync(client, arcad):
         os.kill(pid, 9)
         client.api.wait(c.id, timeout=60)
         c.start()
+        deadline = time.time() + 60
+        while time.time() < deadline and b"again" not in c.logs():
+            time.sleep(0.2)
+        assert b"again" in c.logs(), c.logs()
         r = c.exec_run(["cat", "/f"])
         assert r.output == b"kept\n", r.output
     finally:
