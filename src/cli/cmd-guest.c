@@ -351,12 +351,61 @@ static int fix_times(const char *work, const char *tree, const char *image, long
 }
 
 /*
+ * rootfs.init: the script, as GUEST_ROOTFS_INIT (root, 0755, the build's
+ * times), placed without following any link the packages made; /etc keeps
+ * its times, so the bytes still depend on the inputs alone.
+ */
+struct rootfs_init {
+	char *text; /* the script, read before the build starts: its errors come first */
+	size_t len;
+};
+
+static int read_rootfs_init(const char *script, struct rootfs_init *ret, struct arca_error **err)
+{
+	int r = read_file_at(AT_FDCWD, script, 1 << 20, &ret->text, &ret->len);
+	if (r < 0)
+		return arca_error_errno(err, -r, "rootfs.init: read %s", script);
+	if (ret->len < 4 ||
+	    (memcmp(ret->text, "#!", 2) != 0 && memcmp(ret->text, "\177ELF", 4) != 0))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "rootfs.init: %s is neither a script (#!) nor an ELF program",
+				      script);
+	return 0;
+}
+
+static int install_rootfs_init(const struct rootfs_init *init, const char *tree, long long epoch,
+			       struct arca_error **err)
+{
+	_cleanup_free_ char *etc_path = xasprintf("%s/etc", tree);
+	_cleanup_close_ int etc = open(etc_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (etc < 0 || fstat(etc, &st) < 0)
+		return arca_error_errno(err, errno, "rootfs: open /etc");
+	if (mkdirat(etc, "arca", 0755) < 0 && errno != EEXIST)
+		return arca_error_errno(err, errno, "rootfs: create /etc/arca");
+	_cleanup_close_ int dir =
+	    openat(etc, "arca", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	const char *name = strrchr(GUEST_ROOTFS_INIT, '/') + 1;
+	_cleanup_close_ int fd =
+	    dir < 0 ? -1
+		    : openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return arca_error_errno(err, errno, "rootfs: create %s", GUEST_ROOTFS_INIT);
+	const struct timespec t[2] = { { .tv_sec = epoch }, { .tv_sec = epoch } };
+	if (loop_write(fd, init->text, init->len) < 0 || fchmod(fd, 0755) < 0 ||
+	    futimens(fd, t) < 0 || futimens(dir, t) < 0 ||
+	    futimens(etc, (const struct timespec[2]){ st.st_atim, st.st_mtim }) < 0)
+		return arca_error_errno(err, errno, "rootfs: write %s", GUEST_ROOTFS_INIT);
+	return 0;
+}
+
+/*
  * rootfs.ext4: Debian from mmdebstrap (SOURCE_DATE_EPOCH), unpacked as root,
  * then mke2fs -d with a UUID and hash seed of the config's and a fake time,
  * so the same config and packages give the same bytes.
  */
-static int build_rootfs(const struct guest_config *c, json_t *config, const char *out_dir,
-			json_t *tools, struct arca_error **err)
+static int build_rootfs(const struct guest_config *c, const struct rootfs_init *init,
+			json_t *config, const char *out_dir, json_t *tools, struct arca_error **err)
 {
 	const struct guest_rootfs *rf = &c->rootfs;
 	_cleanup_free_ char *work = xasprintf("%s/.rootfs-XXXXXX", out_dir);
@@ -386,6 +435,8 @@ static int build_rootfs(const struct guest_config *c, json_t *config, const char
 	const char *untar[] = { "tar", "-C", tree, "-xpf", tar, "--numeric-owner", NULL };
 	if (r >= 0)
 		r = run_step("unpack the root filesystem", untar, NULL, err);
+	if (r >= 0 && init->text)
+		r = install_rootfs_init(init, tree, build_epoch(), err);
 	uint64_t size = (uint64_t)rf->size_mb << 20;
 	if (r >= 0 && !size) {
 		struct stat st;
@@ -438,10 +489,18 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 		arca_error_wrap(err, "%s", config_path);
 		return r;
 	}
+	struct rootfs_init init = { 0 };
+	if (c.rootfs.wanted && c.rootfs.init && read_rootfs_init(c.rootfs.init, &init, err) < 0) {
+		free(init.text);
+		guest_config_done(&c);
+		return -EINVAL;
+	}
 	bool made_dir = mkdir(out_dir, 0755) == 0;
 	if (!made_dir && errno != EEXIST) {
+		r = arca_error_errno(err, errno, "create %s", out_dir);
 		guest_config_done(&c);
-		return arca_error_errno(err, errno, "create %s", out_dir);
+		free(init.text);
+		return r;
 	}
 	_cleanup_close_ int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct guest_manifest m = { .config = json_loads(text, 0, NULL), .tools = json_object() };
@@ -464,7 +523,7 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 	if (r >= 0)
 		r = build_initramfs(&c, out_dir, m.tools, err);
 	if (r >= 0 && c.rootfs.wanted)
-		r = build_rootfs(&c, m.config, out_dir, m.tools, err);
+		r = build_rootfs(&c, &init, m.config, out_dir, m.tools, err);
 	const char *outputs[] = { "vmlinux", "bzImage",
 				  c.gzip ? "initramfs.cpio.gz" : "initramfs.cpio", "rootfs.ext4" };
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(outputs); i++)
@@ -494,6 +553,7 @@ static int build(const char *config_path, const char *out_dir, struct arca_error
 		(void)rmdir(out_dir);
 	guest_manifest_done(&m);
 	guest_config_done(&c);
+	free(init.text);
 	return r;
 }
 

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "event.h"
 #include "fd-util.h"
+#include "guest-config.h"
 #include "guest-manifest.h"
 #include "guest-setup.h"
 #include "log.h"
@@ -61,6 +62,9 @@ struct run {
 	char *image_disk;
 	const char *guest; /* --guest: a verified guest asset set */
 	char *guest_kernel, *guest_initramfs, *guest_rootfs; /* its files */
+	bool boot_script; /* its rootfs has GUEST_ROOTFS_INIT, run before the command */
+	bool booting;	  /* proc is that script: all of its output goes to stderr */
+	struct event_source *next_src; /* the command's spawn, once the script is freed */
 	json_t *image_config;
 	char **argv;
 	char **env;
@@ -75,6 +79,7 @@ struct run {
 };
 
 static void finish(struct run *run, int code);
+static int on_booted(struct event_source *s, void *userdata);
 
 static void check_done(struct run *run)
 {
@@ -86,20 +91,31 @@ static void check_done(struct run *run)
 	if (status < 0) {
 		fprintf(stderr, "arca: lost the connection to the guest\n");
 		status = CLI_EXIT_FAILURE;
+	} else if (run->booting && status != 0) {
+		fprintf(stderr, "arca: the root filesystem's init script %s exited with %d\n",
+			GUEST_ROOTFS_INIT, status);
+		status = CLI_EXIT_FAILURE;
+	} else if (run->booting) {
+		/* The command next, from the loop: this runs inside the script's callbacks. */
+		if (!run->next_src &&
+		    event_add_defer(run->event, &run->next_src, on_booted, run) < 0)
+			finish(run, CLI_EXIT_FAILURE);
+		return;
 	}
 	finish(run, status);
 }
 
-static void writer_pump(struct writer *w)
+/* Writes what the guest sent on stream `which` to w; false once w must wait. */
+static bool writer_drain(struct writer *w, int which)
 {
 	struct run *run = w->run;
 	while (run->proc) {
 		const uint8_t *p;
-		size_t n = guest_proc_peek(run->proc, w->which, &p);
+		size_t n = guest_proc_peek(run->proc, which, &p);
 		if (n == 0)
 			break;
 		if (w->broken) {
-			guest_proc_consume(run->proc, w->which, n);
+			guest_proc_consume(run->proc, which, n);
 			continue;
 		}
 		ssize_t k = write(w->fd, p, n);
@@ -107,14 +123,25 @@ static void writer_pump(struct writer *w)
 			continue;
 		if (k < 0 && errno == EAGAIN && w->src) {
 			(void)event_source_set_enabled(w->src, true);
-			return;
+			return false;
 		}
 		if (k < 0) {
 			w->broken = true; /* EPIPE and friends: discard the rest */
 			continue;
 		}
-		guest_proc_consume(run->proc, w->which, (size_t)k);
+		guest_proc_consume(run->proc, which, (size_t)k);
 	}
+	return true;
+}
+
+static void writer_pump(struct writer *w)
+{
+	struct run *run = w->run;
+	/* The boot script's stdout joins its stderr: the command's stdout is the command's. */
+	if (run->booting)
+		w = &run->err;
+	if (!writer_drain(w, w->which) || (run->booting && !writer_drain(w, 1)))
+		return;
 	if (w->src)
 		(void)event_source_set_enabled(w->src, false);
 	check_done(run);
@@ -279,6 +306,45 @@ static void spawn_command(struct run *run)
 		stdin_setup(run);
 }
 
+/*
+ * The set's rootfs.init: as root, in the root filesystem's /, with the
+ * guest's default environment and no stdin, before the command; what it
+ * changes is in the same discarded overlay as the command's changes.
+ */
+static void spawn_boot_script(struct run *run)
+{
+	char *argv[] = { (char *)GUEST_ROOTFS_INIT, NULL };
+	char *env[] = { (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			NULL };
+	struct guest_proc_spec spec = {
+		.argv = argv,
+		.env = env,
+		.cwd = "/",
+		.root = GUEST_ROOT,
+		.attach_stdout = true,
+		.attach_stderr = true,
+	};
+	run->booting = true;
+	int r = guest_proc_spawn(vm_guest(run->vm), &spec, &proc_ops, run, &run->proc);
+	if (r < 0) {
+		fprintf(stderr, "arca: run %s: %s\n", GUEST_ROOTFS_INIT, strerror(-r));
+		finish(run, CLI_EXIT_FAILURE);
+	}
+}
+
+static int on_booted(struct event_source *s, void *userdata)
+{
+	struct run *run = userdata;
+	(void)s;
+	run->next_src = event_source_free(run->next_src);
+	run->proc = guest_proc_free(run->proc);
+	run->booting = false;
+	run->proc_started = false;
+	if (!run->finishing)
+		spawn_command(run);
+	return 0;
+}
+
 static void on_rootfs(int error, const char *message, void *userdata)
 {
 	struct run *run = userdata;
@@ -287,7 +353,10 @@ static void on_rootfs(int error, const char *message, void *userdata)
 		finish(run, CLI_EXIT_FAILURE);
 		return;
 	}
-	spawn_command(run);
+	if (run->boot_script)
+		spawn_boot_script(run);
+	else
+		spawn_command(run);
 }
 
 static void on_vm_ready(struct vm *vm, void *userdata)
@@ -513,6 +582,8 @@ static int use_guest_set(struct run *run, struct arca_error **err)
 	const char *k = guest_manifest_kernel(&m);
 	const char *i = guest_manifest_initramfs(&m);
 	bool rootfs = guest_manifest_file(&m, "rootfs.ext4") != NULL;
+	json_t *init = json_object_get(json_object_get(m.config, "rootfs"), "init");
+	bool boot_script = json_is_string(init);
 	guest_manifest_done(&m);
 	if (!k || !i)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
@@ -525,6 +596,7 @@ static int use_guest_set(struct run *run, struct arca_error **err)
 	if (rootfs && !run->rootfs && !run->image) {
 		run->guest_rootfs = xasprintf("%s/rootfs.ext4", run->guest);
 		run->rootfs = run->guest_rootfs;
+		run->boot_script = boot_script;
 	}
 	return 0;
 }
@@ -705,6 +777,7 @@ int cmd_vm_run(int argc, char **argv)
 out:
 	tty_restore(&run.tty_state);
 	run.stdin_src = event_source_free(run.stdin_src);
+	run.next_src = event_source_free(run.next_src);
 	run.proc = guest_proc_free(run.proc);
 	run.vm = vm_free(run.vm);
 	if (run.out.fd >= 0)

@@ -16,11 +16,12 @@
 json_t *guest_config_default(void)
 {
 	return json_pack("{s:s, s:{s:s, s:[]}, s:{s:s, s:[], s:[]}, s:{s:[], s:s, s:s, s:s, s:s, "
-			 "s:i}, s:{}}",
+			 "s:i, s:n}, s:{}}",
 			 "arch", "x86_64", "kernel", "source", "arca", "fragments", "initramfs",
 			 "compression", "none", "binaries", "packages", "rootfs", "packages",
 			 "suite", "bookworm", "variant", "minbase", "mirror",
-			 "http://deb.debian.org/debian", "label", "arca-root", "sizeMb", 0, "env");
+			 "http://deb.debian.org/debian", "label", "arca-root", "sizeMb", 0, "init",
+			 "env");
 }
 
 /* A list of absolute paths (at most GUEST_CONFIG_MAX_ITEMS). */
@@ -137,9 +138,11 @@ static int parse_rootfs(json_t *o, struct guest_rootfs *rf, struct arca_error **
 	if (r < 0)
 		return r;
 	rf->wanted = true;
-	if (json_object_get(o, "init"))
-		return bad(err, "rootfs.init: an init script in the root filesystem is not built "
-				"yet");
+	json_t *init = json_object_get(o, "init");
+	const char *script = json_string_value(init);
+	if (init && !json_is_null(init) && (!script || script[0] != '/'))
+		return bad(err, "rootfs.init: the absolute path of a script (or null for none)");
+	rf->init = script ? xstrdup(script) : NULL;
 	if (string_field(o, "suite", "bookworm", &rf->suite) < 0 || !word_ok(rf->suite, "-", 32))
 		return bad(err, "rootfs.suite: a Debian suite (bookworm)");
 	if (string_field(o, "variant", "minbase", &rf->variant) < 0)
@@ -238,6 +241,7 @@ void guest_config_done(struct guest_config *c)
 	free(c->rootfs.variant);
 	free(c->rootfs.mirror);
 	free(c->rootfs.label);
+	free(c->rootfs.init);
 	free(c->kernel_path);
 	*c = (struct guest_config){ 0 };
 }

@@ -34,8 +34,12 @@ struct guest_config {
 		char *mirror;	  /* http://deb.debian.org/debian */
 		char *label;	  /* the ext4 label: arca-root */
 		unsigned size_mb; /* 0: what the tree needs, with room */
+		char *init;	  /* a script run at boot (GUEST_ROOTFS_INIT), or NULL */
 	} rootfs;
 };
+
+/* Where rootfs.init lands in the root filesystem; `arca vm run --guest` runs it first. */
+#define GUEST_ROOTFS_INIT "/etc/arca/rootfs-init"
 
 /* The config a new user starts from: every field, with its default. */
 json_t *guest_config_default(void);

@@ -112,6 +112,7 @@ def test_a_static_binary_gzip_and_a_packaged_kernel(arca, kernel, tmp_path):
     ({"initramfs": {"binaries": ["/bin/ls"]}}, "dynamically linked"),
     ({"kernel": {"source": "file", "path": "/etc/hostname"}}, "neither a vmlinux"),
     ({"rootfs": {"packages": ["busybox"], "init": "echo hi"}}, "rootfs.init"),
+    ({"rootfs": {"packages": ["busybox"], "init": "/etc/hostname"}}, "neither a script"),
     ({"env": {"NOT OK": "x"}}, "not a variable name"),
     ({"arch": "aarch64"}, "aarch64"),
     ({"kernal": {}}, "unknown field `kernal`"),
@@ -125,11 +126,15 @@ def test_bad_configs(arca, tmp_path, changes, message):
 
 
 def test_a_debian_rootfs_and_env(arca, tmp_path):
-    """A rootfs of Debian packages (mmdebstrap from Debian's mirror) and a baked-in
-    environment: the set boots into the rootfs, every process has the variable under its
-    own, the package's binary runs, and two builds give the same bytes."""
+    """A rootfs of Debian packages (mmdebstrap from Debian's mirror), an init script and a
+    baked-in environment: the set boots into the rootfs, the script runs first (its output
+    on stderr, a failure stops the run), every process has the variable under its own, the
+    package's binary runs, and two builds give the same bytes."""
+    script = tmp_path / "boot.sh"
+    script.write_text("#!/bin/sh\necho init says hi\n[ \"$(hostname)\" != fail-me ] || exit 3\n"
+                      "echo \"$GREETING at boot, as $(id -u) in $(pwd)\" > /etc/booted\n")
     path = write_config(tmp_path, arca,
-                        rootfs={"packages": ["busybox", "curl"]},
+                        rootfs={"packages": ["busybox", "curl"], "init": str(script)},
                         env={"GREETING": "hello from the set", "PATH": "/usr/bin:/bin"})
     sets = []
     for name in ["one", "two"]:
@@ -141,11 +146,18 @@ def test_a_debian_rootfs_and_env(arca, tmp_path):
     assert manifest(sets[1])["buildId"] == m["buildId"]  # the same bytes, rootfs included
     assert "mmdebstrap" in m["tools"] and "e2fsprogs" in m["tools"]
     r = arca.run("--guest", sets[0], "--", "sh", "-c",
-                 "echo $GREETING; cat /etc/debian_version; curl --version | head -1")
+                 "echo $GREETING; cat /etc/debian_version; curl --version | head -1; "
+                 "cat /etc/booted")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.decode().splitlines()
     assert lines[0] == "hello from the set" and lines[1].startswith("12."), lines
     assert lines[2].startswith("curl "), lines
+    assert lines[3] == "hello from the set at boot, as 0 in /", lines
+    assert b"init says hi" in r.stderr and len(lines) == 4, (lines, r.stderr)
+    # A script that fails ends the run before the command, saying so.
+    r = arca.run("--guest", sets[0], "--hostname", "fail-me", "--", "echo", "ran")
+    assert r.returncode == 125 and b"ran" not in r.stdout, (r.returncode, r.stdout)
+    assert b"/etc/arca/rootfs-init exited with 3" in r.stderr, r.stderr
     # A process's own variable wins over the set's.
     r = arca.run("--guest", sets[0], "-e", "GREETING=mine", "--", "sh", "-c", "echo $GREETING")
     assert r.stdout == b"mine\n", r.stderr
@@ -235,37 +247,48 @@ def _rehash(layout, edit):
 
 def test_arcad_finds_the_init_artifact(build_dir, kernel, tmp_path):
     """arca-init's initramfs as an OCI layout (arca/init:VERSION): arcad boots the user's
-    when it verifies, skips a tampered one or one of another protocol with a warning, and
-    falls back to the installed (here: the build tree's) artifact."""
+    when it verifies, else the system's (the data root's), else the installed one (here:
+    the build tree's); one of another protocol or a tampered one is skipped with a
+    warning."""
     import shutil
     from daemon import Daemon
+    if os.path.exists("/etc/arca/init"):
+        pytest.skip("this machine has a system init in /etc/arca/init, which would win")
     built = os.path.join(build_dir, "src/guest-init/arca-init-oci")
     data = tmp_path / "data"
     user = str(data / "arca" / "init")
     shutil.copytree(built, user)
     d = Daemon(build_dir, kernel)
     d.extra_env = {"ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}  # the kernel is given
+    system = os.path.join(d.root, "init")
     try:
         d.start()
+        shutil.copytree(built, system)
+        d.restart()
         d.load_busybox()
         init = api(d, "/info")["ArcaGuest"]["Init"]
         assert init["Dir"] == user and init["Name"].startswith("arca/init:0."), init
         assert d.docker("run", "--rm", "busybox", "echo", "booted").stdout == "booted\n"
         assert "Guest init" in d.docker("info").stdout
-        # Another protocol's init: skipped, with both versions said.
+        # Another protocol's init: skipped, with both versions said; the system's next.
         _rehash(user, lambda m: m["annotations"].update({"org.arca.protocol.version": "9.0"}))
         d.restart()
-        init = api(d, "/info")["ArcaGuest"]["Init"]
-        assert init["Dir"] != user and os.path.samefile(init["Dir"], built), init
+        assert api(d, "/info")["ArcaGuest"]["Init"]["Dir"] == system
         assert "speaks protocol 9.0" in d.log()
-        # A tampered initramfs (its bytes no longer its digest): skipped too.
+        # The user's removed: the system's, and containers boot it.
         shutil.rmtree(user)
-        shutil.copytree(built, user)
-        with open(os.path.join(user, "index.json")) as f:
+        d.restart()
+        assert api(d, "/info")["ArcaGuest"]["Init"]["Dir"] == system
+        c = d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+        pinned = json.loads(d.docker("inspect", c).stdout)[0]["ArcaGuest"]
+        assert pinned["Init"]["Dir"] == system, pinned
+        d.docker("rm", "-f", c)
+        # A tampered initramfs (its bytes no longer its digest): skipped too.
+        with open(os.path.join(system, "index.json")) as f:
             layer_of = json.load(f)["manifests"][0]["digest"][7:]
-        with open(os.path.join(user, "blobs/sha256", layer_of)) as f:
+        with open(os.path.join(system, "blobs/sha256", layer_of)) as f:
             layer = json.load(f)["layers"][0]["digest"][7:]
-        with open(os.path.join(user, "blobs/sha256", layer), "r+b") as f:
+        with open(os.path.join(system, "blobs/sha256", layer), "r+b") as f:
             f.write(b"X")
         d.restart()
         assert os.path.samefile(api(d, "/info")["ArcaGuest"]["Init"]["Dir"], built)

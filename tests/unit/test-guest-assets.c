@@ -169,12 +169,13 @@ static void test_config(void)
 	expect_config_error("{\"initramfs\":{\"compression\":\"xz\"}}", "compression",
 			    "an unknown compression");
 	const char *rootfs = "{\"rootfs\":{\"packages\":[\"busybox\",\"libc6-dev\",\"g++\"],"
-			     "\"sizeMb\":512},\"env\":{\"A_1\":\"x y\"}}";
+			     "\"sizeMb\":512,\"init\":\"/srv/boot.sh\"},\"env\":{\"A_1\":\"x y\"}}";
 	ok(guest_config_parse(rootfs, strlen(rootfs), &c, NULL) == 0 && c.rootfs.wanted &&
 	       !strcmp(c.rootfs.packages[2], "g++") && !strcmp(c.rootfs.suite, "bookworm") &&
 	       !strcmp(c.rootfs.variant, "minbase") && !strcmp(c.rootfs.label, "arca-root") &&
-	       c.rootfs.size_mb == 512 && !strcmp(c.env[0], "A_1=x y"),
-	   "a rootfs with its defaults, and env");
+	       c.rootfs.size_mb == 512 && !strcmp(c.rootfs.init, "/srv/boot.sh") &&
+	       !strcmp(c.env[0], "A_1=x y"),
+	   "a rootfs with its defaults, an init script, and env");
 	guest_config_done(&c);
 	expect_config_error("{\"rootfs\":{\"packages\":[\"a;rm -rf /\"]}}", "not a Debian package",
 			    "a package name that is not one");
@@ -183,7 +184,9 @@ static void test_config(void)
 	expect_config_error("{\"rootfs\":{\"mirror\":\"ftp://m\"}}", "rootfs.mirror",
 			    "a mirror's scheme");
 	expect_config_error("{\"rootfs\":{\"sizeMb\":10}}", "sizeMb", "a rootfs too small");
-	expect_config_error("{\"rootfs\":{\"init\":\"echo\"}}", "rootfs.init", "init refused");
+	expect_config_error("{\"rootfs\":{\"init\":\"boot.sh\"}}", "rootfs.init",
+			    "a relative init script");
+	expect_config_error("{\"rootfs\":{\"init\":7}}", "rootfs.init", "an init that is no path");
 	expect_config_error("{\"rootfs\":{\"label\":\"a-label-far-too-long\"}}", "rootfs.label",
 			    "a label too long");
 	expect_config_error("{\"env\":{\"1A\":\"x\"}}", "not a variable name", "a bad name");
