@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer target: the parsers of guest text for top and stats (src/daemon/guest-stats.c). */
+/*
+ * libFuzzer target: the parsers of guest text for top and stats, and of the
+ * VMM's smaps_rollup (src/daemon/container/guest-stats.c).
+ */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(
 		    guest_stats_json("id", "name", &s, &pre, 1 << 30, 2000000000, 1000000000));
 	}
+	uint64_t host = 0;
+	(void)host_memory_parse((const char *)data, size, &host);
 	json_t *top = NULL;
 	struct arca_error *err = NULL;
 	if (guest_top_parse((const char *)data, size, 40, &top, &err) == 0) {

@@ -1,5 +1,6 @@
 """docker top and docker stats against arcad (issue: state that survives, observability)."""
 import json
+import subprocess
 
 
 def test_top(arcad):
@@ -51,6 +52,17 @@ def test_stats_stream_and_stopped(client, arcad):
     one = api._result(api._get(api._url("/containers/{0}/stats", c.id),
                                params={"stream": "false", "one-shot": "true"}), True)
     assert one["memory_stats"]["usage"] > 0
+    # Usage is what the host pays for the VM (its QEMU's Pss_Anon + Pss_Shmem), the
+    # guest's own figure next to it.
+    pid = int(subprocess.run(["pgrep", "-f", f"qemu-system.*{c.id}"], capture_output=True,
+                             text=True, check=True).stdout.split()[0])
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        host = sum(int(line.split()[1]) * 1024 for line in f
+                   if line.startswith(("Pss_Anon:", "Pss_Shmem:")))
+    mem = one["memory_stats"]
+    assert 0.8 * host < mem["usage"] < 1.25 * host, (mem["usage"], host)
+    assert 0 < mem["stats"]["guest_usage"] < mem["limit"], mem
+    assert "inactive_file" not in mem["stats"], mem
     c.stop(timeout=1)
     stopped = c.stats(stream=False)
     assert stopped["memory_stats"] == {} and stopped["pids_stats"] == {}

@@ -59,7 +59,29 @@ static void test_stats(void)
 	       json_object_get(json_object_get(j, "cpu_stats"), "cpu_usage"), "total_usage")) ==
 	       4000000000LL,
 	   "cpu total in ns");
+	json_t *mem = json_object_get(j, "memory_stats");
+	ok(json_integer_value(json_object_get(mem, "usage")) ==
+	       json_integer_value(json_object_get(json_object_get(mem, "stats"), "guest_usage")),
+	   "without the host's figure, usage is the guest's");
 	json_decref(j);
+	const char *rollup = "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 110000 kB\n"
+			     "Pss: 100000 kB\nPss_Anon: 70000 kB\nPss_File: 30000 kB\n"
+			     "Pss_Shmem: 1000 kB\nAnonymous: 70000 kB\n";
+	ok(host_memory_parse(rollup, strlen(rollup), &s.host_bytes) == 0 &&
+	       s.host_bytes == 71000ull * 1024,
+	   "the VMM's memory: anonymous and shmem, proportional");
+	j = guest_stats_json("id", "web", &s, NULL, 256u << 20, 2000000000, 0);
+	mem = json_object_get(j, "memory_stats");
+	ok(json_integer_value(json_object_get(mem, "usage")) == 71000ll * 1024 &&
+	       json_integer_value(json_object_get(json_object_get(mem, "stats"),
+						  "guest_inactive_file")) == 4000ll * 1024 &&
+	       !json_object_get(json_object_get(mem, "stats"), "inactive_file"),
+	   "usage is what the host pays; the guest's cache is not subtracted from it");
+	json_decref(j);
+	uint64_t v = 7;
+	ok(host_memory_parse("Rss: 5 kB\n", 10, &v) < 0 && v == 7, "no Pss_Anon: unknown");
+	ok(host_memory_parse("Pss_Anon: 18446744073709551615 kB\n", 35, &v) < 0,
+	   "an overflow refused");
 	ok(guest_stats_parse("garbage", 7, 0, &s) < 0, "garbage refused");
 	ok(guest_stats_parse(sample, 40, 0, &s) < 0, "truncated refused");
 }

@@ -8,6 +8,7 @@
 #include "container-observe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +18,13 @@
 #include "container.h"
 #include "daemon.h"
 #include "event.h"
+#include "fd-util.h"
 #include "guest-stats.h"
 #include "names.h"
 #include "stream.h"
 #include "strv.h"
 #include "time-util.h"
+#include "vm.h"
 
 #define HELPER_OUTPUT_MAX (4u << 20)
 
@@ -176,6 +179,13 @@ static void stats_done(struct helper *h, int status, void *userdata)
 			       s->id, status ? strerror(-status) : "unreadable /proc");
 		return stats_end(s, err);
 	}
+	/* The host's side of memory: the VMM's own accounting, read here, not the guest's. */
+	pid_t vmm = c->vm ? vm_pid(c->vm) : 0;
+	_cleanup_free_ char *path = xasprintf("/proc/%d/smaps_rollup", (int)vmm);
+	_cleanup_free_ char *rollup = NULL;
+	size_t rollup_len = 0;
+	if (vmm > 0 && read_file_at(AT_FDCWD, path, 8192, &rollup, &rollup_len) == 0)
+		(void)host_memory_parse(rollup, rollup_len, &got.host_bytes);
 	s->pre = s->cur;
 	s->pre_ns = s->cur_ns;
 	s->cur = got;

@@ -190,6 +190,29 @@ int guest_stats_parse(const char *text, size_t len, uint32_t sampler_pid, struct
 	return (seen & want) == want && ret->mem_total ? 0 : -EINVAL;
 }
 
+int host_memory_parse(const char *text, size_t len, uint64_t *ret)
+{
+	_cleanup_free_ char *copy = xstrndup(text, len);
+	uint64_t kib = 0;
+	bool found = false;
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[3];
+		if (split_fields(line, f, 3) < 2 ||
+		    (strcmp(f[0], "Pss_Anon:") != 0 && strcmp(f[0], "Pss_Shmem:") != 0))
+			continue;
+		uint64_t v = num(f[1]);
+		if (v > UINT64_MAX / 1024 - kib)
+			return -EINVAL;
+		kib += v;
+		found = true;
+	}
+	if (!found)
+		return -EINVAL;
+	*ret = kib * 1024;
+	return 0;
+}
+
 static json_t *cpu_json(const struct guest_sample *s)
 {
 	if (!s)
@@ -246,15 +269,19 @@ json_t *guest_stats_json(const char *id, const char *name, const struct guest_sa
 				      "io_wait_time_recursive", "io_merged_recursive",
 				      "io_time_recursive", "sectors_recursive"));
 	uint64_t used = cur->mem_total > cur->mem_free ? cur->mem_total - cur->mem_free : 0;
-	json_object_set_new(
-	    j, "memory_stats",
-	    json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I}", "usage",
-		      (json_int_t)used, "stats", "anon", (json_int_t)cur->anon, "file",
-		      (json_int_t)cur->cached, "shmem", (json_int_t)cur->shmem, "active_file",
-		      (json_int_t)cur->active_file, "inactive_file", (json_int_t)cur->inactive_file,
-		      "active_anon", (json_int_t)cur->active_anon, "inactive_anon",
-		      (json_int_t)cur->inactive_anon, "available", (json_int_t)cur->mem_available,
-		      "limit", (json_int_t)memory_limit));
+	json_t *stats = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "anon", (json_int_t)cur->anon, "file",
+	    (json_int_t)cur->cached, "shmem", (json_int_t)cur->shmem, "active_file",
+	    (json_int_t)cur->active_file, "active_anon", (json_int_t)cur->active_anon,
+	    "inactive_anon", (json_int_t)cur->inactive_anon, "guest_usage", (json_int_t)used);
+	/* The guest's page cache: what the CLI subtracts from usage when usage is the
+	 * guest's; the host's figure is memory the host pays for, cache or not. */
+	json_object_set_new(stats, cur->host_bytes ? "guest_inactive_file" : "inactive_file",
+			    json_integer((json_int_t)cur->inactive_file));
+	json_object_set_new(j, "memory_stats",
+			    json_pack("{s:I, s:o, s:I}", "usage",
+				      (json_int_t)(cur->host_bytes ? cur->host_bytes : used),
+				      "stats", stats, "limit", (json_int_t)memory_limit));
 	if (cur->n_nets) {
 		json_t *nets = json_object();
 		for (size_t i = 0; i < cur->n_nets; i++) {

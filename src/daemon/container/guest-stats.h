@@ -42,6 +42,8 @@ struct guest_sample {
 	size_t n_disks;
 	struct guest_net_io nets[STATS_MAX_DEVS];
 	size_t n_nets;
+	/* Not the guest's: what the host pays for the VM (host_memory_parse), 0 if unknown */
+	uint64_t host_bytes;
 };
 
 /*
@@ -51,8 +53,16 @@ struct guest_sample {
 int guest_stats_parse(const char *text, size_t len, uint32_t sampler_pid, struct guest_sample *ret);
 
 /*
- * Docker's stats JSON (API 1.51 shape). pre may be NULL (precpu empty);
- * memory_limit is the VM's memory. read_ns/preread_ns: sample times.
+ * The VMM's /proc/PID/smaps_rollup: Pss_Anon + Pss_Shmem in bytes, the
+ * guest's RAM, QEMU's code buffer and heap as the host pays for them (pages
+ * KSM merged split among the VMs sharing them). -EINVAL without either field.
+ */
+int host_memory_parse(const char *text, size_t len, uint64_t *ret);
+
+/*
+ * Docker's stats JSON (API 1.51 shape). Memory usage is cur->host_bytes when
+ * known, with the guest's own figure as stats.guest_usage; else the guest's. pre may be NULL
+ * (precpu empty); memory_limit is the VM's memory. read_ns/preread_ns: sample times.
  */
 json_t *guest_stats_json(const char *id, const char *name, const struct guest_sample *cur,
 			 const struct guest_sample *pre, uint64_t memory_limit, int64_t read_ns,
