@@ -23,6 +23,8 @@
 
 #define QMP_FD	3
 #define CHAN_FD 4
+/* virtio-mmio transports of QEMU's microvm machine */
+#define VM_MMIO_SLOTS 8
 
 static char **add(char **argv, const char *s)
 {
@@ -189,6 +191,23 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 			a = addf(a, "scsi-hd,bus=scsi0.0,drive=disk%zu,serial=%s", i, d->serial);
 		else
 			a = addf(a, "virtio-blk-%s,drive=disk%zu,serial=%s", dev, i, d->serial);
+	}
+	/*
+	 * Free page reporting: the guest hands back what it frees (in 2 MiB
+	 * blocks, a few seconds later) and QEMU discards it, so a container's
+	 * peak does not stay on the host (docs/vm-memory.md). A microvm has 8
+	 * virtio-mmio slots: the balloon takes the last free one, never a disk's.
+	 */
+	size_t slots = 2 + (vm->n_shares > 0) + (vm->net_fd >= 0) + scsi;
+	for (size_t i = 0; i < vm->n_disks; i++)
+		slots += !vm->disks[i].scsi;
+	if (!vm->microvm || slots < VM_MMIO_SLOTS) {
+		a = add(a, "-device");
+		a = addf(a, "virtio-balloon-%s,free-page-reporting=on", dev);
+	} else {
+		log_debug("vm %s: no virtio-mmio slot left for the balloon: freed guest memory "
+			  "stays with the VM",
+			  vm->id);
 	}
 	*ret_argv = TAKE_PTR(a);
 	return 0;

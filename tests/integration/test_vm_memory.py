@@ -1,0 +1,57 @@
+"""What a container's VM costs the host in memory (docs/vm-memory.md, issue 16)."""
+import subprocess
+import time
+
+import pytest
+
+
+def qemu_of(cid):
+    out = subprocess.run(["pgrep", "-f", f"qemu-system.*{cid}"], capture_output=True,
+                         text=True).stdout.split()
+    assert out, f"no QEMU for {cid}"
+    return int(out[0])
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def anon_huge_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        return sum(int(line.split()[1]) for line in f if line.startswith("AnonHugePages:"))
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["anonymous-ram", "memfd-ram"])
+def test_freed_guest_memory_goes_back_to_the_host(arcad, tmp_path, shared):
+    """A container that fills 512 MiB and frees it: within 10 s its VM's QEMU gives at
+    least 80% back (free page reporting), with guest RAM anonymous (no huge pages) or a
+    shared memfd (a bind mount: virtiofsd reads guest RAM)."""
+    mount = ["-v", f"{tmp_path}:/host"] if shared else []
+    cid = arcad.docker("run", "-d", *mount, "--tmpfs", "/big:size=700m", "busybox", "sh",
+                       "-c", "dd if=/dev/zero of=/big/f bs=1M count=512 2>/dev/null; "
+                       "echo filled; sleep 1000").stdout.strip()
+    try:
+        pid = qemu_of(cid)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().decode(errors="replace")
+        assert "free-page-reporting=on" in cmd and ("memory-backend-memfd" in cmd) == shared
+        deadline = time.time() + 120
+        while time.time() < deadline and "filled" not in arcad.docker("logs", cid).stdout:
+            time.sleep(0.5)
+        assert "filled" in arcad.docker("logs", cid).stdout
+        time.sleep(1)
+        full = rss_mib(pid)
+        assert full > 512, full
+        assert anon_huge_kib(pid) == 0, "QEMU took transparent huge pages"
+        arcad.docker("exec", cid, "rm", "/big/f")
+        t = time.time()
+        while time.time() - t < 10 and full - rss_mib(pid) < 0.8 * 512:
+            time.sleep(0.5)
+        back = full - rss_mib(pid)
+        assert back >= 0.8 * 512, f"{back:.0f} MiB of 512 given back in 10 s (RSS {full:.0f})"
+    finally:
+        arcad.docker("rm", "-f", cid)
