@@ -55,3 +55,12 @@ def test_freed_guest_memory_goes_back_to_the_host(arcad, tmp_path, shared):
         assert back >= 0.8 * 512, f"{back:.0f} MiB of 512 given back in 10 s (RSS {full:.0f})"
     finally:
         arcad.docker("rm", "-f", cid)
+
+
+def test_info_says_whether_the_host_merges_pages(arcad):
+    try:
+        with open("/sys/kernel/mm/ksm/run") as f:
+            want = "on" if f.read().strip() == "1" else "off"
+    except OSError:
+        want = "not in this host's kernel"
+    assert f"Memory merging (KSM): {want}" in arcad.docker("info").stdout

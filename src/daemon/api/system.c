@@ -63,6 +63,15 @@ void api_system_version(struct api_ctx *ctx)
 	http_reply_json(ctx->conn, 200, v);
 }
 
+/* The host's KSM, which merges identical guest pages of VMs (docs/vm-memory.md). */
+static const char *ksm_state(void)
+{
+	_cleanup_free_ char *run = NULL;
+	if (read_file_at(AT_FDCWD, "/sys/kernel/mm/ksm/run", 16, &run, NULL) < 0)
+		return "not in this host's kernel";
+	return run[0] == '1' ? "on (/sys/kernel/mm/ksm/run)" : "off (/sys/kernel/mm/ksm/run)";
+}
+
 void api_system_info(struct api_ctx *ctx)
 {
 	struct daemon *d = ctx->d;
@@ -151,6 +160,7 @@ void api_system_info(struct api_ctx *ctx)
 	json_array_append_new(status, json_pack("[s,s]", "Guest build id", d->guest.build_id));
 	if (d->guest.init)
 		json_array_append_new(status, json_pack("[s,s]", "Guest init", d->guest.init));
+	json_array_append_new(status, json_pack("[s,s]", "Memory merging (KSM)", ksm_state()));
 	if (d->cfg.n_address_pools) {
 		json_t *pools = json_array();
 		for (size_t i = 0; i < d->cfg.n_address_pools; i++) {
