@@ -64,3 +64,28 @@ def test_info_says_whether_the_host_merges_pages(arcad):
     except OSError:
         want = "not in this host's kernel"
     assert f"Memory merging (KSM): {want}" in arcad.docker("info").stdout
+
+
+def test_memory_limit_is_the_containers_not_the_guest_kernels(arcad):
+    """-m 64m gives the container's processes 64 MiB, as dockerd's cgroup does: the VM
+    has GUEST_RESERVE_MB more for its own kernel, and the limit is the memory.max of the
+    container's cgroup in the guest, set before its first process runs."""
+    def fill(mib):
+        return arcad.docker("run", "--rm", "-m", "64m", "--cpus", "0.5", "--tmpfs",
+                            "/big:size=200m", "busybox", "sh", "-c",
+                            f"grep MemTotal /proc/meminfo; dd if=/dev/zero of=/big/f bs=1M "
+                            f"count={mib} 2>/dev/null && echo wrote", check=False)
+    r = fill(48)
+    assert r.returncode == 0 and "wrote" in r.stdout, (r.stdout, r.stderr)
+    total_kib = int(r.stdout.split()[1])
+    assert 64 * 1024 < total_kib < (64 + 64) * 1024, total_kib
+    r = fill(80)  # past 64 MiB: the cgroup's OOM killer ends the writer
+    assert "wrote" not in r.stdout, (r.stdout, r.stderr)
+    # The limits as docker stats and inspect report them: the container's.
+    cid = arcad.docker("run", "-d", "-m", "64m", "busybox", "sleep", "1000").stdout.strip()
+    try:
+        limit = arcad.docker("stats", "--no-stream", "--format", "{{.MemUsage}}",
+                             cid).stdout.split("/")[1].strip()
+        assert limit == "64MiB", limit
+    finally:
+        arcad.docker("rm", "-f", cid)

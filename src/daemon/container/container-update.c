@@ -134,11 +134,14 @@ void container_update(struct container *c, json_t *body, container_update_fn cb,
 	json_int_t count = json_integer_value(json_object_get(body, "CpuCount"));
 	if (!nano && count)
 		nano = count * 1000000000LL;
-	if (live && mem && (uint64_t)mem > (uint64_t)vm_mb << 20)
+	/* The VM keeps GUEST_RESERVE_MB for its own kernel: the rest is the container's. */
+	unsigned room_mb = vm_mb > 2 * GUEST_RESERVE_MB ? vm_mb - GUEST_RESERVE_MB : vm_mb / 2;
+	if (live && mem && (uint64_t)mem > (uint64_t)room_mb << 20)
 		return reply(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
-			     "Cannot update container %s: its VM has %u MiB; a larger memory "
-			     "limit needs a restart (stop it, update, start)",
-			     c->id, vm_mb);
+			     "Cannot update container %s: its VM has %u MiB, %u of them for "
+			     "its processes; a larger memory limit needs a restart (stop it, "
+			     "update, start)",
+			     c->id, vm_mb, room_mb);
 	if (live && nano > (json_int_t)vm_cpus * 1000000000LL)
 		return reply(c, cb, userdata, EBUSY, ARCA_ERR_CONFLICT,
 			     "Cannot update container %s: its VM has %u vCPUs; more CPUs need "
@@ -171,18 +174,31 @@ void container_update(struct container *c, json_t *body, container_update_fn cb,
 	}
 	/* The limits inside the VM first; the record changes once they hold. */
 	struct guest_batch *b = guest_batch_new(vm_guest(c->vm), on_applied, u);
+	container_limits_add(b, mem, nano);
+	guest_batch_end(b);
+}
+
+void container_limits_add(struct guest_batch *b, json_int_t memory, json_int_t nano_cpus)
+{
 	struct guest_request rq;
-	if (mem) {
-		_cleanup_free_ char *v = xasprintf("%lld\n", (long long)mem);
+	if (memory <= 0 && nano_cpus <= 0)
+		return;
+	/* The controllers on below the root, then the container's cgroup (made by the write:
+	 * arca-init makes it too when the first process joins it). */
+	static const char controllers[] = "+memory +cpu +pids";
+	guest_req_write_file(&rq, "/sys/fs/cgroup/cgroup.subtree_control", controllers,
+			     strlen(controllers), 0644);
+	guest_batch_add(b, &rq);
+	if (memory > 0) {
+		_cleanup_free_ char *v = xasprintf("%lld\n", (long long)memory);
 		guest_req_write_file(&rq, "/sys/fs/cgroup/" CONTAINER_CGROUP "/memory.max", v,
 				     strlen(v), 0644);
 		guest_batch_add(b, &rq);
 	}
-	if (nano) {
-		_cleanup_free_ char *v = xasprintf("%lld 100000\n", (long long)(nano / 10000));
+	if (nano_cpus > 0) {
+		_cleanup_free_ char *v = xasprintf("%lld 100000\n", (long long)(nano_cpus / 10000));
 		guest_req_write_file(&rq, "/sys/fs/cgroup/" CONTAINER_CGROUP "/cpu.max", v,
 				     strlen(v), 0644);
 		guest_batch_add(b, &rq);
 	}
-	guest_batch_end(b);
 }

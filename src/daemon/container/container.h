@@ -26,6 +26,7 @@ struct container;
 struct db;
 struct vm;
 struct guest_proc;
+struct guest_batch;
 struct event_source;
 struct attach;
 struct log_writer;
@@ -207,8 +208,16 @@ bool container_is_running(const struct container *c);
 struct vm_config;
 /* The VM a start boots: its resources, the image disk and the writable disk. */
 void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg);
-/* The memory its VM boots with (HostConfig.Memory, or the daemon's default). */
+/*
+ * A VM for a container with a memory limit has this much more than the limit,
+ * for the guest's kernel and arca-init; the limit itself is the memory.max of
+ * the container's cgroup in the guest, as dockerd's is on the host.
+ */
+#define GUEST_RESERVE_MB 64
+/* Its memory limit: HostConfig.Memory, else its VM's size (the daemon's default). */
 uint64_t container_memory_bytes(struct container *c);
+/* The container's limits in force inside its VM (memory.max, cpu.max), appended to b. */
+void container_limits_add(struct guest_batch *b, json_int_t memory, json_int_t nano_cpus);
 /* The environment a process in the container gets (config Env plus Docker's defaults). */
 char **container_runtime_env(struct container *c, json_t *extra_env);
 /* container/runtime.c: "SIGTERM", "TERM", "15"; -1 when invalid, dflt when empty. */

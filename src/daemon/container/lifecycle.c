@@ -493,6 +493,9 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 	/* The network (links, routes, resolver) and /etc/hostname, hosts, resolv.conf. */
 	sandbox_guest_setup(c, b);
 	container_mounts_add_requests(c, b, 0, true);
+	/* --memory and --cpus as dockerd applies them: the cgroup of the container's processes. */
+	container_limits_add(b, json_integer_value(json_object_get(c->host_config, "Memory")),
+			     json_integer_value(json_object_get(c->host_config, "NanoCpus")));
 	const char *wd = json_string_value(json_object_get(c->config, "WorkingDir"));
 	if (wd && wd[0] && !ro) {
 		_cleanup_free_ char *dst = xasprintf(GUEST_ROOT "%s", wd);

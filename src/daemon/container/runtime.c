@@ -5,6 +5,7 @@
  * Pure reads of the record: the parts of container/ use them without the
  * lifecycle.
  */
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,12 +113,13 @@ static unsigned vm_memory_mb(struct container *c)
 	if (bytes <= 0)
 		return c->d->cfg.default_memory_mb;
 	uint64_t mb = ((uint64_t)bytes + (1 << 20) - 1) >> 20;
-	return (unsigned)MAX(mb, 64);
+	return (unsigned)MIN(mb + GUEST_RESERVE_MB, (uint64_t)UINT_MAX);
 }
 
 uint64_t container_memory_bytes(struct container *c)
 {
-	return (uint64_t)vm_memory_mb(c) << 20;
+	json_int_t bytes = json_integer_value(json_object_get(c->host_config, "Memory"));
+	return bytes > 0 ? (uint64_t)bytes : (uint64_t)c->d->cfg.default_memory_mb << 20;
 }
 
 static unsigned vm_cpus(struct container *c)
