@@ -575,29 +575,21 @@ static int parse_args(struct run *run, int argc, char **argv)
 /* --guest DIR: the set verifies (every checksum, the buildId), then its files boot. */
 static int use_guest_set(struct run *run, struct arca_error **err)
 {
-	struct guest_manifest m;
-	int r = guest_manifest_verify(run->guest, &m, err);
+	struct guest_set set;
+	int r = guest_set_open(run->guest, &set, err);
 	if (r < 0)
 		return r;
-	const char *k = guest_manifest_kernel(&m);
-	const char *i = guest_manifest_initramfs(&m);
-	bool rootfs = guest_manifest_file(&m, "rootfs.ext4") != NULL;
-	json_t *init = json_object_get(json_object_get(m.config, "rootfs"), "init");
-	bool boot_script = json_is_string(init);
-	guest_manifest_done(&m);
-	if (!k || !i)
-		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				      "%s has no kernel or no initramfs", run->guest);
-	run->guest_kernel = xasprintf("%s/%s", run->guest, k);
-	run->guest_initramfs = xasprintf("%s/%s", run->guest, i);
+	run->guest_kernel = TAKE_PTR(set.kernel);
+	run->guest_initramfs = TAKE_PTR(set.initramfs);
 	run->kernel = run->guest_kernel;
 	run->initramfs = run->guest_initramfs;
 	/* Its root filesystem, unless the command names another (--rootfs, --image). */
-	if (rootfs && !run->rootfs && !run->image) {
-		run->guest_rootfs = xasprintf("%s/rootfs.ext4", run->guest);
+	if (set.rootfs && !run->rootfs && !run->image) {
+		run->guest_rootfs = TAKE_PTR(set.rootfs);
 		run->rootfs = run->guest_rootfs;
-		run->boot_script = boot_script;
+		run->boot_script = set.rootfs_init;
 	}
+	guest_set_done(&set);
 	return 0;
 }
 

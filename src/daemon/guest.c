@@ -20,24 +20,17 @@ int daemon_guest_from_dir(const char *dir, const char *source, struct daemon_gue
 			  struct arca_error **err)
 {
 	*ret = (struct daemon_guest){ 0 };
-	struct guest_manifest m;
-	int r = guest_manifest_verify(dir, &m, err);
+	struct guest_set set;
+	int r = guest_set_open(dir, &set, err);
 	if (r < 0)
 		return r;
-	const char *k = guest_manifest_kernel(&m);
-	const char *i = guest_manifest_initramfs(&m);
-	if (k && i) {
-		ret->source = xstrdup(source);
-		ret->dir = xstrdup(dir);
-		ret->kernel = xasprintf("%s/%s", dir, k);
-		ret->initramfs = xasprintf("%s/%s", dir, i);
-		snprintf(ret->build_id, sizeof(ret->build_id), "%s", m.build_id);
-	} else {
-		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
-				   "%s has no kernel or no initramfs", dir);
-	}
-	guest_manifest_done(&m);
-	return r;
+	ret->source = xstrdup(source);
+	ret->dir = xstrdup(dir);
+	ret->kernel = TAKE_PTR(set.kernel);
+	ret->initramfs = TAKE_PTR(set.initramfs);
+	snprintf(ret->build_id, sizeof(ret->build_id), "%s", set.build_id);
+	guest_set_done(&set);
+	return 0;
 }
 
 /* Loose files: their build id by the sets' formula, so the same files give the same id. */
@@ -91,7 +84,7 @@ static int find_init(const char *data_root, struct daemon_guest *ret, char **ini
 		     struct arca_error **err)
 {
 	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-	char *c[7] = { 0 };
+	char *c[3 + VM_INSTALLED_MAX] = { 0 };
 	size_t n = 0;
 	if (xdg && xdg[0])
 		c[n++] = xasprintf("%s/arca/init", xdg);
@@ -99,19 +92,7 @@ static int find_init(const char *data_root, struct daemon_guest *ret, char **ini
 		c[n++] = xasprintf("%s/.local/share/arca/init", home);
 	c[n++] = xstrdup("/etc/arca/init");
 	c[n++] = xasprintf("%s/init", data_root);
-	char exe[4096];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		c[n++] = xasprintf("%s/../guest-init/arca-init-oci", exe); /* the build tree */
-		c[n++] = xasprintf("%s/../libexec/arca/init", exe);
-	}
-#ifdef ARCA_LIBEXECDIR
-	c[n++] = xstrdup(ARCA_LIBEXECDIR "/arca/init");
-#endif
+	n += vm_installed_paths("arca-init-oci", "init", c + n);
 	bool found = false;
 	for (size_t i = 0; i < n && !found; i++)
 		found = try_init(c[i], ret, initramfs);

@@ -257,3 +257,37 @@ void guest_manifest_done(struct guest_manifest *m)
 	free(m->created);
 	*m = (struct guest_manifest){ 0 };
 }
+
+int guest_set_open(const char *dir, struct guest_set *ret, struct arca_error **err)
+{
+	*ret = (struct guest_set){ 0 };
+	struct guest_manifest m;
+	int r = guest_manifest_verify(dir, &m, err);
+	if (r < 0)
+		return r;
+	const char *k = guest_manifest_kernel(&m);
+	const char *i = guest_manifest_initramfs(&m);
+	if (k && i) {
+		ret->kernel = xasprintf("%s/%s", dir, k);
+		ret->initramfs = xasprintf("%s/%s", dir, i);
+		if (guest_manifest_file(&m, "rootfs.ext4")) {
+			ret->rootfs = xasprintf("%s/rootfs.ext4", dir);
+			json_t *rf = json_object_get(m.config, "rootfs");
+			ret->rootfs_init = json_is_string(json_object_get(rf, "init"));
+		}
+		snprintf(ret->build_id, sizeof(ret->build_id), "%s", m.build_id);
+	} else {
+		r = arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				   "%s has no kernel or no initramfs", dir);
+	}
+	guest_manifest_done(&m);
+	return r;
+}
+
+void guest_set_done(struct guest_set *s)
+{
+	free(s->kernel);
+	free(s->initramfs);
+	free(s->rootfs);
+	*s = (struct guest_set){ 0 };
+}

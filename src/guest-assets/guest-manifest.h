@@ -58,3 +58,14 @@ const struct guest_file *guest_manifest_file(const struct guest_manifest *m, con
 const char *guest_manifest_kernel(const struct guest_manifest *m);
 const char *guest_manifest_initramfs(const struct guest_manifest *m);
 void guest_manifest_done(struct guest_manifest *m);
+
+/* A set that verified, as the paths of its files. */
+struct guest_set {
+	char *kernel, *initramfs; /* DIR/vmlinux or bzImage, DIR/initramfs.cpio[.gz] */
+	char *rootfs;		  /* DIR/rootfs.ext4, NULL when the set has none */
+	bool rootfs_init;	  /* its config had rootfs.init: the rootfs holds the script */
+	char build_id[DIGEST_STR_LEN];
+};
+/* Verifies dir (guest_manifest_verify) and names its files (a kernel and an initramfs). */
+int guest_set_open(const char *dir, struct guest_set *ret, struct arca_error **err);
+void guest_set_done(struct guest_set *s);

@@ -79,23 +79,29 @@ int vm_find_initramfs(const char *explicit_path, char **ret, struct arca_error *
 	if (env && env[0])
 		return vm_find_initramfs(env, ret, err);
 
+	char *c[VM_INSTALLED_MAX];
+	size_t n = vm_installed_paths("arca-initramfs.cpio", "arca-initramfs.cpio", c);
+	int r =
+	    pick("initramfs", c, n, ret, err, "build the project (meson), or set ARCA_INITRAMFS");
+	free_all(c, n);
+	return r;
+}
+
+size_t vm_installed_paths(const char *built, const char *installed, char *out[VM_INSTALLED_MAX])
+{
 	char exe[PATH_MAX];
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *c[3] = { 0 };
 	size_t n = 0;
 	if (len > 0) {
 		exe[len] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
-		c[n++] = xasprintf("%s/../guest-init/arca-initramfs.cpio", exe);
-		c[n++] = xasprintf("%s/../libexec/arca/arca-initramfs.cpio", exe);
+		out[n++] = xasprintf("%s/../guest-init/%s", exe, built);
+		out[n++] = xasprintf("%s/../libexec/arca/%s", exe, installed);
 	}
 #ifdef ARCA_LIBEXECDIR
-	c[n++] = xstrdup(ARCA_LIBEXECDIR "/arca/arca-initramfs.cpio");
+	out[n++] = xasprintf("%s/arca/%s", ARCA_LIBEXECDIR, installed);
 #endif
-	int r =
-	    pick("initramfs", c, n, ret, err, "build the project (meson), or set ARCA_INITRAMFS");
-	free_all(c, n);
-	return r;
+	return n;
 }

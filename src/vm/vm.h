@@ -133,3 +133,11 @@ usec_t vm_boot_usec(const struct vm *vm);
 /* Locating guest assets: explicit path, $ARCA_KERNEL / $ARCA_INITRAMFS, then defaults. */
 int vm_find_kernel(const char *explicit_path, char **ret, struct arca_error **err);
 int vm_find_initramfs(const char *explicit_path, char **ret, struct arca_error **err);
+/*
+ * Where something installed beside arca's binaries is, in order: the build
+ * tree's src/guest-init/BUILT (run from the build tree), then
+ * ../libexec/arca/INSTALLED beside the binary and ARCA_LIBEXECDIR's. Returns
+ * how many paths it put in out (the caller frees them).
+ */
+#define VM_INSTALLED_MAX 3
+size_t vm_installed_paths(const char *built, const char *installed, char *out[VM_INSTALLED_MAX]);
