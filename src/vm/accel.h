@@ -17,6 +17,13 @@ enum vm_accel {
 struct accel_choice {
 	enum vm_accel accel;
 	char reason[256]; /* why this accelerator, for logs and `docker info` */
+	/*
+	 * TCG: the rate of the guest's TSC, which is the host's (QEMU reads the host's
+	 * TSC), in kHz, measured; 0 when unknown or not x86. The guest is told it, so
+	 * that it never calibrates against an emulated PIT (which fails on a busy host
+	 * and leaves the guest on jiffies, ticking 250 times a second while idle).
+	 */
+	unsigned tsc_khz;
 };
 
 /*

@@ -124,8 +124,12 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 	a = add(a, "-initrd");
 	a = add(a, vm->initramfs);
 	a = add(a, "-append");
-	a = addf(a, "console=ttyS0 quiet reboot=t panic=-1%s arca.channel=%s%s%s%s%s",
-		 vm->microvm ? " pci=off" : "", vm->use_vsock ? "vsock" : "serial",
+	/* TCG: the guest's TSC is the host's; its rate given, no PIT calibration (accel.h). */
+	char tsc[64] = "";
+	if (!kvm && vm->accel.tsc_khz)
+		snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u tsc=reliable", vm->accel.tsc_khz);
+	a = addf(a, "console=ttyS0 quiet reboot=t panic=-1%s%s arca.channel=%s%s%s%s%s",
+		 vm->microvm ? " pci=off" : "", tsc, vm->use_vsock ? "vsock" : "serial",
 		 vm->hostname ? " arca.hostname=" : "", vm->hostname ? vm->hostname : "",
 		 vm->debug ? " arca.debug" : "",
 		 vm->die_with_parent && vm->vmm_uid ? " arca.ephemeral" : "");

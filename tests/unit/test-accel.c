@@ -39,6 +39,20 @@ int main(void)
 	ok(strstr(c.reason, "TCG") && strstr(c.reason, "no-kvm"), "reason names the device: %s",
 	   c.reason);
 
+	is_int(c.tsc_khz, 0, "a TSC without constant_tsc and nonstop_tsc is not given a guest");
+	write_file("cpuinfo", "processor : 0\nflags : fpu tsc constant_tsc nonstop_tsc sse2\n");
+	is_int(accel_detect(VM_ACCEL_TCG, nokvm, cpuinfo, mod, &c), 0, "TCG with an invariant TSC");
+#if defined(__x86_64__)
+	ok(c.tsc_khz > 100000 && c.tsc_khz < 10000000, "the host's TSC rate measured: %u kHz",
+	   c.tsc_khz);
+	unsigned first = c.tsc_khz;
+	(void)accel_detect(VM_ACCEL_TCG, nokvm, cpuinfo, mod, &c);
+	ok(c.tsc_khz > first - first / 1000 && c.tsc_khz < first + first / 1000,
+	   "measured again within 0.1%%: %u kHz", c.tsc_khz);
+#else
+	is_int(c.tsc_khz, 0, "no TSC rate off x86");
+#endif
+	write_file("cpuinfo", "processor : 0\nflags : fpu sse2 hypervisor\n");
 	is_int(accel_detect(VM_ACCEL_KVM, nokvm, cpuinfo, mod, &c), -ENODEV,
 	       "KVM requested but unusable fails");
 	is_int(accel_detect(VM_ACCEL_TCG, NULL, NULL, NULL, &c), 0, "TCG on request");
