@@ -95,8 +95,8 @@ static unsigned host_tsc_khz(const char *cpuinfo)
 	if (read_file_at(AT_FDCWD, cpuinfo, 1 << 20, &text, NULL) < 0 ||
 	    !strstr(text, " constant_tsc") || !strstr(text, " nonstop_tsc"))
 		return 0; /* a TSC that changes rate is no clock to give a guest */
-	uint64_t t0, t1;
-	int64_t n0, n1;
+	uint64_t t0 = 0, t1 = 0;
+	int64_t n0 = 0, n1 = 0;
 	tsc_sample(&t0, &n0);
 	(void)nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
 	tsc_sample(&t1, &n1);
