@@ -502,7 +502,10 @@ int vm_start(struct event *e, const struct vm_config *cfg, const struct vm_callb
 	int r = copy_config(vm, cfg, err);
 	if (r < 0)
 		goto fail_nodir;
-	r = accel_detect(cfg->accel, NULL, NULL, NULL, &vm->accel);
+	if (cfg->accel)
+		vm->accel = *cfg->accel;
+	else
+		r = accel_detect(VM_ACCEL_AUTO, NULL, NULL, NULL, &vm->accel);
 	if (r < 0) {
 		r = arca_error_set(err, -r, ARCA_ERR_UNAVAILABLE, "%s", vm->accel.reason);
 		goto fail_nodir;

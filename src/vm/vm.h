@@ -59,12 +59,14 @@ struct vm_config {
 	bool net_vhost; /* the VMM moves its packets with vhost-net */
 	const char *hostname;
 	const char *console_log; /* NULL: <run dir>/console.log, removed with it */
-	enum vm_accel accel;	 /* VM_ACCEL_AUTO: detect */
-	bool use_vsock;		 /* the caller decides, typically vsock_available() */
-	bool debug;		 /* arca.debug on the kernel command line */
-	bool die_with_parent;	 /* PR_SET_PDEATHSIG: the VM dies with its owner */
-	usec_t boot_timeout;	 /* 0: 120 s */
-	uint32_t vsock_cid;	 /* 0: a random one; vm_attach: the VM's */
+	/* The owner's accel_detect() result, which outlives vm_start; NULL: detected here
+	 * (a daemon detects once: a detection opens /dev/kvm and times the host's TSC). */
+	const struct accel_choice *accel;
+	bool use_vsock;	      /* the caller decides, typically vsock_available() */
+	bool debug;	      /* arca.debug on the kernel command line */
+	bool die_with_parent; /* PR_SET_PDEATHSIG: the VM dies with its owner */
+	usec_t boot_timeout;  /* 0: 120 s */
+	uint32_t vsock_cid;   /* 0: a random one; vm_attach: the VM's */
 };
 
 struct vm_callbacks {

@@ -64,6 +64,7 @@ static void run_case(const char *name, const char *script, usec_t boot_timeout, 
 	int fds_before = count_fds();
 
 	event_new(&e);
+	struct accel_choice tcg = { .accel = VM_ACCEL_TCG, .reason = "TCG: the test's choice" };
 	struct vm_config cfg = {
 		.id = name,
 		.runtime_dir = rundir,
@@ -71,7 +72,7 @@ static void run_case(const char *name, const char *script, usec_t boot_timeout, 
 		.kernel = "/dev/null",
 		.initramfs = "/dev/null",
 		.boot_timeout = boot_timeout,
-		.accel = VM_ACCEL_TCG,
+		.accel = &tcg,
 	};
 	is_int(vm_start(e, &cfg, &cbs, e, &vm, &err), 0, "%s: spawned", name);
 	snprintf(vmdir, sizeof(vmdir), "%s/%s", rundir, name);

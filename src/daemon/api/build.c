@@ -573,6 +573,7 @@ void api_image_build(struct api_ctx *ctx)
 		.initramfs = ctx->d->guest.initramfs,
 		.default_memory_mb = ctx->d->cfg.default_memory_mb,
 		.use_vsock = ctx->d->use_vsock,
+		.accel = &ctx->d->accel,
 		.insecure = x->insecure,
 		.mirrors = x->mirrors,
 		.max_downloads = ctx->d->cfg.max_downloads,

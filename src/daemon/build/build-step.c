@@ -263,6 +263,7 @@ static int vm_boot(struct builder *b, unsigned layers, struct arca_error **err)
 		.memory_mb = b->req->memory_mb ? b->req->memory_mb : b->env->default_memory_mb,
 		.cpus = 1,
 		.use_vsock = b->env->use_vsock,
+		.accel = b->env->accel,
 		.cancelled = vm_cancelled,
 		.userdata = b,
 		.net_fd = b->net_on ? b->net.tap_fd : -1,

@@ -125,6 +125,7 @@ int build_vm_start(struct event *e, const struct build_vm_config *cfg, struct bu
 		.memory_mb = cfg->memory_mb,
 		.cpus = cfg->cpus,
 		.use_vsock = cfg->use_vsock,
+		.accel = cfg->accel,
 		.die_with_parent = true, /* a build VM ends with its build */
 		.net_fd = cfg->net_fd,
 		.net_vhost = cfg->net_vhost,

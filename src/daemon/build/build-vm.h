@@ -22,6 +22,7 @@
 
 struct event;
 struct build_vm;
+struct accel_choice;
 
 #define BUILD_VM_MAX_FROM 12 /* images a stage's COPY --from reads */
 
@@ -37,6 +38,7 @@ struct build_vm_config {
 	size_t n_from;
 	unsigned memory_mb, cpus;
 	bool use_vsock;
+	const struct accel_choice *accel; /* the daemon's */
 	/* A NIC on a Docker network (net_fd < 0: none): the TAP, its MAC, and the
 	 * guest requests that make its links and route, sent once it is up. */
 	int net_fd;

@@ -16,6 +16,8 @@
 #include "registry.h"
 
 /* The request, parsed and checked by the API layer (read-only here). */
+struct accel_choice;
+
 struct build_request {
 	char **tags;	   /* full references, ":latest" added; may be empty */
 	char *dockerfile;  /* NULL: "Dockerfile" */
@@ -59,6 +61,7 @@ struct build_env {
 	const char *kernel, *initramfs;
 	unsigned default_memory_mb;
 	bool use_vsock;
+	const struct accel_choice *accel; /* the daemon's */
 	char *const *insecure;
 	char *const *mirrors; /* Docker Hub's, for FROM */
 	unsigned max_downloads;

@@ -146,6 +146,7 @@ void container_vm_config(struct container *c, const char *image_disk, struct vm_
 		.debug = d->cfg.debug,
 		.die_with_parent = false, /* it outlives a daemon that dies: live restore */
 		.use_vsock = d->use_vsock,
+		.accel = &d->accel,
 		.disks = { { .path = image_disk, .serial = "arca-image", .readonly = true },
 			   { .path = c->rw_disk, .serial = "arca-rw", .readonly = false } },
 		.n_disks = 2,
