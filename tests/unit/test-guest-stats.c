@@ -75,7 +75,9 @@ static void test_stats(void)
 	ok(json_integer_value(json_object_get(mem, "usage")) == 71000ll * 1024 &&
 	       json_integer_value(json_object_get(json_object_get(mem, "stats"),
 						  "guest_inactive_file")) == 4000ll * 1024 &&
-	       !json_object_get(json_object_get(mem, "stats"), "inactive_file"),
+	       !json_object_get(json_object_get(mem, "stats"), "inactive_file") &&
+	       json_integer_value(json_object_get(json_object_get(mem, "stats"), "available")) ==
+		   (json_int_t)s.mem_available,
 	   "usage is what the host pays; the guest's cache is not subtracted from it");
 	json_decref(j);
 	uint64_t v = 7;

@@ -183,8 +183,10 @@ void container_limits_add(struct guest_batch *b, json_int_t memory, json_int_t n
 	struct guest_request rq;
 	if (memory <= 0 && nano_cpus <= 0)
 		return;
-	/* The controllers on below the root, then the container's cgroup (made by the write:
-	 * arca-init makes it too when the first process joins it). */
+	/*
+	 * The controllers on below the root, then the container's cgroup (made by the
+	 * write: arca-init makes it too when the first process joins it).
+	 */
 	static const char controllers[] = "+memory +cpu +pids";
 	guest_req_write_file(&rq, "/sys/fs/cgroup/cgroup.subtree_control", controllers,
 			     strlen(controllers), 0644);

@@ -269,13 +269,16 @@ json_t *guest_stats_json(const char *id, const char *name, const struct guest_sa
 				      "io_wait_time_recursive", "io_merged_recursive",
 				      "io_time_recursive", "sectors_recursive"));
 	uint64_t used = cur->mem_total > cur->mem_free ? cur->mem_total - cur->mem_free : 0;
-	json_t *stats = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "anon", (json_int_t)cur->anon, "file",
-	    (json_int_t)cur->cached, "shmem", (json_int_t)cur->shmem, "active_file",
-	    (json_int_t)cur->active_file, "active_anon", (json_int_t)cur->active_anon,
-	    "inactive_anon", (json_int_t)cur->inactive_anon, "guest_usage", (json_int_t)used);
-	/* The guest's page cache: what the CLI subtracts from usage when usage is the
-	 * guest's; the host's figure is memory the host pays for, cache or not. */
+	json_t *stats =
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "anon", (json_int_t)cur->anon,
+		      "file", (json_int_t)cur->cached, "shmem", (json_int_t)cur->shmem,
+		      "active_file", (json_int_t)cur->active_file, "active_anon",
+		      (json_int_t)cur->active_anon, "inactive_anon", (json_int_t)cur->inactive_anon,
+		      "available", (json_int_t)cur->mem_available, "guest_usage", (json_int_t)used);
+	/*
+	 * The guest's page cache: what the CLI subtracts from usage when usage is the
+	 * guest's; the host's figure is memory the host pays for, cache or not.
+	 */
 	json_object_set_new(stats, cur->host_bytes ? "guest_inactive_file" : "inactive_file",
 			    json_integer((json_int_t)cur->inactive_file));
 	json_object_set_new(j, "memory_stats",
