@@ -93,17 +93,29 @@ class Side:
         self.docker(*args)
         self.times.setdefault(what, []).append((time.monotonic() - t) * 1000)
 
+    def timed_steps(self, what, *steps):
+        """Times docker commands run one after the other; "{}" in a step is the
+        first one's output."""
+        t = time.monotonic()
+        first = None
+        for args in steps:
+            out = self.docker(*[a.replace("{}", first or "") for a in args]).stdout.strip()
+            first = out if first is None else first
+        self.times.setdefault(what, []).append((time.monotonic() - t) * 1000)
 
 
-def start_both(build, work):
+
+def start_both(build, work, pool_size=None):
     """arcad and dockerd side by side, each with the same busybox image pulled from one
-    loopback registry. Returns (arcad, dockerd, arca side, docker side); the caller
-    stops both daemons."""
+    loopback registry. arcad keeps pool_size booted VMs (None: its default). Returns
+    (arcad, dockerd, arca side, docker side); the caller stops both daemons."""
     import images
     import registry
     from daemon import Daemon
     ensure_dockerd()
-    arcad = Daemon(build, find_kernel()).start()
+    arcad = Daemon(build, find_kernel())
+    arcad.pool_size = pool_size
+    arcad.start()
     dockerd = Dockerd(os.path.join(work, "docker"))
     ours = Side("arca", arcad.env)
     theirs = Side("docker", dict(os.environ, DOCKER_HOST=f"unix://{dockerd.sock}",

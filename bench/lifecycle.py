@@ -17,6 +17,7 @@ Prints the figures and the ratios arca / docker; asserts nothing. Needs root.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -59,9 +60,21 @@ def pids_matching(*needles):
 
 
 def arca_memory(arcad, running):
+    # Per VM: the pool's idle VMs (docs/vm-pool.md) are counted as the containers' are.
     vms = qemu_pids(arcad.run_dir)
-    per = sum(rss_kib(p) for p in vms) / max(1, running)
+    per = sum(rss_kib(p) for p in vms) / max(1, len(vms))
     return per, rss_kib(arcad.proc.pid)
+
+
+def wait_pool(arcad, timeout=60):
+    """Until arcad's pool is full again (its docker info row says so), at most timeout s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        row = arcad.docker("info", "--format", "{{json .DriverStatus}}").stdout
+        m = re.search(r'"VM pool","(\d+) ready, (\d+) booting \(up to (\d+)', row)
+        if not m or m.group(1) == m.group(3):
+            return
+        time.sleep(0.2)
 
 
 def docker_memory(dockerd, running):
@@ -80,19 +93,32 @@ def main():
     ap.add_argument("--containers", type=int, default=100)
     ap.add_argument("--running", type=int, default=3, help="containers held running for memory")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--pool-size", type=int, default=None,
+                    help="arcad's vm-pool-size (default: arcad's own default)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="arca-bench-life-")
     arcad = dockerd = None
     try:
-        arcad, dockerd, ours, theirs = start_both(args.build, work)
+        arcad, dockerd, ours, theirs = start_both(args.build, work, args.pool_size)
         ours.memory = lambda n: arca_memory(arcad, n)
         theirs.memory = lambda n: docker_memory(dockerd, n)
         sides = (ours, theirs)
 
+        # Back to back: the pool refills while the runs go on (one boot at a time).
+        wait_pool(arcad)
         for _ in range(args.runs):
             for s in sides:
                 s.timed("docker run --rm busybox true", "run", "--rm", "busybox", "true")
+        for _ in range(args.runs):
+            for s in sides:
+                s.timed_steps("run -d + exec + rm -f", ["run", "-d", "busybox", "sleep", "1000"],
+                              ["exec", "{}", "true"], ["rm", "-f", "{}"])
+        # Outside the pool's class (another memory size): a VM boots for it.
+        for _ in range(args.runs):
+            for s in sides:
+                s.timed("docker run --rm -m 512m busybox true (cold)", "run", "--rm", "-m",
+                        "512m", "busybox", "true")
 
         for s in sides:
             for i in range(args.running):

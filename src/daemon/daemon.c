@@ -41,6 +41,7 @@
 #include "hashmap.h"
 #include "ipam.h"
 #include "network.h"
+#include "pool.h"
 #include "volume.h"
 #include "http-server.h"
 #include "image.h"
@@ -239,7 +240,8 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	while (container_restoring(d) && now_usec(CLOCK_MONOTONIC) < deadline)
 		(void)event_run(d->event, 100 * USEC_PER_MSEC);
 	sandbox_remove_orphans(d);
-	firewall_update(d); /* the networks' and the adopted containers' ports */
+	pool_clear_stale(d); /* after the adoptions: a pooled VM a container claimed is kept */
+	firewall_update(d);  /* the networks' and the adopted containers' ports */
 	/* Socket-activated, the socket is systemd's: used as passed, never unlinked. */
 	int lfd = cfg->listen_fd > 0 ? cfg->listen_fd : listen_socket(cfg, err);
 	if (lfd < 0) {
@@ -253,6 +255,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		goto fail;
 	}
 	container_restart_policies_at_boot(d);
+	d->pool = pool_new(d, cfg->pool_size, cfg->pool_budget_mb);
 	*ret = d;
 	return 0;
 fail:
@@ -267,6 +270,7 @@ struct daemon *daemon_free(struct daemon *d)
 	__atomic_store_n(&d->stopping, true, __ATOMIC_RELAXED); /* running builds end */
 	d->events = events_free(d->events); /* ends the streams while their connections live */
 	d->http = http_server_free(d->http);
+	d->pool = pool_free(d->pool); /* pooled VMs are never left running */
 	if (d->cfg.socket_path && d->cfg.listen_fd <= 0)
 		(void)unlink(d->cfg.socket_path);
 	/*

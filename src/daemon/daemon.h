@@ -32,6 +32,7 @@ struct nl_sock;
 struct dns;
 
 struct ipam_pool;
+struct pool;
 
 /* What SIGHUP applies again (settings.h: SETTINGS_RELOADABLE), the daemon's to keep. */
 struct daemon_reload {
@@ -69,7 +70,10 @@ struct daemon_config {
 	size_t n_address_pools;
 	bool debug;
 	bool live_restore; /* a stopping daemon leaves running containers running */
-	int listen_fd;	   /* the API socket systemd passed (socket_path is its path); 0: none */
+	/* The pool of booted VMs (pool.h): at most pool_size, within pool_budget_mb. */
+	unsigned pool_size;
+	unsigned pool_budget_mb;
+	int listen_fd; /* the API socket systemd passed (socket_path is its path); 0: none */
 	daemon_reload_fn reload; /* SIGHUP; NULL: nothing to read again */
 	void *reload_data;
 };
@@ -95,6 +99,7 @@ struct daemon {
 	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
 	/* Networking on the host (network/): rtnetlink, the firewall as last applied. */
 	struct nl_sock *nl;
+	struct pool *pool; /* booted VMs that starts claim (pool.h) */
 	char *firewall;
 	char *firewall_error;
 	uint16_t port_cursor; /* the last random host port handed out */

@@ -22,6 +22,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include "pool.h"
 #include "settings.h"
 #include "strv.h"
 #include "systemd.h"
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 	       "      --max-concurrent-downloads N  layers a pull downloads at once (default 3)\n"
 	       "      --default-memory MB    guest memory without -m (default 1024)\n"
 	       "      --default-cpus N       guest vCPUs without --cpus (default 1)\n"
+	       "      --vm-pool-size N       booted VMs kept for starts (default 2; 0: none)\n"
+	       "      --vm-pool-memory MB    their memory at most (default 2048)\n"
 	       "      --live-restore         leave containers running when arcad stops\n"
 	       "      --label KEY=VALUE      a label of the daemon (docker info; repeatable)\n"
 	       "      --default-address-pool base=CIDR,size=N\n"
@@ -281,6 +284,9 @@ static int run(struct args *a)
 		.n_address_pools = s->n_pools,
 		.debug = s->debug,
 		.live_restore = s->live_restore,
+		.pool_size = s->set & (1u << SETTING_POOL_SIZE) ? s->pool_size : POOL_DEFAULT_SIZE,
+		.pool_budget_mb =
+		    s->set & (1u << SETTING_POOL_MEMORY) ? s->pool_mb : POOL_DEFAULT_BUDGET_MB,
 		.listen_fd = listen_fd >= 0 ? listen_fd : 0,
 		.reload = reload,
 		.reload_data = a,

@@ -143,6 +143,10 @@ static const struct spec specs[SETTING__COUNT] = {
 				.what = "MiB", .min = 64, .max = 1024 * 1024),
 	[SETTING_CPUS] = SPEC("default-cpus", "default-cpus", K_UINT, cpus, .what = "vCPUs",
 			      .min = 1, .max = 64),
+	[SETTING_POOL_SIZE] = SPEC("vm-pool-size", "vm-pool-size", K_UINT, pool_size,
+				   .what = "a count of VMs", .min = 0, .max = 64),
+	[SETTING_POOL_MEMORY] = SPEC("vm-pool-memory", "vm-pool-memory", K_UINT, pool_mb,
+				     .what = "MiB", .min = 0, .max = 1024 * 1024),
 	[SETTING_LIVE_RESTORE] = SPEC("live-restore", "live-restore", K_BOOL, live_restore),
 	[SETTING_LABELS] =
 	    SPEC("labels", "label", K_LIST, labels, .item = check_key_value, .what = "key=value"),

@@ -30,6 +30,8 @@ enum setting {
 	SETTING_GUEST,
 	SETTING_MEMORY,
 	SETTING_CPUS,
+	SETTING_POOL_SIZE,
+	SETTING_POOL_MEMORY,
 	SETTING_LIVE_RESTORE,
 	SETTING_LABELS,
 	SETTING_ADDRESS_POOLS,
@@ -62,6 +64,8 @@ struct arcad_settings {
 	char *guest;	    /* a guest asset set's directory (docs/guest-assets.md) */
 	unsigned memory_mb; /* a VM's memory without -m (0: 1024) */
 	unsigned cpus;	    /* a VM's vCPUs without --cpus (0: 1) */
+	unsigned pool_size; /* booted VMs kept ready (pool.h; unset: POOL_DEFAULT_SIZE) */
+	unsigned pool_mb;   /* their memory at most (unset: POOL_DEFAULT_BUDGET_MB) */
 	bool live_restore;
 	char **labels;		 /* "key=value" */
 	struct ipam_pool *pools; /* default-address-pools, in order */

@@ -54,12 +54,14 @@ static void *task_main(void *p)
 	struct task *t = p;
 	struct workers *w = t->w;
 	t->result = t->fn(t->arg);
+	/* All under the lock: once it is let go, workers_free may free w. */
 	pthread_mutex_lock(&w->lock);
 	t->next = w->finished;
 	w->finished = t;
-	pthread_mutex_unlock(&w->lock);
 	uint64_t one = 1;
 	(void)!write(w->efd, &one, sizeof(one));
+	pthread_cond_broadcast(&w->idle); /* workers_free may be waiting for it */
+	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 

@@ -65,6 +65,18 @@ static int set_up(struct nl_sock *nl, int index)
 	return nl_link_set_flags(nl, index, IFF_UP, IFF_UP);
 }
 
+int host_link_rename(struct nl_sock *nl, const char *name, const char *to, struct arca_error **err)
+{
+	int index = host_link_index(nl, name);
+	if (!index)
+		return fail(nl, err, -ENODEV, "rename", name);
+	struct nl_msg m;
+	link_msg(&m, RTM_NEWLINK, 0, index);
+	nl_put_str(&m, IFLA_IFNAME, to);
+	int r = nl_call(nl, &m, NULL, NULL);
+	return r < 0 ? fail(nl, err, r, "rename", name) : 0;
+}
+
 int host_link_delete(struct nl_sock *nl, const char *name, struct arca_error **err)
 {
 	struct nl_msg m;

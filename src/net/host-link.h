@@ -29,6 +29,8 @@ struct nl_sock *host_link_close(struct nl_sock *nl);
 int host_link_index(struct nl_sock *nl, const char *name);
 int host_link_delete(struct nl_sock *nl, const char *name, struct arca_error **err);
 int host_link_up(struct nl_sock *nl, const char *name, struct arca_error **err);
+/* Renames a link that is down (the kernel refuses an up one: -EBUSY). */
+int host_link_rename(struct nl_sock *nl, const char *name, const char *to, struct arca_error **err);
 
 /*
  * Makes sure bridge `name` exists and is up, with mtu (0: the default) and

@@ -7,8 +7,10 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -32,4 +34,11 @@ bool tap_vhost_available(void)
 {
 	_cleanup_close_ int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
 	return fd >= 0;
+}
+
+void tap_random_mac(uint8_t mac[6])
+{
+	if (getrandom(mac, 6, 0) != 6)
+		abort();
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }

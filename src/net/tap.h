@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -14,3 +15,5 @@
 int tap_open(const char *name, struct arca_error **err);
 /* True when /dev/vhost-net can be opened: the VMM then moves packets in the kernel. */
 bool tap_vhost_available(void);
+/* A random unicast, locally administered MAC address. */
+void tap_random_mac(uint8_t mac[6]);

@@ -176,7 +176,7 @@ static int build_argv(const struct vm *vm, char ***ret_argv, struct arca_error *
 			 vm->net_mac[0], vm->net_mac[1], vm->net_mac[2], vm->net_mac[3],
 			 vm->net_mac[4], vm->net_mac[5]);
 	}
-	bool scsi = false;
+	bool scsi = vm->scsi_hotplug;
 	for (size_t i = 0; i < vm->n_disks; i++)
 		scsi |= vm->disks[i].scsi;
 	if (scsi) {
@@ -283,6 +283,75 @@ static int quit_vm(struct vm *vm)
 	return execute(vm, "quit", NULL, NULL);
 }
 
+/* A hot-plug's three commands, answered once: the first error, or success. */
+struct disk_ctx {
+	struct vm *vm;
+	vm_done_fn cb;
+	void *userdata;
+	unsigned pending;
+	int error;
+	char *message;
+};
+
+static void on_disk_step(struct qmp *q, int error, const char *message, json_t *ret, void *userdata)
+{
+	struct disk_ctx *d = userdata;
+	(void)q;
+	(void)ret;
+	if (error && !d->error) {
+		d->error = error;
+		d->message = xstrdup(message ? message : "QMP error");
+	}
+	if (--d->pending > 0)
+		return;
+	if (d->cb && d->error != -ECANCELED)
+		d->cb(d->vm, d->error, d->message, d->userdata);
+	free(d->message);
+	free(d);
+}
+
+/*
+ * add-fd puts the file in an fd set (its id chosen here, so the three
+ * commands go at once: QMP runs them in order), blockdev-add opens it as
+ * /dev/fdset/N with the cache of a -drive cache=writeback, and device_add
+ * puts a scsi-hd with its serial on the controller.
+ */
+static int add_disk(struct vm *vm, const struct vm_disk *disk, int fd, vm_done_fn cb,
+		    void *userdata)
+{
+	struct qmp *q = vm->driver_data;
+	if (!q) {
+		safe_close(fd);
+		return -ENOTCONN;
+	}
+	unsigned n = ++vm->hotplugged;
+	struct disk_ctx *d = xnew0(struct disk_ctx, 1);
+	*d = (struct disk_ctx){ .vm = vm, .cb = cb, .userdata = userdata, .pending = 3 };
+	char node[32], dev[32], file[64];
+	snprintf(node, sizeof(node), "hp%u", n);
+	snprintf(dev, sizeof(dev), "hpdev%u", n);
+	snprintf(file, sizeof(file), "/dev/fdset/%u", 100 + n);
+	json_t *add = json_pack("{s:I}", "fdset-id", (json_int_t)(100 + n));
+	json_t *blk = json_pack("{s:s, s:s, s:b, s:{s:b, s:b}, s:{s:s, s:s}}", "node-name", node,
+				"driver", "raw", "read-only", disk->readonly, "cache", "direct", 0,
+				"no-flush", 0, "file", "driver", "file", "filename", file);
+	json_t *devargs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "scsi-hd", "bus",
+				    "scsi0.0", "drive", node, "serial", disk->serial, "id", dev);
+	int r = qmp_execute_fd(q, "add-fd", add, fd, on_disk_step, d);
+	if (r < 0) {
+		json_decref(blk);
+		json_decref(devargs);
+		free(d);
+		return r;
+	}
+	/* Once one is queued, every reply (or cancellation) reaches on_disk_step. */
+	if (qmp_execute(q, "blockdev-add", blk, on_disk_step, d) < 0)
+		d->pending--;
+	if (qmp_execute(q, "device_add", devargs, on_disk_step, d) < 0)
+		d->pending--;
+	return 0;
+}
+
 const struct vm_driver_ops vm_driver_qemu = {
 	.name = "qemu",
 	.build_argv = build_argv,
@@ -291,4 +360,5 @@ const struct vm_driver_ops vm_driver_qemu = {
 	.pause = pause_vm,
 	.resume = resume_vm,
 	.quit = quit_vm,
+	.add_disk = add_disk,
 };

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -26,6 +27,7 @@ struct qmp_cmd {
 	char *line;
 	qmp_reply_fn cb;
 	void *userdata;
+	int fd; /* passed with the command (SCM_RIGHTS), owned; -1: none */
 	bool sent;
 };
 
@@ -39,6 +41,7 @@ struct qmp {
 	bool greeted;
 	bool ready; /* capabilities negotiated */
 	bool closed;
+	bool fd_waits; /* the head command's fd waits for the socket to be writable */
 	qmp_event_fn on_event;
 	qmp_closed_fn on_closed;
 	void *userdata;
@@ -46,15 +49,40 @@ struct qmp {
 
 static void cmd_free(struct qmp_cmd *c)
 {
+	safe_close(c->fd);
 	free(c->line);
 	free(c);
 }
 
 static void update_events(struct qmp *q)
 {
+	bool out = !buf_empty(&q->tx) || q->fd_waits;
 	if (q->src)
-		(void)event_source_set_io_events(q->src,
-						 EPOLLIN | (buf_empty(&q->tx) ? 0 : EPOLLOUT));
+		(void)event_source_set_io_events(q->src, EPOLLIN | (out ? EPOLLOUT : 0));
+}
+
+/* One sendmsg of p with fd attached (SCM_RIGHTS): bytes sent, or -errno. */
+static ssize_t send_with_fd(int sock, const void *p, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
 }
 
 static void send_next(struct qmp *q)
@@ -65,6 +93,28 @@ static void send_next(struct qmp *q)
 	/* Before negotiation only qmp_capabilities (id 0) may go out. */
 	if (!q->ready && c->id != 0)
 		return;
+	if (c->fd >= 0) {
+		/* Its fd goes with its first byte: what was queued before is out first. */
+		if (!buf_empty(&q->tx))
+			return;
+		_cleanup_free_ char *line = xasprintf("%s\n", c->line);
+		size_t len = strlen(line);
+		ssize_t n = send_with_fd(q->fd, line, len, c->fd);
+		if (n == -EAGAIN) {
+			q->fd_waits = true; /* sent again once the socket is writable */
+			update_events(q);
+			return;
+		}
+		/* A failed send shows as the socket closing, which ends the commands. */
+		if (n > 0)
+			buf_append(&q->tx, line + n, len - (size_t)n);
+		q->fd_waits = false;
+		c->fd = safe_close(c->fd);
+		c->sent = true;
+		(void)buf_flush_fd(&q->tx, q->fd);
+		update_events(q);
+		return;
+	}
 	buf_append(&q->tx, c->line, strlen(c->line));
 	buf_append(&q->tx, "\n", 1);
 	c->sent = true;
@@ -156,6 +206,8 @@ static int on_io(struct event_source *s, int fd, uint32_t revents, void *userdat
 			return 0;
 		}
 		update_events(q);
+		if (buf_empty(&q->tx))
+			send_next(q); /* a command with an fd waited for the bytes before it */
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
@@ -236,11 +288,19 @@ struct qmp *qmp_free(struct qmp *q)
 
 int qmp_execute(struct qmp *q, const char *command, json_t *args, qmp_reply_fn cb, void *userdata)
 {
+	return qmp_execute_fd(q, command, args, -EBADF, cb, userdata);
+}
+
+int qmp_execute_fd(struct qmp *q, const char *command, json_t *args, int fd, qmp_reply_fn cb,
+		   void *userdata)
+{
 	if (q->closed) {
 		json_decref(args);
+		safe_close(fd);
 		return -EPIPE;
 	}
 	struct qmp_cmd *c = xnew0(struct qmp_cmd, 1);
+	c->fd = fd;
 	c->id = q->next_id++;
 	c->cb = cb;
 	c->userdata = userdata;
@@ -250,7 +310,7 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, qmp_reply_fn c
 	c->line = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (!c->line) {
-		free(c);
+		cmd_free(c);
 		return -ENOMEM;
 	}
 	if (q->tail)

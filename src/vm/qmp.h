@@ -31,3 +31,6 @@ int qmp_new(struct event *e, int fd, qmp_event_fn on_event, qmp_closed_fn on_clo
 struct qmp *qmp_free(struct qmp *q);
 /* args may be NULL; the reference is stolen. cb may be NULL. */
 int qmp_execute(struct qmp *q, const char *command, json_t *args, qmp_reply_fn cb, void *userdata);
+/* The same, with fd passed along (SCM_RIGHTS) for add-fd or getfd; fd is taken, even on error. */
+int qmp_execute_fd(struct qmp *q, const char *command, json_t *args, int fd, qmp_reply_fn cb,
+		   void *userdata);

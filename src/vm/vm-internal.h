@@ -28,6 +28,9 @@ struct vm_driver_ops {
 	int (*resume)(struct vm *vm, vm_done_fn cb, void *userdata);
 	/* Ask the VMM to exit now (the guest gets no say). */
 	int (*quit)(struct vm *vm);
+	/* Hot-plugs disk, fd its open file (taken). */
+	int (*add_disk)(struct vm *vm, const struct vm_disk *disk, int fd, vm_done_fn cb,
+			void *userdata);
 };
 
 extern const struct vm_driver_ops vm_driver_qemu;
@@ -69,6 +72,8 @@ struct vm {
 	uid_t vmm_uid; /* the VMM's own user once set up (vmm-user.h); 0: ours (not root) */
 	bool use_vsock;
 	bool microvm;
+	bool scsi_hotplug;
+	unsigned hotplugged; /* disks added by vm_add_disk, which names them */
 	uint32_t vsock_cid;
 	usec_t boot_timeout;
 	struct accel_choice accel;

@@ -415,6 +415,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	vm->cpus = cfg->cpus ? cfg->cpus : 1;
 	vm->debug = cfg->debug;
 	vm->die_with_parent = cfg->die_with_parent;
+	vm->scsi_hotplug = cfg->scsi_hotplug;
 	vm->use_vsock = cfg->use_vsock;
 	if (vm->use_vsock)
 		vm->vsock_cid = cfg->vsock_cid ? cfg->vsock_cid : vsock_random_cid();
@@ -735,6 +736,17 @@ void vm_stop(struct vm *vm, usec_t grace)
 	escalate(vm);
 }
 
+void vm_quit(struct vm *vm)
+{
+	if (vm->state == VM_STOPPED)
+		return;
+	if (vm->state == VM_STOPPING && vm->stop_stage >= 2)
+		return; /* already told to quit, or killed */
+	vm->state = VM_STOPPING;
+	vm->timer = event_source_free(vm->timer);
+	escalate(vm);
+}
+
 /* Paused when adopted, a VM stays STARTING until resumed: QMP still works. */
 static bool controllable(const struct vm *vm)
 {
@@ -858,6 +870,36 @@ const struct accel_choice *vm_accel(const struct vm *vm)
 pid_t vm_pid(const struct vm *vm)
 {
 	return vm->pid;
+}
+
+const char *vm_id(const struct vm *vm)
+{
+	return vm->id;
+}
+
+void vm_set_owner(struct vm *vm, const struct vm_callbacks *cb, void *userdata)
+{
+	vm->cb = cb;
+	vm->userdata = userdata;
+}
+
+int vm_add_disk(struct vm *vm, const struct vm_disk *disk, vm_done_fn cb, void *userdata,
+		struct arca_error **err)
+{
+	if (vm->state != VM_RUNNING || !vm->scsi_hotplug)
+		return arca_error_set(err, EINVAL, ARCA_ERR_INTERNAL, "VM `%s` takes no disk now",
+				      vm->id);
+	if (!disk->path || !disk->serial || strlen(disk->serial) > 20 ||
+	    strpbrk(disk->serial, ",= "))
+		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
+				      "a disk needs a path and a short serial");
+	int fd = open(disk->path, (disk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return arca_error_errno(err, errno, "open `%s`", disk->path);
+	int r = vm->driver->add_disk(vm, disk, fd, cb, userdata);
+	if (r < 0)
+		return arca_error_errno(err, r, "add disk `%s` to VM `%s`", disk->serial, vm->id);
+	return 0;
 }
 
 const char *vm_run_dir(const struct vm *vm)

@@ -67,6 +67,8 @@ struct vm_config {
 	bool die_with_parent; /* PR_SET_PDEATHSIG: the VM dies with its owner */
 	usec_t boot_timeout;  /* 0: 120 s */
 	uint32_t vsock_cid;   /* 0: a random one; vm_attach: the VM's */
+	/* A virtio-scsi controller even without a SCSI disk, for vm_add_disk (a pooled VM). */
+	bool scsi_hotplug;
 };
 
 struct vm_callbacks {
@@ -98,6 +100,9 @@ int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paus
 uint32_t vm_vsock_cid(const struct vm *vm);
 /* Graceful stop: shutdown RPC, after `grace` QMP quit, 2 s later SIGKILL. */
 void vm_stop(struct vm *vm, usec_t grace);
+/* Ends it now, the guest unasked (nothing in it is wanted any more): QMP quit, 2 s later SIGKILL.
+ */
+void vm_quit(struct vm *vm);
 /* Pause/resume the whole VM (QMP stop/cont). cb may be NULL. */
 typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *userdata);
 /* The memory and vCPUs the VM was started with. */
@@ -121,6 +126,19 @@ struct vm *vm_free(struct vm *vm);
  * the VMM, its sharing process and the run directory. NULL-safe.
  */
 struct vm *vm_release(struct vm *vm);
+
+/*
+ * Hot-plugs a disk on the VM's virtio-scsi controller (vm_config.scsi_hotplug):
+ * the file is opened here and its fd passed to the VMM, which is shut in its
+ * run directory. cb(0) once the device is in; the guest finds it by serial
+ * (its blkserial lookup waits for the SCSI scan).
+ */
+int vm_add_disk(struct vm *vm, const struct vm_disk *disk, vm_done_fn cb, void *userdata,
+		struct arca_error **err);
+/* A running VM changes hands (a pooled VM a container claims): its callbacks from now on. */
+void vm_set_owner(struct vm *vm, const struct vm_callbacks *cb, void *userdata);
+/* The id it was started with (its run directory's name). */
+const char *vm_id(const struct vm *vm);
 
 enum vm_state vm_get_state(const struct vm *vm);
 struct guest_client *vm_guest(struct vm *vm);

@@ -103,16 +103,9 @@ def arca(build_dir, kernel, tmp_path):
 @pytest.fixture
 def arcad(build_dir, kernel):
     """A running arcad with the busybox test image loaded as busybox:latest."""
-    from daemon import Daemon
-    d = Daemon(build_dir, kernel).start()
-    try:
-        d.busybox_id = d.load_busybox()
+    from daemon import Daemon, checked
+    with checked(Daemon(build_dir, kernel)) as d:
         yield d
-    finally:
-        left = d.stop()
-        assert not left, f"VM processes left behind by arcad: {left}"
-        assert not d.sanitizer_report, f"arcad's sanitizer report:\n{d.sanitizer_report}"
-        assert not d.leftover_links, f"links left behind by arcad: {d.leftover_links}"
 
 
 @pytest.fixture

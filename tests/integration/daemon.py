@@ -4,6 +4,7 @@ Daemon(build).start() launches arcad; .env gives DOCKER_HOST (and a private
 DOCKER_CONFIG so no login of this machine is used or changed); .stop() sends
 SIGTERM, waits, and checks that no VM process is left behind.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,21 @@ def busybox_oci_tar(path):
             for name in sorted(os.listdir(os.path.join(d, "bb"))):
                 t.add(os.path.join(d, "bb", name), arcname=name)
     return info
+
+
+@contextlib.contextmanager
+def checked(d):
+    """d started, with the busybox test image loaded as busybox:latest (its ID in
+    d.busybox_id); then stopped, and what it left behind is an error."""
+    d.start()
+    try:
+        d.busybox_id = d.load_busybox()
+        yield d
+    finally:
+        left = d.stop()
+        assert not left, f"VM processes left behind by arcad: {left}"
+        assert not d.sanitizer_report, f"arcad's sanitizer report:\n{d.sanitizer_report}"
+        assert not d.leftover_links, f"links left behind by arcad: {d.leftover_links}"
 
 
 def qemu_pids(marker):
@@ -59,6 +75,10 @@ class Daemon:
         # Its own configuration file: the machine's /etc/arca/daemon.json never applies.
         self.config_file = os.path.join(self.dir, "daemon.json")
         self.config = {}
+        # Booted VMs kept ready (docs/vm-pool.md): off unless a test wants them, so
+        # that a test's VMs are its own and the suite's CPU goes to its containers.
+        # None: arcad's default.
+        self.pool_size = 0
         self.prefix = []     # what starts arcad (systemd-socket-activate -l SOCK)
         self.extra_env = {}  # NOTIFY_SOCKET...
         self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}",
@@ -116,7 +136,8 @@ class Daemon:
 
     def start(self):
         with open(self.config_file, "w") as f:
-            json.dump(self.config, f)
+            pool = {} if self.pool_size is None else {"vm-pool-size": self.pool_size}
+            json.dump({**pool, **self.config}, f)
         log = open(self.log_path, "a")
         env = dict(os.environ, ARCA_KERNEL=self.kernel,
                    ARCA_INITRAMFS=os.path.join(self.build, "src/guest-init/arca-initramfs.cpio"))
@@ -192,7 +213,7 @@ class Daemon:
         # What a stopped daemon's containers must not leave: their TAPs and veths.
         links = self.ns(["ip", "-o", "link", "show"], check=False).stdout
         self.leftover_links = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines()
-                               if l.split(":")[1].strip().startswith(("avt", "avb", "avl"))]
+                               if l.split(":")[1].strip().startswith(("avt", "avb", "avl", "avp"))]
         for p in self.bridges:
             p.kill()
             p.wait()

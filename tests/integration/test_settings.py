@@ -123,7 +123,8 @@ def test_reload_on_sighup(build_dir, kernel):
             info["RegistryConfig"]["IndexConfigs"]
         with open(d.config_file, "w") as f:
             json.dump({"labels": ["a=2", "b=3"], "log-level": "debug", "live-restore": True,
-                       "insecure-registries": ["myreg.test:5000"], "default-memory": 256}, f)
+                       "insecure-registries": ["myreg.test:5000"], "default-memory": 256,
+                       "vm-pool-size": d.pool_size}, f)
         d.proc.send_signal(signal.SIGHUP)
         wait_for_log(d, "reloaded the configuration")
         info = json.loads(d.docker("info", "--format", "{{json .}}").stdout)

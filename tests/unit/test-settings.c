@@ -27,7 +27,8 @@ static void test_keys(void)
 		 "\"default-cpus\": 2, \"dns\": [\"10.0.0.53\"], \"dns-search\": [\"a.example\"], "
 		 "\"dns-opts\": [\"ndots:1\"], \"log-driver\": \"json-file\", \"log-opts\": "
 		 "{\"max-size\": \"1m\", \"max-file\": \"2\"}, \"registry-mirrors\": "
-		 "[\"http://127.0.0.1:5000\"], \"max-concurrent-downloads\": 4}",
+		 "[\"http://127.0.0.1:5000\"], \"max-concurrent-downloads\": 4, "
+		 "\"vm-pool-size\": 0, \"vm-pool-memory\": 4096}",
 		 &s, &err) == 0,
 	   "every key arcad applies");
 	ok(s.data_root && !strcmp(s.data_root, "/d") && !strcmp(s.exec_root, "/x") &&
@@ -40,7 +41,8 @@ static void test_keys(void)
 	       !strcmp(s.dns_search[0], "a.example") && !strcmp(s.dns_opts[0], "ndots:1") &&
 	       !strcmp(s.log_driver, "json-file") && !strcmp(s.log_opts[0], "max-size=1m") &&
 	       !strcmp(s.log_opts[1], "max-file=2") &&
-	       !strcmp(s.mirrors[0], "http://127.0.0.1:5000") && s.max_downloads == 4,
+	       !strcmp(s.mirrors[0], "http://127.0.0.1:5000") && s.max_downloads == 4 &&
+	       s.pool_size == 0 && s.pool_mb == 4096,
 	   "their values");
 	ok(s.set == (1u << SETTING__COUNT) - 1, "all marked given");
 	settings_done(&s);
@@ -89,6 +91,8 @@ static void test_errors(void)
 	expect_error("{\"log-level\": \"loud\"}", "log-level `loud`", "unknown level");
 	expect_error("{\"debug\": \"yes\"}", "true or false", "debug not a boolean");
 	expect_error("{\"default-memory\": 1}", "64 to", "memory too small");
+	expect_error("{\"vm-pool-size\": 65}", "0 to 64", "a pool too large");
+	expect_error("{\"vm-pool-size\": -1}", "vm-pool-size", "a negative pool");
 	expect_error("{\"insecure-registries\": \"r\"}", "list of hosts", "not a list");
 	expect_error("[1]", "not a JSON object", "not an object");
 	expect_error("{\"data-root\": \"/a\", \"data-root\": \"/b\"}", "duplicate object key",

@@ -22,6 +22,7 @@
 #include "hashmap.h"
 #include "image.h"
 #include "ipam.h"
+#include "pool.h"
 #include "registry.h"
 #include "strv.h"
 #include "version.h"
@@ -161,6 +162,9 @@ void api_system_info(struct api_ctx *ctx)
 	if (d->guest.init)
 		json_array_append_new(status, json_pack("[s,s]", "Guest init", d->guest.init));
 	json_array_append_new(status, json_pack("[s,s]", "Memory merging (KSM)", ksm_state()));
+	/* The booted VMs starts claim (docs/vm-pool.md). */
+	_cleanup_free_ char *pool = pool_status(d->pool);
+	json_array_append_new(status, json_pack("[s,s]", "VM pool", pool));
 	if (d->cfg.n_address_pools) {
 		json_t *pools = json_array();
 		for (size_t i = 0; i < d->cfg.n_address_pools; i++) {

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "names.h"
 #include "network.h"
+#include "pool.h"
 #include "strv.h"
 #include "create-options.h"
 #include "time-util.h"
@@ -72,15 +73,15 @@ const char *container_state_name(enum container_state s)
 
 static json_t *state_json(const struct container *c)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:I, s:[I,I,I,I], s:O?, "
-			 "s:O?}",
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:b, s:i, s:s?, s:I, s:[I,I,I,I], "
+			 "s:O?, s:O?}",
 			 "Status", container_state_name(c->state), "ExitCode", c->exit_code,
 			 "Error", c->error ? c->error : "", "StartedAt",
 			 c->started_at ? c->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
 			 c->finished_at ? c->finished_at : "0001-01-01T00:00:00Z", "RestartCount",
 			 c->restart_count, "Pid", (int)c->pid, "ManuallyStopped", c->manual_stop,
-			 "VmPid", c->vm_pid, "VsockCid", (json_int_t)c->vsock_cid, "ProcIds",
-			 (json_int_t)c->proc_ids[0], (json_int_t)c->proc_ids[1],
+			 "VmPid", c->vm_pid, "VmId", c->vm_id, "VsockCid", (json_int_t)c->vsock_cid,
+			 "ProcIds", (json_int_t)c->proc_ids[0], (json_int_t)c->proc_ids[1],
 			 (json_int_t)c->proc_ids[2], (json_int_t)c->proc_ids[3], "MountPoints",
 			 c->mounts, "Guest", c->guest);
 }
@@ -146,6 +147,8 @@ struct container *container_free(struct container *c)
 	json_decref(c->guest);
 	free(c->shares);
 	free(c->error);
+	free(c->vm_id);
+	free(c->pool_error);
 	free(c->started_at);
 	free(c->finished_at);
 	free(c->dir);
@@ -698,6 +701,11 @@ int container_load_all(struct daemon *d, struct arca_error **err)
 		c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
 		c->pid = (uint32_t)json_integer_value(json_object_get(st, "Pid"));
 		c->vm_pid = (int)json_integer_value(json_object_get(st, "VmPid"));
+		c->vm_id = dup_or_null(st, "VmId");
+		if (c->vm_id && !pool_vm_id_valid(c->vm_id)) {
+			free(c->vm_id); /* it names a run directory: only a pool's */
+			c->vm_id = NULL;
+		}
 		c->vsock_cid = (uint32_t)json_integer_value(json_object_get(st, "VsockCid"));
 		json_t *guest = json_object_get(st, "Guest");
 		c->guest = json_is_object(guest) ? json_incref(guest) : NULL;

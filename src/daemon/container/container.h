@@ -92,6 +92,9 @@ struct container {
 	uint32_t pid;	   /* guest PID of the main process */
 	/* What a restarted daemon needs to adopt a running VM (live restore). */
 	int vm_pid;	      /* the VMM's host PID, 0 when none runs */
+	char *vm_id;	      /* a pooled VM's id (pool.h); NULL: the VM is named after c->id */
+	unsigned pool_steps;  /* a pooled start: hot-plugs and batches not answered yet */
+	char *pool_error;     /* ... and the first that failed */
 	uint32_t vsock_cid;   /* its vsock CID, when vsock is used */
 	uint32_t proc_ids[4]; /* the main process: proc, stdin, stdout, stderr */
 	bool restoring;	      /* loaded running: its VM is being adopted */
@@ -208,6 +211,8 @@ bool container_is_running(const struct container *c);
 struct vm_config;
 /* The VM a start boots: its resources, the image disk and the writable disk. */
 void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg);
+/* The id of its VM, and of the VM's run directory: c->vm_id, else c->id. */
+const char *container_vm_id(const struct container *c);
 /*
  * A VM for a container with a memory limit has this much more than the limit,
  * for the guest's kernel and arca-init; the limit itself is the memory.max of

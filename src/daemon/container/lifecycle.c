@@ -30,6 +30,7 @@
 #include "container-helper.h"
 #include "container-maint.h"
 #include "container-mounts.h"
+#include "pool.h"
 #include "sandbox.h"
 #include "volume.h"
 #include "daemon.h"
@@ -220,6 +221,8 @@ static void vm_gone(struct container *c)
 	container_health_stop(c);
 	container_helpers_fail(c);
 	c->vm = vm_free(c->vm);
+	free(c->vm_id);
+	c->vm_id = NULL;
 	sandbox_release(c); /* the TAP went with the VMM; its veths, ports and addresses go */
 	(void)container_persist(c);
 	c->stop_timer = event_source_free(c->stop_timer);
@@ -368,6 +371,8 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	container_io_ended(c);
 	if (c->vm && c->helpers)
 		c->stop_when_idle = true; /* a cp, commit or export reads its disk: the VM waits */
+	else if (c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")))
+		vm_quit(c->vm); /* its disk is removed next: the guest need not put it in order */
 	else if (c->vm)
 		vm_stop(c->vm, VM_STOP_GRACE);
 }
@@ -459,6 +464,7 @@ static void on_setup_done(int error, const char *message, void *userdata)
 		fail_start(c, message);
 		return;
 	}
+	log_debug("container %.12s: guest set up", c->id);
 	/* An empty volume first gets what the image has there, as dockerd copies it. */
 	_cleanup_free_ char *script = container_mounts_copy_up_script(c);
 	if (script) {
@@ -475,10 +481,10 @@ static void on_setup_done(int error, const char *message, void *userdata)
 	spawn_main(c);
 }
 
-static void on_vm_ready(struct vm *vm, void *userdata)
+/* The guest's setup, its network's links already made or not (links). */
+static void set_up_guest(struct container *c, bool links)
 {
-	struct container *c = userdata;
-	struct guest_client *gc = vm_guest(vm);
+	struct guest_client *gc = vm_guest(c->vm);
 	struct guest_request rq;
 	bool ro = json_is_true(json_object_get(c->host_config, "ReadonlyRootfs"));
 
@@ -488,10 +494,11 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 					  .init_layer = true };
 	/* Requests are pipelined: the guest runs them in order. */
 	struct guest_batch *b = guest_batch_new(gc, on_setup_done, c);
-	guest_batch_add_rootfs(b, &spec);
-
 	/* The network (links, routes, resolver) and /etc/hostname, hosts, resolv.conf. */
-	sandbox_guest_setup(c, b);
+	if (links)
+		sandbox_guest_links(c, b);
+	guest_batch_add_rootfs(b, &spec);
+	sandbox_guest_files(c, b);
 	container_mounts_add_requests(c, b, 0, true);
 	/* --memory and --cpus as dockerd applies them: the cgroup of the container's processes. */
 	container_limits_add(b, json_integer_value(json_object_get(c->host_config, "Memory")),
@@ -503,6 +510,12 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 		guest_batch_add(b, &rq);
 	}
 	guest_batch_end(b);
+}
+
+static void on_vm_ready(struct vm *vm, void *userdata)
+{
+	(void)vm;
+	set_up_guest(userdata, true);
 }
 
 static const struct vm_callbacks vm_cbs = {
@@ -566,6 +579,90 @@ static void start_refused(struct container *c, struct arca_error *err)
 		finish_remove(c);
 }
 
+/* A pooled start's steps, the hot-plugs and the network's batch, end here. */
+static void pool_step_done(struct container *c, int error, const char *what, const char *message)
+{
+	if (error && !c->pool_error)
+		c->pool_error = xasprintf("%s: %s", what, message ? message : strerror(error));
+	if (--c->pool_steps > 0)
+		return;
+	if (c->pool_error) {
+		_cleanup_free_ char *why = TAKE_PTR(c->pool_error);
+		fail_start(c, why);
+		return;
+	}
+	log_debug("container %.12s: disks hot-plugged, network set up", c->id);
+	set_up_guest(c, false);
+}
+
+/* Its VM is on the way: the start is under way, a new run begins. */
+static void mark_starting(struct container *c)
+{
+	c->starting = true;
+	c->stopping = false;
+	c->stop_signal_sent = 0;
+	c->run_started = 0;
+}
+
+static void on_disk_added(struct vm *vm, int error, const char *message, void *userdata)
+{
+	(void)vm;
+	pool_step_done(userdata, error, "hot-plug its disk", message);
+}
+
+static void on_pool_net_done(int error, const char *message, void *userdata)
+{
+	pool_step_done(userdata, error, "configure the guest", message);
+}
+
+/*
+ * A VM from the pool (pool.h): its TAP renamed and plumbed, its disks
+ * hot-plugged; then the setup of a cold start's on_vm_ready. c may be gone
+ * when it returns (a refused AutoRemove start).
+ */
+static void start_pooled(struct container *c, struct vm *vm, const char *tap,
+			 const struct vm_config *cfg)
+{
+	struct arca_error *err = NULL;
+	if (sandbox_prepare_pooled(c, tap, &err) < 0) {
+		vm_free(vm); /* its TAP goes with it */
+		log_writer_close(c);
+		(void)container_persist(c);
+		return start_refused(c, err);
+	}
+	mark_starting(c);
+	free(c->pool_error);
+	c->pool_error = NULL;
+	vm_set_owner(vm, &vm_cbs, c);
+	c->vm = vm;
+	c->vm_id = xstrdup(vm_id(vm));
+	log_debug("container %.12s: VM %s from the pool", c->id, c->vm_id);
+	/* Each disk, the network's batch, and one more until all are under way. */
+	c->pool_steps = (unsigned)cfg->n_disks + 2;
+	/* While QEMU plugs the disks and the guest scans them: the hostname (a cold VM
+	 * has it on its command line) and the network, which need no root filesystem. */
+	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_pool_net_done, c);
+	struct guest_request rq;
+	guest_request_init(&rq, PROTO_OP_SET_HOSTNAME);
+	proto_put_str(&rq.w, PROTO_T_HOSTNAME,
+		      json_string_value(json_object_get(c->config, "Hostname")));
+	guest_batch_add(b, &rq);
+	sandbox_guest_links(c, b);
+	guest_batch_end(b);
+	for (size_t i = 0; i < cfg->n_disks; i++) {
+		struct vm_disk disk = cfg->disks[i];
+		disk.scsi = true;
+		if (vm_add_disk(vm, &disk, on_disk_added, c, &err) < 0) {
+			c->pool_error = xstrdup(err->msg);
+			arca_error_free(err);
+			err = NULL;
+			c->pool_steps -= (unsigned)(cfg->n_disks - i); /* never answered */
+			break;
+		}
+	}
+	pool_step_done(c, 0, NULL, NULL);
+}
+
 /* Spawns the VM; c may be gone when it returns (a refused AutoRemove start). */
 static void start_vm(struct container *c)
 {
@@ -594,22 +691,27 @@ static void start_vm(struct container *c)
 	}
 	if (set)
 		guest = &own;
+	free(c->vm_id); /* a VM of its own, unless the pool has one */
+	c->vm_id = NULL;
 	struct vm_config cfg;
 	container_vm_config(c, disk, &cfg);
 	cfg.kernel = guest->kernel;
 	cfg.initramfs = guest->initramfs;
 	json_decref(c->guest);
 	c->guest = daemon_guest_json(guest);
+	char tap[16];
+	struct vm *pooled = !set && sandbox_wants_nic(c) ? pool_take(d->pool, &cfg, tap) : NULL;
+	if (pooled) {
+		start_pooled(c, pooled, tap, &cfg);
+		return;
+	}
 	if (sandbox_prepare(c, &cfg, &err) < 0) {
 		daemon_guest_done(&own);
 		log_writer_close(c);
 		(void)container_persist(c);
 		return start_refused(c, err);
 	}
-	c->starting = true;
-	c->stopping = false;
-	c->stop_signal_sent = 0;
-	c->run_started = 0;
+	mark_starting(c);
 	int started = vm_start(d->event, &cfg, &vm_cbs, c, &c->vm, &err);
 	daemon_guest_done(&own); /* the VM has its own copies of the paths */
 	if (started < 0) {
@@ -979,7 +1081,7 @@ static void restore_failed(struct container *c, const char *why)
 	(void)container_persist(c);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
-	(void)vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC);
+	(void)vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC);
 	struct arca_error *err = NULL;
 	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "%s", c->error);
 	ops_reply(&c->start_ops, c, err);
@@ -1058,7 +1160,8 @@ static bool restore_wanted(struct container *c)
 		c->restoring = true; /* its VM may still run (live restore) */
 		return true;
 	}
-	if (vm_clear_stale(c->d->cfg.run_dir, c->id, 3 * USEC_PER_SEC) < 0 && was_running)
+	if (vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC) < 0 &&
+	    was_running)
 		log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
 	if (was_running) {
 		container_set_exited(c, 255, "the daemon restarted while the container ran");

@@ -132,11 +132,16 @@ static unsigned vm_cpus(struct container *c)
 	return n ? MIN(n, 64u) : c->d->cfg.default_cpus;
 }
 
+const char *container_vm_id(const struct container *c)
+{
+	return c->vm_id ? c->vm_id : c->id;
+}
+
 void container_vm_config(struct container *c, const char *image_disk, struct vm_config *cfg)
 {
 	struct daemon *d = c->d;
 	*cfg = (struct vm_config){
-		.id = c->id,
+		.id = container_vm_id(c),
 		.runtime_dir = d->cfg.run_dir,
 		.kernel = d->guest.kernel,
 		.initramfs = d->guest.initramfs,

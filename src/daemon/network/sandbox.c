@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -29,6 +28,7 @@
 #include "tap.h"
 #include "trunk.h"
 #include "vm.h"
+#include "worker.h"
 
 const char *sandbox_ep_str(json_t *ep, const char *key)
 {
@@ -50,13 +50,6 @@ static void link_names(const char *endpoint_id, char port[16], char leg[16])
 {
 	snprintf(port, 16, "avb%.12s", endpoint_id);
 	snprintf(leg, 16, "avl%.12s", endpoint_id);
-}
-
-static void random_mac(uint8_t mac[6])
-{
-	if (getrandom(mac, 6, 0) != 6)
-		abort();
-	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
 }
 
 static void mac_string(const uint8_t m[6], char buf[18])
@@ -205,7 +198,7 @@ static int resolve_endpoint(struct container *c, struct network *n, json_t *ep,
 	if (!sandbox_ep_str(ep, "MacAddress")[0]) {
 		uint8_t m[6];
 		char buf[18];
-		random_mac(m);
+		tap_random_mac(m);
 		mac_string(m, buf);
 		json_object_set_new(ep, "MacAddress", json_string(buf));
 	}
@@ -270,6 +263,20 @@ static int plumb_endpoint(struct container *c, struct sandbox *sb, struct networ
 
 /* Undoes an endpoint's host side: its veth pair (named after its EndpointID, so a dead
  * daemon's leftovers go too), and the connections tracked for its addresses. */
+/* The task frees its address: a stopping daemon waits for it but calls no done. */
+static int flush_conntrack(void *arg)
+{
+	nft_conntrack_flush(arg);
+	free(arg);
+	return 0;
+}
+
+static void flushed(void *arg, int result)
+{
+	(void)arg;
+	(void)result;
+}
+
 static void unplumb_endpoint(struct container *c, struct sandbox *sb, const char *network_id,
 			     json_t *ep)
 {
@@ -284,9 +291,17 @@ static void unplumb_endpoint(struct container *c, struct sandbox *sb, const char
 	}
 	const char *ips[] = { sandbox_ep_str(ep, "IPAddress"),
 			      sandbox_ep_str(ep, "GlobalIPv6Address") };
-	for (size_t i = 0; i < ELEMENTSOF(ips); i++)
-		if (ips[i][0])
-			nft_conntrack_flush(ips[i]);
+	for (size_t i = 0; i < ELEMENTSOF(ips); i++) {
+		if (!ips[i][0])
+			continue;
+		/* conntrack(8) runs twice, some 20 ms each: on a worker, not in a stop's way. */
+		char *ip = xstrdup(ips[i]);
+		if (!c->d->workers ||
+		    workers_submit(c->d->workers, flush_conntrack, flushed, ip) < 0) {
+			nft_conntrack_flush(ip);
+			free(ip);
+		}
+	}
 }
 
 /* The endpoint the default route goes through: the first one of a non-internal network. */
@@ -372,10 +387,39 @@ static int plumb_all(struct container *c, struct sandbox *sb, struct arca_error 
 	return update_tap(c->d, sb, err);
 }
 
-int sandbox_prepare(struct container *c, struct vm_config *cfg, struct arca_error **err)
+bool sandbox_wants_nic(struct container *c)
+{
+	const char *k;
+	json_t *ep;
+	json_object_foreach(c->networks, k, ep)
+	{
+		struct network *n = sandbox_ep_network(c, ep);
+		if (n && network_has_bridge(n))
+			return true;
+	}
+	return false;
+}
+
+/* The TAP for c: opened (cfg->net_fd), or a pooled VM's renamed to c's name. */
+static int take_tap(struct container *c, struct sandbox *sb, const char *pooled,
+		    struct arca_error **err)
+{
+	struct nl_sock *nl = c->d->nl;
+	snprintf(sb->tap, sizeof(sb->tap), "avt%.12s", c->id);
+	int r = pooled ? host_link_rename(nl, pooled, sb->tap, err)
+		       : (sb->tap_fd = tap_open(sb->tap, err));
+	if (r >= 0)
+		r = host_link_up(nl, sb->tap, err);
+	sb->tap_index = host_link_index(nl, sb->tap);
+	return r;
+}
+
+static int prepare(struct container *c, struct vm_config *cfg, const char *pooled_tap,
+		   struct arca_error **err)
 {
 	struct daemon *d = c->d;
-	cfg->net_fd = -1;
+	if (cfg)
+		cfg->net_fd = -1;
 	bool any = false;
 	const char *k;
 	json_t *ep;
@@ -394,11 +438,7 @@ int sandbox_prepare(struct container *c, struct vm_config *cfg, struct arca_erro
 	sb->tap_fd = -EBADF;
 	c->sandbox = sb;
 	if (r >= 0 && any) {
-		snprintf(sb->tap, sizeof(sb->tap), "avt%.12s", c->id);
-		r = sb->tap_fd = tap_open(sb->tap, err);
-		if (r >= 0)
-			r = host_link_up(d->nl, sb->tap, err);
-		sb->tap_index = host_link_index(d->nl, sb->tap);
+		r = take_tap(c, sb, pooled_tap, err);
 		if (r >= 0)
 			r = plumb_all(c, sb, err);
 	}
@@ -408,13 +448,23 @@ int sandbox_prepare(struct container *c, struct vm_config *cfg, struct arca_erro
 		sandbox_release(c);
 		return r;
 	}
-	if (any) {
+	if (any && cfg) {
 		cfg->net_fd = sb->tap_fd;
-		random_mac(cfg->net_mac);
+		tap_random_mac(cfg->net_mac);
 		cfg->net_vhost = d->vhost_net;
 	}
 	firewall_update(d);
 	return 0;
+}
+
+int sandbox_prepare(struct container *c, struct vm_config *cfg, struct arca_error **err)
+{
+	return prepare(c, cfg, NULL, err);
+}
+
+int sandbox_prepare_pooled(struct container *c, const char *tap, struct arca_error **err)
+{
+	return prepare(c, NULL, tap, err);
 }
 
 void sandbox_vm_started(struct container *c)
@@ -562,7 +612,8 @@ static void on_dns(struct guest_client *gc, uint32_t id, bool tcp, const uint8_t
 }
 
 /* The default route, the resolver and the /etc files, as the endpoints now are. */
-static void add_follow_ups(struct container *c, struct guest_batch *b, bool initial)
+/* The default route and the resolver at 127.0.0.11. */
+static void add_routing(struct container *c, struct guest_batch *b, bool initial)
 {
 	struct guest_request rq;
 	route_request(c, &rq);
@@ -574,6 +625,11 @@ static void add_follow_ups(struct container *c, struct guest_batch *b, bool init
 		dns_request(resolver, &rq);
 		guest_batch_add(b, &rq);
 	}
+}
+
+static void add_follow_ups(struct container *c, struct guest_batch *b, bool initial)
+{
+	add_routing(c, b, initial);
 	sandbox_etc_write(c, b, initial);
 }
 
@@ -592,7 +648,7 @@ size_t sandbox_build_requests(struct container *c, struct guest_request *reqs, s
 	return n;
 }
 
-void sandbox_guest_setup(struct container *c, struct guest_batch *b)
+void sandbox_guest_links(struct container *c, struct guest_batch *b)
 {
 	struct guest_request rq;
 	const char *k;
@@ -604,7 +660,12 @@ void sandbox_guest_setup(struct container *c, struct guest_batch *b)
 		link_add_request(c, ep, &rq);
 		guest_batch_add(b, &rq);
 	}
-	add_follow_ups(c, b, true);
+	add_routing(c, b, true);
+}
+
+void sandbox_guest_files(struct container *c, struct guest_batch *b)
+{
+	sandbox_etc_write(c, b, true);
 }
 
 /* --- connect and disconnect while it runs --- */

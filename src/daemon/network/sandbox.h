@@ -36,10 +36,22 @@ struct vm_config;
  * network (--network none) gets no NIC.
  */
 int sandbox_prepare(struct container *c, struct vm_config *cfg, struct arca_error **err);
+/* Whether c is on a network with a bridge, so its VM has a NIC. */
+bool sandbox_wants_nic(struct container *c);
+/*
+ * The same for a pooled VM that c claims (pool.h): its NIC's TAP, `tap`
+ * (down, held by the VMM), is renamed to c's and plumbed. c must want a NIC.
+ */
+int sandbox_prepare_pooled(struct container *c, const char *tap, struct arca_error **err);
 /* The VMM holds the TAP now: arcad's copy is closed, so the TAP dies with the VMM. */
 void sandbox_vm_started(struct container *c);
-/* The guest side of it, added to the start's setup batch: links, routes, resolver, /etc files. */
-void sandbox_guest_setup(struct container *c, struct guest_batch *b);
+/*
+ * The guest side of it, added to the start's setup batches: its links,
+ * routes and resolver (which need no root filesystem), then /etc/hostname,
+ * hosts and resolv.conf in the root.
+ */
+void sandbox_guest_links(struct container *c, struct guest_batch *b);
+void sandbox_guest_files(struct container *c, struct guest_batch *b);
 /*
  * The VM is gone (or never started): veths removed, ports closed, conntrack
  * forgotten, firewall updated, operational fields cleared. On a container
