@@ -149,9 +149,16 @@ static int load(const struct prog *g, const char *name, struct arca_error **err)
 	attr.insn_cnt = (uint32_t)g->n;
 	attr.license = (uint64_t)(uintptr_t)license;
 	strncpy(attr.prog_name, name, sizeof(attr.prog_name) - 1);
-	int fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	if (fd >= 0)
-		return fd;
+	/* EAGAIN: the verifier stopped for a signal (or a transient shortage); libbpf
+	 * retries too. */
+	int fd = -1;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN)
+			break;
+	}
 	int e = errno;
 	/* Again with the verifier's log, for the error. */
 	attr.log_level = 1;

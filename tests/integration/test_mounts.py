@@ -316,3 +316,19 @@ def test_cp_reaches_a_running_containers_mounts(arcad, hostdir, tmp_path):
     arcad.docker("cp", str(local), "cold:/payload")
     arcad.docker("rm", "cold")
     arcad.docker("volume", "rm", "cpvol")
+
+
+def test_rm_keeps_what_volumes_got_without_a_sync(arcad):
+    """A --rm container's VM is ended at once when its process exits (docs/vm-pool.md),
+    unless it writes through a volume: what it wrote there without a sync stays, in a
+    block volume as in a shared one."""
+    arcad.docker("volume", "create", "-d", "block", "-o", "size=64m", "blk")
+    arcad.docker("volume", "create", "shared")
+    try:
+        for vol in ("blk", "shared"):
+            arcad.docker("run", "--rm", "-v", f"{vol}:/d", "busybox", "sh", "-c",
+                         "echo unsynced > /d/f")
+            assert arcad.docker("run", "--rm", "-v", f"{vol}:/d", "busybox", "cat",
+                                "/d/f").stdout == "unsynced\n", vol
+    finally:
+        arcad.docker("volume", "rm", "blk", "shared")

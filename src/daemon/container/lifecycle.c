@@ -359,6 +359,19 @@ static void on_proc_stdin_ready(struct guest_proc *p, void *userdata)
 	container_io_stdin_ready(userdata);
 }
 
+/* Whether its VM writes something that outlives it: a shared path or a block volume. */
+static bool writes_through(const struct container *c)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(c->mounts, i, m)
+	{
+		if (container_mount_is_shared(m) || container_mount_is_block(m))
+			return true;
+	}
+	return false;
+}
+
 static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 {
 	struct container *c = userdata;
@@ -371,7 +384,8 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 	container_io_ended(c);
 	if (c->vm && c->helpers)
 		c->stop_when_idle = true; /* a cp, commit or export reads its disk: the VM waits */
-	else if (c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")))
+	else if (c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")) &&
+		 !writes_through(c))
 		vm_quit(c->vm); /* its disk is removed next: the guest need not put it in order */
 	else if (c->vm)
 		vm_stop(c->vm, VM_STOP_GRACE);
