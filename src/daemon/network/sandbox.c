@@ -261,8 +261,6 @@ static int plumb_endpoint(struct container *c, struct sandbox *sb, struct networ
 	return 0;
 }
 
-/* Undoes an endpoint's host side: its veth pair (named after its EndpointID, so a dead
- * daemon's leftovers go too), and the connections tracked for its addresses. */
 /* The task frees its address: a stopping daemon waits for it but calls no done. */
 static int flush_conntrack(void *arg)
 {
@@ -277,6 +275,8 @@ static void flushed(void *arg, int result)
 	(void)result;
 }
 
+/* Undoes an endpoint's host side: its veth pair (named after its EndpointID, so a dead
+ * daemon's leftovers go too), and the connections tracked for its addresses. */
 static void unplumb_endpoint(struct container *c, struct sandbox *sb, const char *network_id,
 			     json_t *ep)
 {
