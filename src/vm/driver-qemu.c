@@ -240,19 +240,37 @@ static void detach(struct vm *vm)
 	vm->driver_data = qmp_free(vm->driver_data);
 }
 
+/* The replies of `pending` commands, answered once: the first error, or success. */
 struct done_ctx {
 	struct vm *vm;
 	vm_done_fn cb;
 	void *userdata;
+	unsigned pending;
+	int error;
+	char *message;
 };
+
+static struct done_ctx *done_new(struct vm *vm, unsigned pending, vm_done_fn cb, void *userdata)
+{
+	struct done_ctx *d = xnew0(struct done_ctx, 1);
+	*d = (struct done_ctx){ .vm = vm, .cb = cb, .userdata = userdata, .pending = pending };
+	return d;
+}
 
 static void on_done(struct qmp *q, int error, const char *message, json_t *ret, void *userdata)
 {
 	struct done_ctx *d = userdata;
 	(void)q;
 	(void)ret;
-	if (d->cb && error != -ECANCELED)
-		d->cb(d->vm, error, message, d->userdata);
+	if (error && !d->error) {
+		d->error = error;
+		d->message = xstrdup(message ? message : "QMP error");
+	}
+	if (--d->pending > 0)
+		return;
+	if (d->cb && d->error != -ECANCELED)
+		d->cb(d->vm, d->error, d->message, d->userdata);
+	free(d->message);
 	free(d);
 }
 
@@ -260,8 +278,7 @@ static int execute(struct vm *vm, const char *cmd, vm_done_fn cb, void *userdata
 {
 	if (!vm->driver_data)
 		return -ENOTCONN;
-	struct done_ctx *d = xnew0(struct done_ctx, 1);
-	*d = (struct done_ctx){ vm, cb, userdata };
+	struct done_ctx *d = done_new(vm, 1, cb, userdata);
 	int r = qmp_execute(vm->driver_data, cmd, NULL, on_done, d);
 	if (r < 0)
 		free(d);
@@ -283,33 +300,6 @@ static int quit_vm(struct vm *vm)
 	return execute(vm, "quit", NULL, NULL);
 }
 
-/* A hot-plug's three commands, answered once: the first error, or success. */
-struct disk_ctx {
-	struct vm *vm;
-	vm_done_fn cb;
-	void *userdata;
-	unsigned pending;
-	int error;
-	char *message;
-};
-
-static void on_disk_step(struct qmp *q, int error, const char *message, json_t *ret, void *userdata)
-{
-	struct disk_ctx *d = userdata;
-	(void)q;
-	(void)ret;
-	if (error && !d->error) {
-		d->error = error;
-		d->message = xstrdup(message ? message : "QMP error");
-	}
-	if (--d->pending > 0)
-		return;
-	if (d->cb && d->error != -ECANCELED)
-		d->cb(d->vm, d->error, d->message, d->userdata);
-	free(d->message);
-	free(d);
-}
-
 /*
  * add-fd puts the file in an fd set (its id chosen here, so the three
  * commands go at once: QMP runs them in order), blockdev-add opens it as
@@ -325,8 +315,7 @@ static int add_disk(struct vm *vm, const struct vm_disk *disk, int fd, vm_done_f
 		return -ENOTCONN;
 	}
 	unsigned n = ++vm->hotplugged;
-	struct disk_ctx *d = xnew0(struct disk_ctx, 1);
-	*d = (struct disk_ctx){ .vm = vm, .cb = cb, .userdata = userdata, .pending = 3 };
+	struct done_ctx *d = done_new(vm, 3, cb, userdata); /* its three commands */
 	char node[32], dev[32], file[64];
 	snprintf(node, sizeof(node), "hp%u", n);
 	snprintf(dev, sizeof(dev), "hpdev%u", n);
@@ -337,17 +326,17 @@ static int add_disk(struct vm *vm, const struct vm_disk *disk, int fd, vm_done_f
 				"no-flush", 0, "file", "driver", "file", "filename", file);
 	json_t *devargs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "scsi-hd", "bus",
 				    "scsi0.0", "drive", node, "serial", disk->serial, "id", dev);
-	int r = qmp_execute_fd(q, "add-fd", add, fd, on_disk_step, d);
+	int r = qmp_execute_fd(q, "add-fd", add, fd, on_done, d);
 	if (r < 0) {
 		json_decref(blk);
 		json_decref(devargs);
 		free(d);
 		return r;
 	}
-	/* Once one is queued, every reply (or cancellation) reaches on_disk_step. */
-	if (qmp_execute(q, "blockdev-add", blk, on_disk_step, d) < 0)
+	/* Once one is queued, every reply (or cancellation) reaches on_done. */
+	if (qmp_execute(q, "blockdev-add", blk, on_done, d) < 0)
 		d->pending--;
-	if (qmp_execute(q, "device_add", devargs, on_disk_step, d) < 0)
+	if (qmp_execute(q, "device_add", devargs, on_done, d) < 0)
 		d->pending--;
 	return 0;
 }

@@ -359,6 +359,12 @@ static int spawn(struct vm *vm, char **argv, int qmp_fd, int chan_fd, int con_fd
 	return 0;
 }
 
+/* A path, and a serial QEMU takes whole (short, none of its option separators). */
+static bool disk_valid(const struct vm_disk *d)
+{
+	return d->path && d->serial && strlen(d->serial) <= 20 && !strpbrk(d->serial, ",= ");
+}
+
 static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_error **err)
 {
 	if (!cfg->id || !valid_id(cfg->id))
@@ -387,8 +393,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	vm->chan_path = xasprintf("%s/chan.sock", vm->dir);
 	vm->console_path = xasprintf("%s/console.sock", vm->dir);
 	for (size_t i = 0; i < cfg->n_disks; i++) {
-		if (!cfg->disks[i].path || !cfg->disks[i].serial ||
-		    strlen(cfg->disks[i].serial) > 20 || strpbrk(cfg->disks[i].serial, ",= "))
+		if (!disk_valid(&cfg->disks[i]))
 			return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 					      "disk %zu needs a path and a short serial", i);
 		vm->disks[i].path = xstrdup(cfg->disks[i].path);
@@ -889,8 +894,7 @@ int vm_add_disk(struct vm *vm, const struct vm_disk *disk, vm_done_fn cb, void *
 	if (vm->state != VM_RUNNING || !vm->scsi_hotplug)
 		return arca_error_set(err, EINVAL, ARCA_ERR_INTERNAL, "VM `%s` takes no disk now",
 				      vm->id);
-	if (!disk->path || !disk->serial || strlen(disk->serial) > 20 ||
-	    strpbrk(disk->serial, ",= "))
+	if (!disk_valid(disk))
 		return arca_error_set(err, EINVAL, ARCA_ERR_INVALID,
 				      "a disk needs a path and a short serial");
 	int fd = open(disk->path, (disk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);

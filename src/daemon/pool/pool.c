@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "alloc.h"
 #include "cleanup.h"
@@ -16,6 +15,7 @@
 #include "event.h"
 #include "hashmap.h"
 #include "log.h"
+#include "names.h"
 #include "tap.h"
 #include "vm.h"
 
@@ -105,13 +105,9 @@ static const struct vm_callbacks pool_cbs = { .ready = on_ready, .exited = on_ex
 static int boot_one(struct pool *p, struct arca_error **err)
 {
 	struct daemon *d = p->d;
-	uint8_t r8[8];
-	if (getrandom(r8, sizeof(r8), 0) != sizeof(r8))
-		return arca_error_errno(err, errno, "getrandom");
-	char hex[17], id[32];
-	for (size_t i = 0; i < sizeof(r8); i++)
-		snprintf(hex + 2 * i, 3, "%02x", r8[i]);
-	snprintf(id, sizeof(id), POOL_VM_PREFIX "%s", hex);
+	char hex[ID_HEX_LEN + 1], id[32];
+	id_generate(hex);
+	snprintf(id, sizeof(id), POOL_VM_PREFIX "%.16s", hex);
 	struct pool_vm *e = xnew0(struct pool_vm, 1);
 	e->pool = p;
 	snprintf(e->tap, sizeof(e->tap), "avp%.12s", hex);
