@@ -105,9 +105,10 @@ class Side:
 
 
 
-def start_both(build, work, pool_size=None):
+def start_both(build, work, pool_size=None, pool_memory=None):
     """arcad and dockerd side by side, each with the same busybox image pulled from one
-    loopback registry. arcad keeps pool_size booted VMs (None: its default). Returns
+    loopback registry. arcad keeps pool_size booted VMs within pool_memory MiB (None:
+    its defaults). Returns
     (arcad, dockerd, arca side, docker side); the caller stops both daemons."""
     import images
     import registry
@@ -115,6 +116,8 @@ def start_both(build, work, pool_size=None):
     ensure_dockerd()
     arcad = Daemon(build, find_kernel())
     arcad.pool_size = pool_size
+    if pool_memory is not None:
+        arcad.config["vm-pool-memory"] = pool_memory
     arcad.start()
     dockerd = Dockerd(os.path.join(work, "docker"))
     ours = Side("arca", arcad.env)

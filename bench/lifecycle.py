@@ -95,12 +95,16 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--pool-size", type=int, default=None,
                     help="arcad's vm-pool-size (default: arcad's own default)")
+    ap.add_argument("--pool-memory", type=int, default=None,
+                    help="arcad's vm-pool-memory in MiB (default: arcad's own default)")
+    ap.add_argument("--raw", action="store_true", help="also print every time measured")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="arca-bench-life-")
     arcad = dockerd = None
     try:
-        arcad, dockerd, ours, theirs = start_both(args.build, work, args.pool_size)
+        arcad, dockerd, ours, theirs = start_both(args.build, work, args.pool_size,
+                                                args.pool_memory)
         ours.memory = lambda n: arca_memory(arcad, n)
         theirs.memory = lambda n: docker_memory(dockerd, n)
         sides = (ours, theirs)
@@ -155,6 +159,10 @@ def main():
         ys = theirs.times[what]
         print(f"{what:<40}{med(xs):>10.0f}{p90(xs):>8.0f}{med(ys):>12.0f}{p90(ys):>8.0f}"
               f"{med(xs) / med(ys):>8.2f}")
+    if args.raw:
+        for what, xs in ours.times.items():
+            for s in (ours, theirs):
+                print(f"  {s.name:<7}{what}: {' '.join(f'{x:.0f}' for x in s.times[what])}")
     (a_per, a_daemon), (d_per, d_daemon) = memory["arca"], memory["docker"]
     print(f"{'memory, MiB':<40}{'arca':>10}{'':>8}{'docker':>12}{'':>8}{'ratio':>8}")
     print(f"{'host RSS per running container':<40}{a_per / 1024:>10.1f}{'':>8}"
