@@ -34,7 +34,10 @@
 #include "firewall.h"
 #include "host-link.h"
 #include "sandbox.h"
+#include "reaper.h"
+#include "spare-disk.h"
 #include "systemd.h"
+#include "trash.h"
 #include "tap.h"
 #include "exec-session.h"
 #include "fd-util.h"
@@ -52,6 +55,8 @@
 #include "worker.h"
 
 #define RESTORE_TIMEOUT (20 * USEC_PER_SEC)
+/* Writable disks made ahead (spare-disk.h): two creates in a row take one each. */
+#define SPARE_DISKS 2
 
 static const struct http_handler handler = {
 	.wants_stream = api_wants_stream,
@@ -171,6 +176,7 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 	d->build_vms = hashmap_new();
 	d->started = now_usec(CLOCK_REALTIME);
 	d->containers_dir = xasprintf("%s/containers", cfg->root);
+	d->trash_dir = trash_path(cfg->root);
 	host_facts(d);
 
 	r = event_new(&d->event);
@@ -179,8 +185,11 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		goto fail;
 	}
 	d->events = events_new(d->event);
+	d->reaper = reaper_new();
 	d->container_hooks = &container_lifecycle_hooks;
 	r = mkdir_p(d->containers_dir, 0700);
+	if (r >= 0)
+		r = trash_init(d->trash_dir);
 	if (r >= 0)
 		r = mkdir_p(cfg->run_dir, 0700);
 	if (r < 0) {
@@ -232,6 +241,10 @@ int daemon_new(const struct daemon_config *cfg, struct daemon **ret, struct arca
 		r = container_load_all(d, err);
 	if (r >= 0)
 		r = workers_new(d->event, &d->workers);
+	if (r >= 0) {
+		d->spares = spare_disks_new(d, CONTAINER_RW_DISK_SIZE, SPARE_DISKS, err);
+		r = d->spares ? 0 : -EIO;
+	}
 	if (r < 0)
 		goto fail;
 	/* Running VMs are adopted before the API answers, as dockerd restores first. */
@@ -271,6 +284,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->events = events_free(d->events); /* ends the streams while their connections live */
 	d->http = http_server_free(d->http);
 	d->pool = pool_free(d->pool); /* pooled VMs are never left running */
+	d->reaper = reaper_free(d->reaper);
 	if (d->cfg.socket_path && d->cfg.listen_fd <= 0)
 		(void)unlink(d->cfg.socket_path);
 	/*
@@ -318,6 +332,7 @@ struct daemon *daemon_free(struct daemon *d)
 		volume_free(v);
 	hashmap_free(d->volumes);
 	d->workers = workers_free(d->workers);
+	d->spares = spare_disks_free(d->spares); /* its job, if any, ended with the workers */
 	d->dns = dns_free(d->dns);
 	d->nl = host_link_close(d->nl);
 	free(d->firewall);
@@ -327,6 +342,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->event = event_free(d->event);
 	daemon_guest_done(&d->guest);
 	free(d->containers_dir);
+	free(d->trash_dir);
 	free((char *)d->cfg.root);
 	free((char *)d->cfg.run_dir);
 	free((char *)d->cfg.socket_path);

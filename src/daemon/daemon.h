@@ -84,6 +84,7 @@ struct daemon {
 	struct daemon_config cfg;
 	struct daemon_guest guest; /* what VMs boot (guest.h) */
 	char *containers_dir;
+	char *trash_dir; /* trash.h */
 	struct accel_choice accel;
 	bool use_vsock;
 	bool stopping; /* set (atomically) when the daemon shuts down: builds end early */
@@ -99,7 +100,9 @@ struct daemon {
 	const struct container_hooks *container_hooks; /* the lifecycle's (lifecycle.h) */
 	/* Networking on the host (network/): rtnetlink, the firewall as last applied. */
 	struct nl_sock *nl;
-	struct pool *pool; /* booted VMs that starts claim (pool.h) */
+	struct pool *pool;	    /* booted VMs that starts claim (pool.h) */
+	struct reaper *reaper;	    /* ending VMs no container owns (reaper.h) */
+	struct spare_disks *spares; /* writable disks made ahead (spare-disk.h) */
 	char *firewall;
 	char *firewall_error;
 	uint16_t port_cursor; /* the last random host port handed out */

@@ -79,6 +79,10 @@ struct guest_net {
 	struct nl_sock *nl_root; /* rtnetlink in each */
 	struct nl_sock *nl_ctr;
 	int trunk; /* ifindex of the trunk, once brought up */
+	/* A spare link made at boot for a container's usual first network (VLAN 1 as
+	 * eth0, down, in the container's namespace): registering a link is the slow part
+	 * of NET_LINK_ADD. Its ifindex until taken or dropped, else 0. */
+	int spare;
 };
 
 struct net_addr {
@@ -175,6 +179,8 @@ int net_enter_container(struct guest_init *gi);
 int net_leave_container(struct guest_init *gi);
 int net_link_add(struct guest_init *gi, const struct net_link_spec *spec, char *err, size_t errlen);
 int net_link_del(struct guest_init *gi, const char *ifname, char *err, size_t errlen);
+/* Removes the spare link if no NET_LINK_ADD took it: before a process joins the namespace. */
+void net_drop_spare(struct guest_init *gi);
 int net_route(struct guest_init *gi, const char *ifname, const struct net_addr *gw4,
 	      const struct net_addr *gw6, char *err, size_t errlen);
 

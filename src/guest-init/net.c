@@ -40,46 +40,30 @@ static const struct {
 	{ "/proc/sys/net/ipv4/ping_group_range", "0 2147483647" },
 };
 
-int net_setup(struct guest_init *gi)
-{
-	struct guest_net *n = &gi->net;
-	n->root_ns = n->ctr_ns = -EBADF;
-	n->root_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (n->root_ns < 0)
-		return -errno;
-	if (unshare(CLONE_NEWNET) < 0)
-		return -errno;
-	n->ctr_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int r = n->ctr_ns < 0 ? -errno : 0;
-	n->nl_ctr = xnew0(struct nl_sock, 1);
-	n->nl_ctr->fd = -EBADF;
-	if (r >= 0)
-		r = nl_open(n->nl_ctr);
-	if (r >= 0)
-		r = nl_link_set_flags(n->nl_ctr, 1 /* lo, always 1 in a new namespace */, IFF_UP,
-				      IFF_UP);
-	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(ns_sysctls); i++)
-		if (write_file_at(AT_FDCWD, ns_sysctls[i].path, ns_sysctls[i].value,
-				  strlen(ns_sysctls[i].value), 0644) < 0)
-			log_warn("sysctl %s: %m, ignoring", ns_sysctls[i].path);
-	/* Back to the guest's own namespace, where the trunk is. */
-	if (setns(n->root_ns, CLONE_NEWNET) < 0 && r >= 0)
-		r = -errno;
-	n->nl_root = xnew0(struct nl_sock, 1);
-	n->nl_root->fd = -EBADF;
-	if (r >= 0)
-		r = nl_open(n->nl_root);
-	return r;
-}
+#define SPARE_VLAN 1
+#define SPARE_NAME "eth0"
 
-int net_enter_container(struct guest_init *gi)
+static int new_vlan(struct guest_net *n, int lower, const char *ifname, uint16_t vlan,
+		    const uint8_t *mac, uint32_t mtu)
 {
-	return gi->net.ctr_ns >= 0 && setns(gi->net.ctr_ns, CLONE_NEWNET) < 0 ? -errno : 0;
-}
-
-int net_leave_container(struct guest_init *gi)
-{
-	return gi->net.root_ns >= 0 && setns(gi->net.root_ns, CLONE_NEWNET) < 0 ? -errno : 0;
+	struct nl_msg m;
+	nl_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	struct ifinfomsg *ifi = nl_msg_header(&m, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	nl_put_u32(&m, IFLA_LINK, (uint32_t)lower);
+	nl_put_str(&m, IFLA_IFNAME, ifname);
+	if (mac)
+		nl_put(&m, IFLA_ADDRESS, mac, 6);
+	if (mtu)
+		nl_put_u32(&m, IFLA_MTU, mtu);
+	nl_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)n->ctr_ns);
+	nl_nest_begin(&m, IFLA_LINKINFO);
+	nl_put_str(&m, IFLA_INFO_KIND, "vlan");
+	nl_nest_begin(&m, IFLA_INFO_DATA);
+	nl_put_u16(&m, IFLA_VLAN_ID, vlan);
+	nl_nest_end(&m);
+	nl_nest_end(&m);
+	return nl_call(n->nl_root, &m, NULL, NULL);
 }
 
 /* The trunk: the VM's virtio-net NIC, eth0 of the guest's own namespace. */
@@ -148,6 +132,75 @@ static int ctr_ifindex(struct guest_init *gi, const char *name)
 	return f.ifindex > 0 ? f.ifindex : -ENODEV;
 }
 
+int net_setup(struct guest_init *gi)
+{
+	struct guest_net *n = &gi->net;
+	n->root_ns = n->ctr_ns = -EBADF;
+	n->root_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (n->root_ns < 0)
+		return -errno;
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	n->ctr_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int r = n->ctr_ns < 0 ? -errno : 0;
+	n->nl_ctr = xnew0(struct nl_sock, 1);
+	n->nl_ctr->fd = -EBADF;
+	if (r >= 0)
+		r = nl_open(n->nl_ctr);
+	if (r >= 0)
+		r = nl_link_set_flags(n->nl_ctr, 1 /* lo, always 1 in a new namespace */, IFF_UP,
+				      IFF_UP);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(ns_sysctls); i++)
+		if (write_file_at(AT_FDCWD, ns_sysctls[i].path, ns_sysctls[i].value,
+				  strlen(ns_sysctls[i].value), 0644) < 0)
+			log_warn("sysctl %s: %m, ignoring", ns_sysctls[i].path);
+	/* Back to the guest's own namespace, where the trunk is. */
+	if (setns(n->root_ns, CLONE_NEWNET) < 0 && r >= 0)
+		r = -errno;
+	n->nl_root = xnew0(struct nl_sock, 1);
+	n->nl_root->fd = -EBADF;
+	if (r >= 0)
+		r = nl_open(n->nl_root);
+	/* The trunk up before the host asks (bringing up virtio-net fills its receive
+	 * ring): a pooled VM has it ready when a container claims it. */
+	char err[256];
+	if (r < 0 || !if_nametoindex("eth0"))
+		return r;
+	int lower = trunk(gi, err, sizeof(err));
+	if (lower < 0) {
+		log_warn("%s; trying again with the first network", err);
+		return r;
+	}
+	if (new_vlan(n, lower, SPARE_NAME, SPARE_VLAN, NULL, 0) < 0)
+		log_warn("spare link: %s", n->nl_root->err);
+	else if ((n->spare = ctr_ifindex(gi, SPARE_NAME)) < 0)
+		n->spare = 0;
+	return r;
+}
+
+int net_enter_container(struct guest_init *gi)
+{
+	return gi->net.ctr_ns >= 0 && setns(gi->net.ctr_ns, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+int net_leave_container(struct guest_init *gi)
+{
+	return gi->net.root_ns >= 0 && setns(gi->net.root_ns, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+static int set_mac_mtu(struct nl_sock *nl, int ifindex, const uint8_t *mac, uint32_t mtu)
+{
+	struct nl_msg m;
+	nl_msg_init(&m, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = nl_msg_header(&m, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	nl_put(&m, IFLA_ADDRESS, mac, 6);
+	if (mtu)
+		nl_put_u32(&m, IFLA_MTU, mtu);
+	return nl_call(nl, &m, NULL, NULL);
+}
+
 static int add_address(struct nl_sock *nl, int ifindex, const struct net_addr *a)
 {
 	struct nl_msg m;
@@ -182,31 +235,23 @@ int net_link_add(struct guest_init *gi, const struct net_link_spec *spec, char *
 	int lower = trunk(gi, err, errlen);
 	if (lower < 0)
 		return lower;
-	struct nl_msg m;
-	nl_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifinfomsg *ifi = nl_msg_header(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	nl_put_u32(&m, IFLA_LINK, (uint32_t)lower);
-	nl_put_str(&m, IFLA_IFNAME, spec->ifname);
-	nl_put(&m, IFLA_ADDRESS, spec->mac, 6);
-	if (spec->mtu)
-		nl_put_u32(&m, IFLA_MTU, spec->mtu);
-	nl_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)n->ctr_ns);
-	nl_nest_begin(&m, IFLA_LINKINFO);
-	nl_put_str(&m, IFLA_INFO_KIND, "vlan");
-	nl_nest_begin(&m, IFLA_INFO_DATA);
-	nl_put_u16(&m, IFLA_VLAN_ID, spec->vlan);
-	nl_nest_end(&m);
-	nl_nest_end(&m);
-	int r = nl_call(n->nl_root, &m, NULL, NULL);
-	if (r < 0) {
-		snprintf(err, errlen, "create %s (VLAN %u): %s", spec->ifname, spec->vlan,
-			 n->nl_root->err[0] ? n->nl_root->err : strerror(-r));
-		return r;
-	}
+	int idx = 0, r;
 	const char *step = "find it";
-	int idx = ctr_ifindex(gi, spec->ifname);
-	r = idx;
+	if (n->spare && spec->vlan == SPARE_VLAN && strcmp(spec->ifname, SPARE_NAME) == 0) {
+		idx = n->spare;
+		n->spare = 0;
+		step = "set its MAC and MTU";
+		r = set_mac_mtu(n->nl_ctr, idx, spec->mac, spec->mtu);
+	} else {
+		net_drop_spare(gi); /* it would hold the name or the VLAN */
+		r = new_vlan(n, lower, spec->ifname, spec->vlan, spec->mac, spec->mtu);
+		if (r < 0) {
+			snprintf(err, errlen, "create %s (VLAN %u): %s", spec->ifname, spec->vlan,
+				 n->nl_root->err[0] ? n->nl_root->err : strerror(-r));
+			return r;
+		}
+		r = idx = ctr_ifindex(gi, spec->ifname);
+	}
 	bool v6 = false;
 	for (size_t i = 0; i < spec->n_addrs; i++)
 		v6 |= spec->addrs[i].family == AF_INET6;
@@ -230,6 +275,21 @@ int net_link_add(struct guest_init *gi, const struct net_link_spec *spec, char *
 		return r;
 	}
 	return 0;
+}
+
+void net_drop_spare(struct guest_init *gi)
+{
+	struct guest_net *n = &gi->net;
+	if (!n->spare)
+		return;
+	struct nl_msg m;
+	nl_msg_init(&m, RTM_DELLINK, 0);
+	struct ifinfomsg *ifi = nl_msg_header(&m, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = n->spare;
+	n->spare = 0;
+	if (nl_call(n->nl_ctr, &m, NULL, NULL) < 0)
+		log_warn("remove the spare link: %s", n->nl_ctr->err);
 }
 
 int net_link_del(struct guest_init *gi, const char *ifname, char *err, size_t errlen)

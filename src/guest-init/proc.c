@@ -366,6 +366,8 @@ int proc_start(struct proc *p, char *errbuf, size_t errlen)
 		goto out;
 	if (p->cgroup)
 		cgroup_prepare(p->cgroup);
+	if (p->netns)
+		net_drop_spare(p->init); /* a link no network took is not the container's */
 	r = make_stdio(p, &cfds);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "set up stdio: %s", strerror(-r));

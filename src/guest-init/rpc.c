@@ -67,7 +67,7 @@ static int h_mount(struct rpc_ctx *ctx)
 {
 	const char *source = NULL, *target = NULL, *fstype = "", *options = "";
 	uint64_t flags = 0;
-	bool parents = false;
+	bool parents = false, netns = false;
 	struct proto_field_spec spec[] = {
 		{ PROTO_T_SOURCE, PROTO_F_STR, &source, true },
 		{ PROTO_T_TARGET, PROTO_F_STR, &target, true },
@@ -75,11 +75,17 @@ static int h_mount(struct rpc_ctx *ctx)
 		{ PROTO_T_OPTIONS, PROTO_F_STR, &options, false },
 		{ PROTO_T_MOUNT_FLAGS, PROTO_F_U64, &flags, false },
 		{ PROTO_T_PARENTS, PROTO_F_BOOL, &parents, false },
+		{ PROTO_T_NETNS, PROTO_F_BOOL, &netns, false },
 	};
 	int r = proto_parse_fields(&ctx->req, spec, ELEMENTSOF(spec));
 	if (r < 0)
 		return fail(ctx, r, "malformed mount request");
+	/* A sysfs shows the links of the namespace it is mounted from. */
+	if (netns && (r = net_enter_container(ctx->gi)) < 0)
+		return fail(ctx, r, "enter the container's network namespace: %s", strerror(-r));
 	r = do_mount(source, target, fstype, (unsigned long)flags, options, parents);
+	if (netns && net_leave_container(ctx->gi) < 0)
+		log_warn("cannot return to the guest's network namespace: %m");
 	if (r < 0)
 		return fail(ctx, r, "mount `%s` on `%s` (%s): %s", source, target, fstype,
 			    strerror(-r));
@@ -661,9 +667,13 @@ static int handle_request(struct guest_init *gi, const struct proto_frame *f)
 	proto_writer_init(&w, out, sizeof(out));
 	proto_begin_response(&w, id, 0);
 	ctx.resp = &w;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int r =
 	    handlers[op] ? handlers[op](&ctx) : fail(&ctx, -EOPNOTSUPP, "unsupported op %u", op);
-	log_debug("rpc %s id=%u: %s", proto_op_name(op), id, r < 0 ? ctx.err : "ok");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("rpc %s id=%u: %s in %ld us", proto_op_name(op), id, r < 0 ? ctx.err : "ok",
+		  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (r < 0 || w.overflow) {
 		proto_writer_init(&w, out, sizeof(out));
 		proto_begin_response(&w, id, (uint32_t)(r < 0 ? -r : EMSGSIZE));

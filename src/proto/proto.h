@@ -115,16 +115,17 @@ enum proto_tag {
 	PROTO_T_NEXT_PROC,	   /* u32: above every process id in use */
 	PROTO_T_NEXT_STREAM,	   /* u32: above every stream id in use */
 	PROTO_T_CGROUP,		   /* str: a cgroup of /sys/fs/cgroup the process joins */
-	PROTO_T_NETNS,		   /* u32 bool: the process joins the container's network */
-	PROTO_T_VLAN,		   /* u32: 802.1Q id on the trunk, 1..4094 */
-	PROTO_T_MAC,		   /* bytes[6] */
-	PROTO_T_IFNAME,		   /* str: a name in the container's network namespace */
-	PROTO_T_MTU,		   /* u32 */
-	PROTO_T_ADDRESS,	   /* bytes, repeated: u8 family (4|6), u8 prefix, 4|16 addr */
-	PROTO_T_GATEWAY,	   /* bytes, repeated: u8 family (4|6), 4|16 addr */
-	PROTO_T_ENABLE,		   /* u32 bool */
-	PROTO_T_DNS_ID,		   /* u32: the guest's id of a pending query */
-	PROTO_T_DNS_TCP,	   /* u32 bool: the query came over TCP */
+	PROTO_T_NETNS, /* u32 bool: in the container's network namespace (a process; a mount, sysfs)
+			*/
+	PROTO_T_VLAN,  /* u32: 802.1Q id on the trunk, 1..4094 */
+	PROTO_T_MAC,   /* bytes[6] */
+	PROTO_T_IFNAME,	 /* str: a name in the container's network namespace */
+	PROTO_T_MTU,	 /* u32 */
+	PROTO_T_ADDRESS, /* bytes, repeated: u8 family (4|6), u8 prefix, 4|16 addr */
+	PROTO_T_GATEWAY, /* bytes, repeated: u8 family (4|6), 4|16 addr */
+	PROTO_T_ENABLE,	 /* u32 bool */
+	PROTO_T_DNS_ID,	 /* u32: the guest's id of a pending query */
+	PROTO_T_DNS_TCP, /* u32 bool: the query came over TCP */
 	_PROTO_T_MAX,
 };
 

@@ -147,24 +147,41 @@ static void add_init_layer(struct guest_batch *b)
 	guest_batch_add(b, &rq);
 }
 
+void guest_batch_add_rw_layer(struct guest_batch *b, const char *serial, const char *dir)
+{
+	struct guest_request rq;
+	_cleanup_free_ char *source = xasprintf("blkserial:%s", serial);
+	_cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+	_cleanup_free_ char *work = xasprintf("%s/work", dir);
+	/* A new disk's inode tables are holes, zeros already: the guest need not write them. */
+	guest_req_mount(&rq, source, dir, "ext4", 0, "noinit_itable");
+	guest_batch_add(b, &rq);
+	guest_req_mkdir(&rq, upper, 0755);
+	guest_batch_add(b, &rq);
+	guest_req_mkdir(&rq, work, 0755);
+	guest_batch_add(b, &rq);
+}
+
 void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec)
 {
 	struct guest_request rq;
 	_cleanup_free_ char *lower = xasprintf("blkserial:%s", spec->image_serial);
-	_cleanup_free_ char *rw =
-	    spec->rw_serial ? xasprintf("blkserial:%s", spec->rw_serial) : NULL;
 
 	guest_req_mount(&rq, lower, "/run/arca/lower", "ext4", MS_RDONLY, NULL);
 	guest_batch_add(b, &rq);
-	if (rw)
-		guest_req_mount(&rq, rw, "/run/arca/rw", "ext4", 0, NULL);
-	else
+	if (spec->rw_mounted) {
+		guest_req_mount(&rq, spec->rw_mounted, "/run/arca/rw", "", MS_MOVE, NULL);
+		guest_batch_add(b, &rq);
+	} else if (spec->rw_serial) {
+		guest_batch_add_rw_layer(b, spec->rw_serial, "/run/arca/rw");
+	} else {
 		guest_req_mount(&rq, "tmpfs", "/run/arca/rw", "tmpfs", 0, "mode=0755");
-	guest_batch_add(b, &rq);
-	guest_req_mkdir(&rq, "/run/arca/rw/upper", 0755);
-	guest_batch_add(b, &rq);
-	guest_req_mkdir(&rq, "/run/arca/rw/work", 0755);
-	guest_batch_add(b, &rq);
+		guest_batch_add(b, &rq);
+		guest_req_mkdir(&rq, "/run/arca/rw/upper", 0755);
+		guest_batch_add(b, &rq);
+		guest_req_mkdir(&rq, "/run/arca/rw/work", 0755);
+		guest_batch_add(b, &rq);
+	}
 	guest_req_mount(&rq, "overlay", GUEST_ROOT, "overlay", spec->readonly ? MS_RDONLY : 0,
 			"lowerdir=/run/arca/lower,upperdir=/run/arca/rw/upper,"
 			"workdir=/run/arca/rw/work");
@@ -182,6 +199,7 @@ void guest_batch_add_system_mounts(struct guest_batch *b)
 	guest_batch_add(b, &rq);
 	guest_req_mount(&rq, "sysfs", GUEST_ROOT "/sys", "sysfs",
 			MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	proto_put_u32(&rq.w, PROTO_T_NETNS, 1); /* its /sys/class/net: the container's links */
 	guest_batch_add(b, &rq);
 	guest_req_mount(&rq, "/dev", GUEST_ROOT "/dev", "", MS_BIND | MS_REC, NULL);
 	guest_batch_add(b, &rq);

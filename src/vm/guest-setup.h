@@ -23,8 +23,11 @@ struct guest_client;
 struct guest_rootfs_spec {
 	const char *image_serial; /* read-only image disk (ext4) */
 	const char *rw_serial;	  /* writable ext4 disk, or NULL for a tmpfs upper layer */
-	bool readonly;		  /* mount the merged root read-only */
-	bool init_layer;	  /* Docker's init layer: the files a container root always has */
+	/* Where the writable layer is mounted already (guest_batch_add_rw_layer, a pooled
+	 * VM's): moved into place instead of rw_serial's mount. */
+	const char *rw_mounted;
+	bool readonly;	 /* mount the merged root read-only */
+	bool init_layer; /* Docker's init layer: the files a container root always has */
 };
 
 typedef void (*guest_done_fn)(int error, const char *message, void *userdata);
@@ -42,6 +45,8 @@ void guest_batch_end(struct guest_batch *b);
 
 /* Adds the requests of guest_setup_rootfs() to a batch. */
 void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec);
+/* The writable ext4 disk `serial` mounted at dir, with the overlay's upper and work directories. */
+void guest_batch_add_rw_layer(struct guest_batch *b, const char *serial, const char *dir);
 /* /proc, /sys (read-only) and the guest's /dev in GUEST_ROOT (part of add_rootfs). */
 void guest_batch_add_system_mounts(struct guest_batch *b);
 

@@ -73,6 +73,7 @@ struct vm {
 	bool use_vsock;
 	bool microvm;
 	bool scsi_hotplug;
+	int nice;
 	unsigned hotplugged; /* disks added by vm_add_disk, which names them */
 	uint32_t vsock_cid;
 	usec_t boot_timeout;

@@ -10,6 +10,7 @@
  */
 #include "vm-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -316,6 +318,8 @@ static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int cha
 	/* No transparent huge pages for guest RAM (QEMU asks for them): a guest's
 	 * scattered first touches would cost 2 MiB each, an idle VM's RSS doubled. */
 	(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	if (vm->nice) /* its threads inherit it */
+		(void)setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + vm->nice);
 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int log = open(vm->qemu_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -421,6 +425,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	vm->debug = cfg->debug;
 	vm->die_with_parent = cfg->die_with_parent;
 	vm->scsi_hotplug = cfg->scsi_hotplug;
+	vm->nice = cfg->nice;
 	vm->use_vsock = cfg->use_vsock;
 	if (vm->use_vsock)
 		vm->vsock_cid = cfg->vsock_cid ? cfg->vsock_cid : vsock_random_cid();
@@ -741,7 +746,7 @@ void vm_stop(struct vm *vm, usec_t grace)
 	escalate(vm);
 }
 
-void vm_quit(struct vm *vm)
+void vm_kill(struct vm *vm)
 {
 	if (vm->state == VM_STOPPED)
 		return;
@@ -749,6 +754,8 @@ void vm_quit(struct vm *vm)
 		return; /* already told to quit, or killed */
 	vm->state = VM_STOPPING;
 	vm->timer = event_source_free(vm->timer);
+	/* No QMP quit: QEMU would flush disks whose content nobody wants. */
+	vm->stop_stage = 2;
 	escalate(vm);
 }
 
@@ -880,6 +887,33 @@ pid_t vm_pid(const struct vm *vm)
 const char *vm_id(const struct vm *vm)
 {
 	return vm->id;
+}
+
+int vm_set_nice(struct vm *vm, int nice, struct arca_error **err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)vm->pid);
+	/* Twice: a thread made during the first pass by one not yet changed kept the old value. */
+	for (int pass = 0; pass < 2; pass++) {
+		DIR *dir = vm->pid > 0 ? opendir(path) : NULL;
+		if (!dir)
+			return arca_error_errno(err, vm->pid > 0 ? errno : ESRCH, "VM `%s`: %s",
+						vm->id, path);
+		for (struct dirent *de; (de = readdir(dir));) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+			/* A thread that ended since is no error. */
+			if (tid > 0 && !*end && setpriority(PRIO_PROCESS, (id_t)tid, nice) < 0 &&
+			    errno != ESRCH) {
+				int r = errno;
+				closedir(dir);
+				return arca_error_errno(err, r, "VM `%s`: renice thread %ld",
+							vm->id, tid);
+			}
+		}
+		closedir(dir);
+	}
+	return 0;
 }
 
 void vm_set_owner(struct vm *vm, const struct vm_callbacks *cb, void *userdata)

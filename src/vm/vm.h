@@ -69,6 +69,9 @@ struct vm_config {
 	uint32_t vsock_cid;   /* 0: a random one; vm_attach: the VM's */
 	/* A virtio-scsi controller even without a SCSI disk, for vm_add_disk (a pooled VM). */
 	bool scsi_hotplug;
+	/* The VMM's nice value (setpriority), added to the owner's: a VM booted ahead
+	 * (a pooled one) yields the CPU to the ones in use until vm_set_nice. */
+	int nice;
 };
 
 struct vm_callbacks {
@@ -100,9 +103,9 @@ int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paus
 uint32_t vm_vsock_cid(const struct vm *vm);
 /* Graceful stop: shutdown RPC, after `grace` QMP quit, 2 s later SIGKILL. */
 void vm_stop(struct vm *vm, usec_t grace);
-/* Ends it now, the guest unasked (nothing in it is wanted any more): QMP quit, 2 s later SIGKILL.
- */
-void vm_quit(struct vm *vm);
+/* Ends it now, the guest unasked (nothing in it is wanted any more, not even what its
+ * disks were not yet given): SIGKILL; exited() follows as for a stop. */
+void vm_kill(struct vm *vm);
 /* Pause/resume the whole VM (QMP stop/cont). cb may be NULL. */
 typedef void (*vm_done_fn)(struct vm *vm, int error, const char *message, void *userdata);
 /* The memory and vCPUs the VM was started with. */
@@ -139,6 +142,8 @@ int vm_add_disk(struct vm *vm, const struct vm_disk *disk, vm_done_fn cb, void *
 void vm_set_owner(struct vm *vm, const struct vm_callbacks *cb, void *userdata);
 /* The id it was started with (its run directory's name). */
 const char *vm_id(const struct vm *vm);
+/* Gives every thread of the VMM the nice value `nice` (a claimed pooled VM back to its owner's). */
+int vm_set_nice(struct vm *vm, int nice, struct arca_error **err);
 
 enum vm_state vm_get_state(const struct vm *vm);
 struct guest_client *vm_guest(struct vm *vm);

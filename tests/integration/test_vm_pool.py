@@ -84,6 +84,68 @@ def test_starts_outside_the_pool_class_boot_cold(pooled):
             pooled.docker("rm", "-f", cid)
 
 
+def test_a_disk_a_vm_had_stays_the_containers_own(pooled, tmp_path):
+    """A pooled VM boots with an empty writable disk mounted ahead, which becomes the
+    container's only if no VM had the container's own disk yet: a container that got a
+    file by docker cp before its first start keeps its disk (and the file) when it claims
+    a pooled VM. Its directory goes at once on removal, and its disk soon after."""
+    wait_ready(pooled, 2)
+    src = tmp_path / "copied"
+    src.write_text("from the host\n")
+    cid = pooled.docker("create", "busybox", "sleep", "1000").stdout.strip()
+    cdir = os.path.join(pooled.root, "containers", cid)
+    try:
+        pooled.docker("cp", str(src), f"{cid}:/copied")
+        pooled.docker("start", cid)
+        assert not os.path.exists(os.path.join(pooled.run_dir, cid)), "it booted a VM"
+        assert pooled.docker("exec", cid, "cat", "/copied").stdout == "from the host\n"
+        pooled.docker("exec", cid, "sh", "-c", "echo written > /w; sync")
+        pooled.docker("stop", "-t", "1", cid)
+        pooled.docker("start", cid)
+        out = pooled.docker("exec", cid, "cat", "/copied", "/w").stdout
+        assert out == "from the host\nwritten\n", out
+    finally:
+        pooled.docker("rm", "-f", cid)
+    assert not os.path.exists(cdir)
+    trash = os.path.join(pooled.root, "trash")
+    deadline = time.time() + 10
+    while os.listdir(trash) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.listdir(trash) == []
+
+
+def test_a_pooled_container_gets_each_network_as_its_link(pooled):
+    """A pooled VM's guest made the usual first link (eth0) ahead; a container on two
+    networks gets eth0 and eth1 with their addresses, and no other link."""
+    wait_ready(pooled, 2)
+    nets = ["pool-n1", "pool-n2"]
+    for n in nets:
+        pooled.docker("network", "create", n)
+    cid = None
+    try:
+        cid = pooled.docker("create", "--network", nets[0], "busybox", "sleep",
+                            "1000").stdout.strip()
+        pooled.docker("network", "connect", nets[1], cid)
+        pooled.docker("start", cid)
+        assert not os.path.exists(os.path.join(pooled.run_dir, cid)), "it booted a VM"
+        state = json.loads(pooled.docker("inspect", cid).stdout)[0]
+        links = pooled.docker("exec", cid, "sh", "-c",
+                              "ls /sys/class/net | sort | tr '\\n' ' '").stdout
+        assert links.split() == ["eth0", "eth1", "lo"], links
+        for n in nets:
+            ep = state["NetworkSettings"]["Networks"][n]
+            out = pooled.docker("exec", cid, "ip", "-o", "-4", "addr").stdout
+            assert f"{ep['IPAddress']}/" in out, (n, out)
+        mac = state["NetworkSettings"]["Networks"][nets[0]]["MacAddress"]
+        out = pooled.docker("exec", cid, "cat", "/sys/class/net/eth0/address").stdout
+        assert out.strip() == mac
+    finally:
+        if cid:
+            pooled.docker("rm", "-f", cid)
+        for n in nets:
+            pooled.docker("network", "rm", n)
+
+
 def test_pooled_vms_share_no_randomness_or_mac(pooled):
     """Every pooled VM booted on its own: two containers started from the pool see
     different boot ids, UUID sequences and NIC MACs."""
@@ -136,5 +198,11 @@ def test_a_killed_daemon_leaves_no_pooled_vm_behind(pooled):
         taps = [l for l in links.splitlines() if ": avp" in l]
         assert len(taps) == 2, taps  # the new pool's, the claimed one renamed
         assert claimed["State"]["Pid"]
+        # The old pool's disks went with its VMs; the claimed one is the container's.
+        spares = os.listdir(os.path.join(pooled.root, "spare-disks"))
+        assert sorted(n for n in spares if n.endswith(".rw")) == sorted(
+            f"{n}.rw" for n in now - old), spares
+        pooled.docker("exec", cid, "sh", "-c", "echo after > /a; sync")
+        assert pooled.docker("exec", cid, "cat", "/a").stdout == "after\n"
     finally:
         pooled.docker("rm", "-f", cid)

@@ -150,6 +150,7 @@ static int maint_start(struct container *c, struct arca_error **err)
 	m->run_dir = xasprintf("%s/maint", d->cfg.run_dir);
 	struct vm_config cfg;
 	container_vm_config(c, disk, &cfg);
+	c->rw_fresh = false;	      /* a VM has had it */
 	cfg.runtime_dir = m->run_dir; /* apart from a start's, should one follow */
 	cfg.memory_mb = MAINT_MEMORY_MB;
 	cfg.cpus = 1;

@@ -30,6 +30,7 @@
 #include "restart-policy.h"
 #include "db.h"
 #include "ext4.h"
+#include "spare-disk.h"
 #include "fd-util.h"
 #include "hashmap.h"
 #include "image.h"
@@ -41,8 +42,6 @@
 #include "create-options.h"
 #include "time-util.h"
 #include "vm.h"
-
-#define RW_DISK_SIZE (64ULL << 30) /* sparse: only what the container writes is stored */
 
 static const char schema_v1[] =
     "CREATE TABLE containers ("
@@ -349,7 +348,8 @@ static int create_files(struct container *c, struct arca_error **err)
 {
 	if (mkdir(c->dir, 0700) < 0)
 		return arca_error_errno(err, errno, "create `%s`", c->dir);
-	int r = ext4_create_writable(c->rw_disk, RW_DISK_SIZE, err);
+	int r = spare_disks_take(c->d->spares, c->rw_disk, err);
+	c->rw_fresh = r >= 0;
 	if (r >= 0) {
 		int fd = open(c->log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)

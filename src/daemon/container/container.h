@@ -91,9 +91,12 @@ struct container {
 			      HasBeenManuallyStopped, kept for unless-stopped */
 	uint32_t pid;	   /* guest PID of the main process */
 	/* What a restarted daemon needs to adopt a running VM (live restore). */
-	int vm_pid;	      /* the VMM's host PID, 0 when none runs */
-	char *vm_id;	      /* a pooled VM's id (pool.h); NULL: the VM is named after c->id */
-	unsigned pool_steps;  /* a pooled start: hot-plugs and batches not answered yet */
+	int vm_pid;	     /* the VMM's host PID, 0 when none runs */
+	char *vm_id;	     /* a pooled VM's id (pool.h); NULL: the VM is named after c->id */
+	unsigned pool_steps; /* a pooled start: hot-plugs and batches not answered yet */
+	/* Its writable disk is as made (no VM has had it since create, in this daemon's
+	 * life): a pooled start may swap it for the pooled VM's, mounted ahead. */
+	bool rw_fresh;
 	char *pool_error;     /* ... and the first that failed */
 	uint32_t vsock_cid;   /* its vsock CID, when vsock is used */
 	uint32_t proc_ids[4]; /* the main process: proc, stdin, stdout, stderr */
@@ -157,6 +160,8 @@ const char *container_state_name(enum container_state s);
 /* The guest cgroup of the container's processes (main and execs, not helpers):
  * `docker update` writes its memory.max and cpu.max while the VM runs. */
 #define CONTAINER_CGROUP "container"
+/* A container's writable disk: sparse, only what the container writes is stored. */
+#define CONTAINER_RW_DISK_SIZE (64ULL << 30)
 
 /* How long a VM's guest gets to sync and unmount after SHUTDOWN before QMP quit. */
 #define VM_STOP_GRACE	   (2 * USEC_PER_SEC)

@@ -31,6 +31,7 @@
 #include "container-maint.h"
 #include "container-mounts.h"
 #include "pool.h"
+#include "reaper.h"
 #include "sandbox.h"
 #include "volume.h"
 #include "daemon.h"
@@ -48,6 +49,7 @@
 #include "parse-util.h"
 #include "restart-policy.h"
 #include "strv.h"
+#include "trash.h"
 #include "vm.h"
 #include "vsock.h"
 
@@ -382,13 +384,18 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 			     status < 0 ? "lost the connection to the container's VM" : NULL);
 	emit_die(c);
 	container_io_ended(c);
-	if (c->vm && c->helpers)
+	if (c->vm && c->helpers) {
 		c->stop_when_idle = true; /* a cp, commit or export reads its disk: the VM waits */
-	else if (c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")) &&
-		 !writes_through(c))
-		vm_quit(c->vm); /* its disk is removed next: the guest need not put it in order */
-	else if (c->vm)
+	} else if (c->vm && json_is_true(json_object_get(c->host_config, "AutoRemove")) &&
+		   !writes_through(c)) {
+		/* Its disk is removed next: the guest need not put it in order, and the
+		 * removal need not wait for QEMU's exit. */
+		vm_kill(c->vm);
+		reaper_take(c->d->reaper, TAKE_PTR(c->vm));
+		vm_gone(c);
+	} else if (c->vm) {
 		vm_stop(c->vm, VM_STOP_GRACE);
+	}
 }
 
 static void helpers_idle(struct container *c)
@@ -471,13 +478,9 @@ static void on_copied_up(struct helper *h, int status, void *userdata)
 
 static const struct helper_ops copy_up_ops = { .done = on_copied_up };
 
-static void on_setup_done(int error, const char *message, void *userdata)
+/* The guest is set up: the main process next (after a new volume's copy-up). */
+static void guest_ready(struct container *c)
 {
-	struct container *c = userdata;
-	if (error) {
-		fail_start(c, message);
-		return;
-	}
 	log_debug("container %.12s: guest set up", c->id);
 	/* An empty volume first gets what the image has there, as dockerd copies it. */
 	_cleanup_free_ char *script = container_mounts_copy_up_script(c);
@@ -495,8 +498,28 @@ static void on_setup_done(int error, const char *message, void *userdata)
 	spawn_main(c);
 }
 
-/* The guest's setup, its network's links already made or not (links). */
-static void set_up_guest(struct container *c, bool links)
+static void on_setup_done(int error, const char *message, void *userdata)
+{
+	if (error)
+		fail_start(userdata, message);
+	else
+		guest_ready(userdata);
+}
+
+static void pool_step_done(struct container *c, int error, const char *what, const char *message);
+
+static void on_pool_setup_done(int error, const char *message, void *userdata)
+{
+	pool_step_done(userdata, error, "set up the guest", message);
+}
+
+/*
+ * The guest's setup. A pooled VM (pooled) also gets its hostname, which a
+ * cold VM has on its kernel command line, and finds its disks as QEMU plugs
+ * them in; with rw_mounted, its own writable disk, mounted ahead, is the
+ * container's.
+ */
+static void set_up_guest(struct container *c, bool pooled, bool rw_mounted)
 {
 	struct guest_client *gc = vm_guest(c->vm);
 	struct guest_request rq;
@@ -504,13 +527,19 @@ static void set_up_guest(struct container *c, bool links)
 
 	struct guest_rootfs_spec spec = { .image_serial = "arca-image",
 					  .rw_serial = "arca-rw",
+					  .rw_mounted = rw_mounted ? POOL_RW_DIR : NULL,
 					  .readonly = ro,
 					  .init_layer = true };
 	/* Requests are pipelined: the guest runs them in order. */
-	struct guest_batch *b = guest_batch_new(gc, on_setup_done, c);
+	struct guest_batch *b = guest_batch_new(gc, pooled ? on_pool_setup_done : on_setup_done, c);
+	if (pooled) {
+		guest_request_init(&rq, PROTO_OP_SET_HOSTNAME);
+		proto_put_str(&rq.w, PROTO_T_HOSTNAME,
+			      json_string_value(json_object_get(c->config, "Hostname")));
+		guest_batch_add(b, &rq);
+	}
 	/* The network (links, routes, resolver) and /etc/hostname, hosts, resolv.conf. */
-	if (links)
-		sandbox_guest_links(c, b);
+	sandbox_guest_links(c, b);
 	guest_batch_add_rootfs(b, &spec);
 	sandbox_guest_files(c, b);
 	container_mounts_add_requests(c, b, 0, true);
@@ -529,7 +558,7 @@ static void set_up_guest(struct container *c, bool links)
 static void on_vm_ready(struct vm *vm, void *userdata)
 {
 	(void)vm;
-	set_up_guest(userdata, true);
+	set_up_guest(userdata, false, false);
 }
 
 static const struct vm_callbacks vm_cbs = {
@@ -593,7 +622,7 @@ static void start_refused(struct container *c, struct arca_error *err)
 		finish_remove(c);
 }
 
-/* A pooled start's steps, the hot-plugs and the network's batch, end here. */
+/* A pooled start's steps, the hot-plugs and the guest's setup, end here. */
 static void pool_step_done(struct container *c, int error, const char *what, const char *message)
 {
 	if (error && !c->pool_error)
@@ -605,8 +634,7 @@ static void pool_step_done(struct container *c, int error, const char *what, con
 		fail_start(c, why);
 		return;
 	}
-	log_debug("container %.12s: disks hot-plugged, network set up", c->id);
-	set_up_guest(c, false);
+	guest_ready(c);
 }
 
 /* Its VM is on the way: the start is under way, a new run begins. */
@@ -624,20 +652,21 @@ static void on_disk_added(struct vm *vm, int error, const char *message, void *u
 	pool_step_done(userdata, error, "hot-plug its disk", message);
 }
 
-static void on_pool_net_done(int error, const char *message, void *userdata)
-{
-	pool_step_done(userdata, error, "configure the guest", message);
-}
-
 /*
  * A VM from the pool (pool.h): its TAP renamed and plumbed, its disks
- * hot-plugged; then the setup of a cold start's on_vm_ready. c may be gone
- * when it returns (a refused AutoRemove start).
+ * hot-plugged while the guest's setup is under way (its mounts wait for the
+ * disks to show up). c may be gone when it returns (a refused AutoRemove
+ * start).
  */
 static void start_pooled(struct container *c, struct vm *vm, const char *tap,
-			 const struct vm_config *cfg)
+			 const struct vm_config *cfg, char *rw, bool fresh)
 {
 	struct arca_error *err = NULL;
+	/* A container's disk nothing has used yet is swapped for the VM's, mounted already. */
+	bool own_rw = fresh && rename(rw, c->rw_disk) == 0;
+	if (!own_rw)
+		(void)unlink(rw); /* the VM's goes with it */
+	free(rw);
 	if (sandbox_prepare_pooled(c, tap, &err) < 0) {
 		vm_free(vm); /* its TAP goes with it */
 		log_writer_close(c);
@@ -651,29 +680,24 @@ static void start_pooled(struct container *c, struct vm *vm, const char *tap,
 	c->vm = vm;
 	c->vm_id = xstrdup(vm_id(vm));
 	log_debug("container %.12s: VM %s from the pool", c->id, c->vm_id);
-	/* Each disk, the network's batch, and one more until all are under way. */
-	c->pool_steps = (unsigned)cfg->n_disks + 2;
-	/* While QEMU plugs the disks and the guest scans them: the hostname (a cold VM
-	 * has it on its command line) and the network, which need no root filesystem. */
-	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_pool_net_done, c);
-	struct guest_request rq;
-	guest_request_init(&rq, PROTO_OP_SET_HOSTNAME);
-	proto_put_str(&rq.w, PROTO_T_HOSTNAME,
-		      json_string_value(json_object_get(c->config, "Hostname")));
-	guest_batch_add(b, &rq);
-	sandbox_guest_links(c, b);
-	guest_batch_end(b);
-	for (size_t i = 0; i < cfg->n_disks; i++) {
+	/* Each disk, the guest's setup, and one more until all are under way. */
+	size_t n_disks = own_rw ? 1 : cfg->n_disks; /* the image's comes first */
+	c->pool_steps = (unsigned)n_disks + 2;
+	for (size_t i = 0; i < n_disks; i++) {
 		struct vm_disk disk = cfg->disks[i];
 		disk.scsi = true;
 		if (vm_add_disk(vm, &disk, on_disk_added, c, &err) < 0) {
 			c->pool_error = xstrdup(err->msg);
 			arca_error_free(err);
 			err = NULL;
-			c->pool_steps -= (unsigned)(cfg->n_disks - i); /* never answered */
+			c->pool_steps -= (unsigned)(n_disks - i); /* never answered */
 			break;
 		}
 	}
+	if (c->pool_error)
+		c->pool_steps--; /* a disk it would wait for never comes */
+	else
+		set_up_guest(c, true, own_rw);
 	pool_step_done(c, 0, NULL, NULL);
 }
 
@@ -713,10 +737,13 @@ static void start_vm(struct container *c)
 	cfg.initramfs = guest->initramfs;
 	json_decref(c->guest);
 	c->guest = daemon_guest_json(guest);
-	char tap[16];
-	struct vm *pooled = !set && sandbox_wants_nic(c) ? pool_take(d->pool, &cfg, tap) : NULL;
+	char tap[16], *pool_rw = NULL;
+	struct vm *pooled =
+	    !set && sandbox_wants_nic(c) ? pool_take(d->pool, &cfg, tap, &pool_rw) : NULL;
+	bool fresh = c->rw_fresh;
+	c->rw_fresh = false; /* a VM has had it */
 	if (pooled) {
-		start_pooled(c, pooled, tap, &cfg);
+		start_pooled(c, pooled, tap, &cfg, pool_rw, fresh);
 		return;
 	}
 	if (sandbox_prepare(c, &cfg, &err) < 0) {
@@ -983,7 +1010,7 @@ static void finish_remove(struct container *c)
 		arca_error_free(err);
 		return;
 	}
-	(void)rm_rf(c->dir);
+	trash_dir(d, c->dir);
 	bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
 	_cleanup_strv_free_ char **anonymous =
 	    c->remove_volumes || auto_remove ? container_mounts_anonymous(c) : strv_copy(NULL);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "cleanup.h"
@@ -16,6 +18,8 @@
 #include "hashmap.h"
 #include "log.h"
 #include "names.h"
+#include "guest-setup.h"
+#include "spare-disk.h"
 #include "tap.h"
 #include "vm.h"
 
@@ -24,11 +28,16 @@
 #define RETRY_DELAY   (5 * USEC_PER_SEC)
 #define MAX_FAILURES  3
 #define POOL_BOOT_MAX (60 * USEC_PER_SEC)
+/* A booting pooled VM's nice value over the daemon's: a boot ahead (a CPU for about a
+ * second under TCG) gives way to the containers' VMs, the one starting above all, yet
+ * still gets about a tenth of a busy CPU, so it ends within POOL_BOOT_MAX. */
+#define POOL_NICE 10
 
 struct pool_vm {
 	struct pool *pool;
 	struct vm *vm;
 	char tap[16];
+	char *rw; /* its writable disk, mounted at POOL_RW_DIR (in the spare disks' directory) */
 	bool ready;
 	struct pool_vm *next;
 };
@@ -39,6 +48,7 @@ struct pool {
 	unsigned budget_mb;
 	unsigned target; /* size, as far as the budget goes */
 	unsigned memory_mb, cpus;
+	int nice; /* the daemon's, which a claimed VM gets back */
 	struct pool_vm *vms;
 	struct event_source *timer;
 	unsigned failures; /* boots in a row that did not reach HELLO */
@@ -63,6 +73,16 @@ static void unlink_entry(struct pool *p, struct pool_vm *e)
 		}
 }
 
+/* Ends an entry's VM (no callback) and deletes its disk. */
+static void entry_free(struct pool_vm *e)
+{
+	vm_free(e->vm);
+	if (e->rw)
+		(void)unlink(e->rw);
+	free(e->rw);
+	free(e);
+}
+
 static unsigned count(const struct pool *p, bool only_ready)
 {
 	unsigned n = 0;
@@ -71,14 +91,28 @@ static unsigned count(const struct pool *p, bool only_ready)
 	return n;
 }
 
-static void on_ready(struct vm *vm, void *userdata)
+static void on_rw_ready(int error, const char *message, void *userdata)
 {
 	struct pool_vm *e = userdata;
+	if (error) {
+		/* As a failed boot: the VM goes, the next boot is retried later. */
+		log_warn("pool: VM %s cannot mount its writable disk: %s", vm_id(e->vm), message);
+		vm_stop(e->vm, 0);
+		return;
+	}
 	e->ready = true;
 	e->pool->failures = 0;
-	log_debug("pool: VM %s ready in %llu ms", vm_id(vm),
-		  (unsigned long long)(vm_boot_usec(vm) / USEC_PER_MSEC));
+	log_debug("pool: VM %s ready in %llu ms", vm_id(e->vm),
+		  (unsigned long long)(vm_boot_usec(e->vm) / USEC_PER_MSEC));
 	schedule(e->pool, 0);
+}
+
+static void on_ready(struct vm *vm, void *userdata)
+{
+	/* Its writable disk mounted ahead: a claim moves it into place. */
+	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_rw_ready, userdata);
+	guest_batch_add_rw_layer(b, POOL_RW_SERIAL, POOL_RW_DIR);
+	guest_batch_end(b);
 }
 
 static void on_exited(struct vm *vm, int error, void *userdata)
@@ -95,8 +129,7 @@ static void on_exited(struct vm *vm, int error, void *userdata)
 			 why);
 	}
 	unlink_entry(p, e);
-	vm_free(e->vm);
-	free(e);
+	entry_free(e);
 	schedule(p, p->failures ? RETRY_DELAY : 0);
 }
 
@@ -111,11 +144,14 @@ static int boot_one(struct pool *p, struct arca_error **err)
 	struct pool_vm *e = xnew0(struct pool_vm, 1);
 	e->pool = p;
 	snprintf(e->tap, sizeof(e->tap), "avp%.12s", hex);
+	e->rw = xasprintf("%s/%s.rw", spare_disks_dir(d->spares), id);
 	/* Its NIC's TAP stays down and unplugged until a container takes it. */
 	_cleanup_close_ int tap = tap_open(e->tap, err);
-	if (tap < 0) {
+	int r = tap < 0 ? tap : spare_disks_take(d->spares, e->rw, err);
+	if (r < 0) {
+		free(e->rw);
 		free(e);
-		return tap;
+		return r;
 	}
 	struct vm_config cfg = {
 		.id = id,
@@ -132,10 +168,15 @@ static int boot_one(struct pool *p, struct arca_error **err)
 		.accel = &d->accel,
 		.boot_timeout = POOL_BOOT_MAX,
 		.scsi_hotplug = true,
+		.nice = POOL_NICE,
+		.disks = { { .path = e->rw, .serial = POOL_RW_SERIAL, .scsi = true } },
+		.n_disks = 1,
 	};
 	tap_random_mac(cfg.net_mac);
-	int r = vm_start(d->event, &cfg, &pool_cbs, e, &e->vm, err);
+	r = vm_start(d->event, &cfg, &pool_cbs, e, &e->vm, err);
 	if (r < 0) {
+		(void)unlink(e->rw);
+		free(e->rw);
 		free(e);
 		return r;
 	}
@@ -182,6 +223,10 @@ struct pool *pool_new(struct daemon *d, unsigned size, unsigned budget_mb)
 	p->budget_mb = budget_mb;
 	p->memory_mb = d->cfg.default_memory_mb;
 	p->cpus = d->cfg.default_cpus;
+	errno = 0;
+	p->nice = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		p->nice = 0;
 	p->target = MIN(size, budget_mb / p->memory_mb);
 	if (size && !p->target)
 		log_warn("pool: a VM of %u MiB is over the pool's budget of %u MiB: none is "
@@ -200,8 +245,7 @@ struct pool *pool_free(struct pool *p)
 	while (p->vms) {
 		struct pool_vm *e = p->vms;
 		p->vms = e->next;
-		vm_free(e->vm); /* kills the VMM: no callback */
-		free(e);
+		entry_free(e); /* kills the VMM: no callback */
 	}
 	free(p->disabled);
 	free(p);
@@ -213,7 +257,7 @@ static bool same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-struct vm *pool_take(struct pool *p, const struct vm_config *cfg, char tap[16])
+struct vm *pool_take(struct pool *p, const struct vm_config *cfg, char tap[16], char **ret_rw)
 {
 	struct daemon *d = p ? p->d : NULL;
 	if (!p || !p->target || cfg->memory_mb != p->memory_mb || cfg->cpus != p->cpus ||
@@ -227,7 +271,11 @@ struct vm *pool_take(struct pool *p, const struct vm_config *cfg, char tap[16])
 		unlink_entry(p, e);
 		struct vm *vm = e->vm;
 		memcpy(tap, e->tap, 16);
+		*ret_rw = e->rw;
 		free(e);
+		_cleanup_error_ struct arca_error *err = NULL;
+		if (vm_set_nice(vm, p->nice, &err) < 0) /* it runs, only slower */
+			log_warn("pool: %s", err->msg);
 		schedule(p, REFILL_DELAY);
 		return vm;
 	}

@@ -27,6 +27,9 @@ struct vm_config;
 #define POOL_DEFAULT_BUDGET_MB 2048
 /* A pooled VM's id and run directory start with this. */
 #define POOL_VM_PREFIX "pool-"
+/* A pooled VM boots with a writable disk of its own, mounted in the guest there. */
+#define POOL_RW_SERIAL "arca-pool-rw"
+#define POOL_RW_DIR    "/run/arca/pool-rw"
 
 /* Whether id is one a pool gives (POOL_VM_PREFIX and 16 hex digits). */
 bool pool_vm_id_valid(const char *id);
@@ -37,10 +40,13 @@ struct pool *pool_free(struct pool *p);
 /*
  * A ready VM for a start configured as cfg (the same guest files, memory,
  * vCPUs and accelerator channel, no shares, only the image and writable
- * disks), out of the pool, with the name of its NIC's TAP in tap (down);
- * the caller owns it now (vm_set_owner). NULL when none fits or is ready.
+ * disks), out of the pool, with the name of its NIC's TAP in tap (down)
+ * and the path of its writable disk (an empty container disk, mounted at
+ * POOL_RW_DIR) in *ret_rw, which the caller renames into the container or
+ * unlinks; the caller owns both now (vm_set_owner). NULL when none fits or
+ * is ready.
  */
-struct vm *pool_take(struct pool *p, const struct vm_config *cfg, char tap[16]);
+struct vm *pool_take(struct pool *p, const struct vm_config *cfg, char tap[16], char **ret_rw);
 /* For docker info: what the pool holds and may hold (a new string). */
 char *pool_status(const struct pool *p);
 /*
