@@ -59,8 +59,9 @@ def rootfs_set(arca, env, tmp):
 def arca_boot(arca, env, *extra):
     r = subprocess.run([arca, "vm", "run", "--timing", *extra, "--", "true"], env=env,
                        capture_output=True, text=True, check=True)
-    m = re.search(r"spawn_to_first_rpc_ms=([\d.]+) .* total_ms=([\d.]+) accel=(\w+)", r.stderr)
-    return float(m.group(1)), float(m.group(2)), m.group(3)
+    m = re.search(r"spawn_to_first_rpc_ms=([\d.]+) guest_kernel_to_init_ms=([\d.]+) "
+                  r"guest_init_to_ready_ms=([\d.]+) total_ms=([\d.]+) accel=(\w+)", r.stderr)
+    return float(m.group(1)), float(m.group(4)), m.group(5), float(m.group(2)), float(m.group(3))
 
 
 def idle_rss(arca, env):
@@ -94,13 +95,16 @@ def main():
         bare_cpio = bare_initramfs(tmp)
         guest_set = None if args.no_rootfs_set else rootfs_set(arca, env, tmp)
         first_rpc, total, bare, set_rpc, set_total = [], [], [], [], []
+        to_init, to_ready = [], []
         accel_name = "tcg"
         for _ in range(args.runs):  # interleaved, so drift hits every side alike
-            f, t, accel_name = arca_boot(arca, env)
+            f, t, accel_name, k, i = arca_boot(arca, env)
             first_rpc.append(f)
             total.append(t)
+            to_init.append(k)
+            to_ready.append(i)
             if guest_set:
-                f, t, _ = arca_boot(arca, env, "--guest", guest_set)
+                f, t, _, _, _ = arca_boot(arca, env, "--guest", guest_set)
                 set_rpc.append(f)
                 set_total.append(t)
             bare.append(bare_boot(kernel, bare_cpio, accel_name))
@@ -113,10 +117,12 @@ def main():
           f"kernel={os.path.realpath(kernel)}")
     print(f"{'measure':<44}{'median ms':>10}{'p90 ms':>10}")
     rows = [("arca vm run -- true: spawn to first RPC", first_rpc),
+            ("  of which guest kernel, to init", to_init),
+            ("  of which arca-init, to serving", to_ready),
             ("arca vm run -- true: whole command", total),
             ("bare QEMU, trivial init, boot to exit", bare)]
     if set_rpc:
-        rows[2:2] = [("--guest (Debian rootfs set): first RPC", set_rpc),
+        rows[4:4] = [("--guest (Debian rootfs set): first RPC", set_rpc),
                      ("--guest (Debian rootfs set): whole command", set_total)]
     for name, xs in rows:
         print(f"{name:<44}{med(xs):>10.0f}{p90(xs):>10.0f}")

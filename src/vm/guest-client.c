@@ -26,6 +26,7 @@ struct call {
 	uint32_t id;
 	uint16_t op;
 	guest_reply_fn cb;
+	guest_drop_fn drop; /* when the client goes first: cb is never called */
 	void *userdata;
 };
 
@@ -382,6 +383,8 @@ struct guest_client *guest_client_free(struct guest_client *gc)
 	while (gc->calls) {
 		struct call *c = gc->calls;
 		gc->calls = c->next;
+		if (c->cb && c->drop)
+			c->drop(c->userdata);
 		free(c);
 	}
 	/* Processes belong to their owners; unlink them so they don't point back. */
@@ -397,6 +400,12 @@ struct guest_client *guest_client_free(struct guest_client *gc)
 
 int64_t guest_client_call(struct guest_client *gc, struct guest_request *rq, guest_reply_fn cb,
 			  void *userdata)
+{
+	return guest_client_call_owned(gc, rq, cb, NULL, userdata);
+}
+
+int64_t guest_client_call_owned(struct guest_client *gc, struct guest_request *rq,
+				guest_reply_fn cb, guest_drop_fn drop, void *userdata)
 {
 	if (gc->closed) {
 		guest_request_done(rq);
@@ -418,6 +427,7 @@ int64_t guest_client_call(struct guest_client *gc, struct guest_request *rq, gue
 	c->id = id;
 	c->op = rq->op;
 	c->cb = cb;
+	c->drop = drop;
 	c->userdata = userdata;
 	c->next = gc->calls;
 	gc->calls = c;

@@ -68,6 +68,11 @@ typedef void (*guest_reply_fn)(struct guest_client *gc, int error, const char *m
 /* Sends rq (and releases it). Returns the call id (> 0), or < 0. cb may be NULL. */
 int64_t guest_client_call(struct guest_client *gc, struct guest_request *rq, guest_reply_fn cb,
 			  void *userdata);
+/* Called instead of the reply's callback when the client is freed with the call pending. */
+typedef void (*guest_drop_fn)(void *userdata);
+/* As guest_client_call; drop(userdata) lets go of what userdata holds if no reply comes. */
+int64_t guest_client_call_owned(struct guest_client *gc, struct guest_request *rq,
+				guest_reply_fn cb, guest_drop_fn drop, void *userdata);
 /* Forgets the callback of a pending call. */
 void guest_client_cancel(struct guest_client *gc, int64_t call_id);
 

@@ -45,6 +45,16 @@ static void batch_reply(struct guest_client *gc, int error, const char *message,
 	free(b);
 }
 
+/* Its client was freed before every reply came (a VM ended): the batch goes unanswered. */
+static void batch_drop(void *userdata)
+{
+	struct guest_batch *b = userdata;
+	if (--b->pending > 0)
+		return;
+	free(b->message);
+	free(b);
+}
+
 struct guest_batch *guest_batch_new(struct guest_client *gc, guest_done_fn cb, void *userdata)
 {
 	struct guest_batch *b = xnew0(struct guest_batch, 1);
@@ -61,7 +71,7 @@ void guest_batch_add(struct guest_batch *b, struct guest_request *rq)
 		guest_request_done(rq);
 		return;
 	}
-	int64_t r = guest_client_call(b->gc, rq, batch_reply, b);
+	int64_t r = guest_client_call_owned(b->gc, rq, batch_reply, batch_drop, b);
 	if (r < 0) {
 		b->error = (int)-r;
 		b->message = xstrdup("the guest channel is gone");

@@ -34,7 +34,8 @@ typedef void (*guest_done_fn)(int error, const char *message, void *userdata);
 
 /*
  * A batch of pipelined requests: cb(first error or 0) runs once every reply
- * is in. Requests are sent as they are added.
+ * is in. Requests are sent as they are added. If the client is freed first
+ * (its VM ended), cb never runs and the batch frees itself.
  */
 struct guest_batch;
 struct guest_batch *guest_batch_new(struct guest_client *gc, guest_done_fn cb, void *userdata);

@@ -7,6 +7,7 @@ The kernel step uses guest-image/build-kernel.sh, whose result is cached per mac
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -185,6 +186,7 @@ def test_arcad_finds_and_pins_guest_sets(arca, build_dir, kernel, tmp_path):
                         initramfs={"compression": "gzip", "binaries": [], "packages": []})
     guest(arca, "--config", path, "--output", other)
     d = Daemon(build_dir, kernel)
+    d.pool_size = 1  # its VM boots from the daemon's set, which a label's start never takes
     # No kernel or initramfs given: arcad looks sets up (the user's is in XDG_DATA_HOME).
     d.extra_env = {"ARCA_KERNEL": "", "ARCA_INITRAMFS": "", "XDG_DATA_HOME": str(data)}
     try:
@@ -197,9 +199,17 @@ def test_arcad_finds_and_pins_guest_sets(arca, build_dir, kernel, tmp_path):
         d.docker("run", "--name", "plain", "busybox", "true")
         booted = api(d, "/containers/plain/json")["ArcaGuest"]
         assert booted["BuildId"] == info["BuildId"] and booted["Source"] == "user"
-        # One container from another set, named by its label.
-        d.docker("run", "--name", "labelled", "--label", f"org.arca.guest={other}", "busybox",
-                 "true")
+        # One container from another set, named by its label: a VM of its own, booted
+        # from that set, never the pool's (booted from the daemon's set).
+        deadline = time.time() + 120
+        while "1 ready" not in d.docker("info").stdout and time.time() < deadline:
+            time.sleep(0.3)
+        assert "1 ready" in d.docker("info").stdout, d.docker("info").stdout
+        cid = d.docker("run", "-d", "--name", "labelled", "--label",
+                       f"org.arca.guest={other}", "busybox", "sleep", "1000").stdout.strip()
+        assert os.path.isdir(os.path.join(d.run_dir, cid)), "it took the pool's VM"
+        assert "1 ready" in d.docker("info").stdout
+        d.docker("stop", "-t", "0", "labelled")
         booted = api(d, "/containers/labelled/json")["ArcaGuest"]
         assert booted == {"Source": "label", "Dir": other,
                           "BuildId": manifest(other)["buildId"],
