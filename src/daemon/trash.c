@@ -51,10 +51,11 @@ void trash_dir(struct daemon *d, const char *path)
 	const char *base = strrchr(path, '/');
 	char *dst = xasprintf("%s/%s.%.8s", d->trash_dir, base ? base + 1 : path, hex);
 	if (rename(path, dst) < 0) {
-		int r = errno;
+		/* No trash to move it to (another filesystem, a trash removed): here and now. */
 		free(dst);
-		if (r != ENOENT && rm_rf(path) < 0)
-			log_warn("cannot remove %s: %s", path, strerror(r));
+		int r = rm_rf(path);
+		if (r < 0 && r != -ENOENT)
+			log_warn("cannot remove %s: %s", path, strerror(-r));
 		return;
 	}
 	if (workers_submit(d->workers, delete_task, deleted, dst) < 0) {

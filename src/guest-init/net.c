@@ -161,8 +161,9 @@ int net_setup(struct guest_init *gi)
 	n->nl_root->fd = -EBADF;
 	if (r >= 0)
 		r = nl_open(n->nl_root);
-	/* The trunk up before the host asks (bringing up virtio-net fills its receive
-	 * ring): a pooled VM has it ready when a container claims it. */
+	/* The trunk up and the usual first link made before the host asks (filling
+	 * virtio-net's receive ring and registering a link are what NET_LINK_ADD cost):
+	 * a pooled VM has both ready when a container claims it (guest_net.spare). */
 	char err[256];
 	if (r < 0 || !if_nametoindex("eth0"))
 		return r;
