@@ -26,7 +26,6 @@ struct job {
 	char *tmp, *path;
 	uint64_t size;
 	char *error;
-	struct job *next;
 };
 
 struct ready {
@@ -41,7 +40,7 @@ struct spare_disks {
 	unsigned count;
 	struct ready *ready;
 	unsigned n_ready;
-	struct job *jobs; /* at most one at a time: a CPU is not taken from the containers */
+	struct job *job; /* one at a time: a CPU is not taken from the containers */
 	unsigned failures;
 };
 
@@ -77,7 +76,7 @@ static void made(void *arg, int result)
 {
 	struct job *j = arg;
 	struct spare_disks *s = j->owner;
-	s->jobs = NULL;
+	s->job = NULL;
 	if (result < 0) {
 		/* A daemon that cannot make one now makes them at create, as before. */
 		if (++s->failures == MAX_FAILURES)
@@ -98,7 +97,7 @@ static void made(void *arg, int result)
 
 static void refill(struct spare_disks *s)
 {
-	if (s->jobs || s->n_ready >= s->count || s->failures >= MAX_FAILURES)
+	if (s->job || s->n_ready >= s->count || s->failures >= MAX_FAILURES)
 		return;
 	char hex[ID_HEX_LEN + 1];
 	id_generate(hex);
@@ -111,7 +110,7 @@ static void refill(struct spare_disks *s)
 		job_free(j);
 		return;
 	}
-	s->jobs = j;
+	s->job = j;
 }
 
 struct spare_disks *spare_disks_new(struct daemon *d, uint64_t size, unsigned count,
@@ -142,8 +141,8 @@ struct spare_disks *spare_disks_free(struct spare_disks *s)
 		free(e->path);
 		free(e);
 	}
-	if (s->jobs)
-		job_free(s->jobs); /* the workers are done: its callback never comes */
+	if (s->job)
+		job_free(s->job); /* the workers are done: its callback never comes */
 	free(s->dir);
 	free(s);
 	return NULL;
