@@ -386,9 +386,7 @@ static void on_vm_exited(struct vm *vm, int error, void *userdata)
 			"arca-timing: spawn_to_first_rpc_ms=%.1f guest_kernel_to_init_ms=%.1f "
 			"guest_init_to_ready_ms=%.1f total_ms=%.1f accel=%s\n",
 			(double)vm_boot_usec(vm) / 1e3, (double)vm_hello(vm)->boot_ns / 1e6,
-			vm_hello(vm)->ready_ns > vm_hello(vm)->boot_ns
-			    ? (double)(vm_hello(vm)->ready_ns - vm_hello(vm)->boot_ns) / 1e6
-			    : 0.0,
+			(double)guest_hello_init_ns(vm_hello(vm)) / 1e6,
 			(double)(now_usec(CLOCK_MONOTONIC) - run->t_start) / 1e3,
 			accel_name(vm_accel(vm)->accel));
 	event_exit(run->event, run->exit_code);

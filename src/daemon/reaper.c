@@ -45,6 +45,7 @@ void reaper_take(struct reaper *r, struct vm *vm)
 	e->next = r->list;
 	r->list = e;
 	vm_set_owner(vm, &reaper_cbs, e);
+	vm_kill(vm);
 }
 
 struct reaper *reaper_free(struct reaper *r)

@@ -12,7 +12,7 @@ struct reaper;
 struct vm;
 
 struct reaper *reaper_new(void);
-/* Takes vm, which was told to end (vm_kill); it is freed once its VMM exited. */
+/* Takes vm and ends it now (vm_kill); it is freed once its VMM exited. */
 void reaper_take(struct reaper *r, struct vm *vm);
 /* Kills and waits for what is left. NULL-safe. */
 struct reaper *reaper_free(struct reaper *r);

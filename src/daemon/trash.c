@@ -28,7 +28,7 @@ int trash_init(const char *dir)
 	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* The task owns its path: a daemon that stops first never calls deleted(). */
+/* The task owns its path: a done callback would not run for a daemon that stops first. */
 static int delete_task(void *arg)
 {
 	int r = rm_rf(arg);
@@ -36,12 +36,6 @@ static int delete_task(void *arg)
 		log_warn("trash: cannot delete %s: %s", (char *)arg, strerror(-r));
 	free(arg);
 	return r;
-}
-
-static void deleted(void *arg, int result)
-{
-	(void)arg;
-	(void)result;
 }
 
 void trash_dir(struct daemon *d, const char *path)
@@ -58,7 +52,7 @@ void trash_dir(struct daemon *d, const char *path)
 			log_warn("cannot remove %s: %s", path, strerror(-r));
 		return;
 	}
-	if (workers_submit(d->workers, delete_task, deleted, dst) < 0) {
+	if (workers_submit(d->workers, delete_task, NULL, dst) < 0) {
 		(void)rm_rf(dst);
 		free(dst);
 	}

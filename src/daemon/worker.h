@@ -16,6 +16,7 @@ typedef void (*work_done_fn)(void *arg, int result);
 int workers_new(struct event *e, struct workers **ret);
 /* Waits for running tasks (their done callbacks are not called). NULL-safe. */
 struct workers *workers_free(struct workers *w);
+/* done may be NULL: a task that owns its arg and reports nothing to the loop. */
 int workers_submit(struct workers *w, work_fn fn, work_done_fn done, void *arg);
 /*
  * From a task: runs fn(arg) on the loop thread and waits for its result,

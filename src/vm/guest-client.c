@@ -134,6 +134,11 @@ static void proc_mark_exited(struct guest_proc *p, int status)
 		p->ops->exited(p, status, p->userdata);
 }
 
+uint64_t guest_hello_init_ns(const struct guest_hello *h)
+{
+	return h->ready_ns > h->boot_ns ? h->ready_ns - h->boot_ns : 0;
+}
+
 static int on_hello(struct guest_client *gc, const struct proto_frame *f)
 {
 	struct guest_hello h = { 0 };

@@ -27,6 +27,8 @@ struct guest_hello {
 	uint64_t ready_ns; /* ... when it first served the channel */
 	char init_version[64];
 };
+/* arca-init's time from its start to serving the channel (0 if the guest said nothing). */
+uint64_t guest_hello_init_ns(const struct guest_hello *h);
 
 struct guest_client_ops {
 	void (*hello)(struct guest_client *gc, const struct guest_hello *h, void *userdata);

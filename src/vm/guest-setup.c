@@ -157,19 +157,26 @@ static void add_init_layer(struct guest_batch *b)
 	guest_batch_add(b, &rq);
 }
 
-void guest_batch_add_rw_layer(struct guest_batch *b, const char *serial, const char *dir)
+/* The overlay's upper and work directories in the writable layer mounted at dir. */
+static void add_layer_dirs(struct guest_batch *b, const char *dir)
 {
 	struct guest_request rq;
-	_cleanup_free_ char *source = xasprintf("blkserial:%s", serial);
 	_cleanup_free_ char *upper = xasprintf("%s/upper", dir);
 	_cleanup_free_ char *work = xasprintf("%s/work", dir);
-	/* A new disk's inode tables are holes, zeros already: the guest need not write them. */
-	guest_req_mount(&rq, source, dir, "ext4", 0, "noinit_itable");
-	guest_batch_add(b, &rq);
 	guest_req_mkdir(&rq, upper, 0755);
 	guest_batch_add(b, &rq);
 	guest_req_mkdir(&rq, work, 0755);
 	guest_batch_add(b, &rq);
+}
+
+void guest_batch_add_rw_layer(struct guest_batch *b, const char *serial, const char *dir)
+{
+	struct guest_request rq;
+	_cleanup_free_ char *source = xasprintf("blkserial:%s", serial);
+	/* A new disk's inode tables are holes, zeros already: the guest need not write them. */
+	guest_req_mount(&rq, source, dir, "ext4", 0, "noinit_itable");
+	guest_batch_add(b, &rq);
+	add_layer_dirs(b, dir);
 }
 
 void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spec *spec)
@@ -187,10 +194,7 @@ void guest_batch_add_rootfs(struct guest_batch *b, const struct guest_rootfs_spe
 	} else {
 		guest_req_mount(&rq, "tmpfs", "/run/arca/rw", "tmpfs", 0, "mode=0755");
 		guest_batch_add(b, &rq);
-		guest_req_mkdir(&rq, "/run/arca/rw/upper", 0755);
-		guest_batch_add(b, &rq);
-		guest_req_mkdir(&rq, "/run/arca/rw/work", 0755);
-		guest_batch_add(b, &rq);
+		add_layer_dirs(b, "/run/arca/rw");
 	}
 	guest_req_mount(&rq, "overlay", GUEST_ROOT, "overlay", spec->readonly ? MS_RDONLY : 0,
 			"lowerdir=/run/arca/lower,upperdir=/run/arca/rw/upper,"

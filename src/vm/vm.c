@@ -278,9 +278,7 @@ static void on_guest_hello(struct guest_client *gc, const struct guest_hello *h,
 	log_debug("vm %s: guest up after %llu ms (kernel to init %llu ms, init to ready %llu ms)",
 		  vm->id, (unsigned long long)((vm->t_ready - vm->t_spawn) / USEC_PER_MSEC),
 		  (unsigned long long)(h->boot_ns / 1000000),
-		  (unsigned long long)(h->ready_ns > h->boot_ns
-					   ? (h->ready_ns - h->boot_ns) / 1000000
-					   : 0));
+		  (unsigned long long)(guest_hello_init_ns(h) / 1000000));
 	if (vm->cb->ready)
 		vm->cb->ready(vm, vm->userdata);
 }

@@ -390,7 +390,6 @@ static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
 		   !writes_through(c)) {
 		/* Its disk is removed next: the guest need not put it in order, and the
 		 * removal need not wait for QEMU's exit. */
-		vm_kill(c->vm);
 		reaper_take(c->d->reaper, TAKE_PTR(c->vm));
 		vm_gone(c);
 	} else if (c->vm) {

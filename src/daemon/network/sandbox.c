@@ -269,12 +269,6 @@ static int flush_conntrack(void *arg)
 	return 0;
 }
 
-static void flushed(void *arg, int result)
-{
-	(void)arg;
-	(void)result;
-}
-
 /* Undoes an endpoint's host side: its veth pair (named after its EndpointID, so a dead
  * daemon's leftovers go too), and the connections tracked for its addresses. */
 static void unplumb_endpoint(struct container *c, struct sandbox *sb, const char *network_id,
@@ -297,7 +291,7 @@ static void unplumb_endpoint(struct container *c, struct sandbox *sb, const char
 		/* conntrack(8) runs twice, some 20 ms each: on a worker, not in a stop's way. */
 		char *ip = xstrdup(ips[i]);
 		if (!c->d->workers ||
-		    workers_submit(c->d->workers, flush_conntrack, flushed, ip) < 0) {
+		    workers_submit(c->d->workers, flush_conntrack, NULL, ip) < 0) {
 			nft_conntrack_flush(ip);
 			free(ip);
 		}
