@@ -10,6 +10,9 @@
 #define VM_NET_FD     5
 #define VM_CONSOLE_FD 6
 
+/* In its run directory: the VMM's PID, written by its process before the exec. */
+#define VMM_PID_FILE "vmm.pid"
+
 #include <stdint.h>
 
 #include "vm.h"
@@ -53,6 +56,7 @@ struct vm {
 	char *console_path; /* the socket QEMU serves the serial console on */
 	char *qemu_log;
 	char *qmp_path;
+	char *pid_path; /* VMM_PID_FILE */
 	char *chan_path;
 	struct vm_disk disks[VM_MAX_DISKS];
 	size_t n_disks;
@@ -97,3 +101,10 @@ struct vm {
 	const struct vm_callbacks *cb;
 	void *userdata;
 };
+
+/* stale.c: a VMM found again by its run directory, without its owner. */
+/* Writes getpid() to path; for the forked child before its exec (async-signal-safe). */
+void vmm_pid_write(const char *path);
+/* Whether pid is still the VMM of dir (its command line names dir, or its -name the
+ * VM's id): not a reused PID. */
+bool vmm_is_ours(pid_t pid, const char *dir);

@@ -315,7 +315,8 @@ static _Noreturn void child_exec(struct vm *vm, char **argv, int qmp_fd, int cha
 		if (getppid() != parent)
 			_exit(1);
 	}
-	(void)setsid(); /* terminal signals for our owner must not reach the VMM */
+	(void)setsid();		     /* terminal signals for our owner must not reach the VMM */
+	vmm_pid_write(vm->pid_path); /* found again should its owner die (vm_clear_stale) */
 	/* No transparent huge pages for guest RAM (QEMU asks for them): a guest's
 	 * scattered first touches would cost 2 MiB each, an idle VM's RSS doubled. */
 	(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
@@ -395,6 +396,7 @@ static int copy_config(struct vm *vm, const struct vm_config *cfg, struct arca_e
 	    cfg->console_log ? xstrdup(cfg->console_log) : xasprintf("%s/console.log", vm->dir);
 	vm->qemu_log = xasprintf("%s/qemu.log", vm->dir);
 	vm->qmp_path = xasprintf("%s/qmp.sock", vm->dir);
+	vm->pid_path = xasprintf("%s/" VMM_PID_FILE, vm->dir);
 	vm->chan_path = xasprintf("%s/chan.sock", vm->dir);
 	vm->console_path = xasprintf("%s/console.sock", vm->dir);
 	for (size_t i = 0; i < cfg->n_disks; i++) {
@@ -612,24 +614,6 @@ fail_nodir:
 	return r;
 }
 
-/* Is pid the VMM of this run directory? (Guards against a reused PID.) */
-static bool is_our_vmm(pid_t pid, const char *dir)
-{
-	_cleanup_free_ char *path = xasprintf("/proc/%d/cmdline", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	char buf[8192];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return strstr(buf, dir) != NULL;
-}
-
 /*
  * Adopting a paused VM, in steps 300 ms apart: resume it (QMP is negotiated
  * by then); connect the channel and drop it at once, which a running guest
@@ -677,7 +661,7 @@ int vm_attach(struct event *e, const struct vm_config *cfg, pid_t pid, bool paus
 	if (r < 0)
 		goto fail;
 	vm->microvm = kernel_is_elf(vm->kernel);
-	if (pid <= 0 || !is_our_vmm(pid, vm->dir)) {
+	if (pid <= 0 || !vmm_is_ours(pid, vm->dir)) {
 		r = arca_error_set(err, ESRCH, ARCA_ERR_NOT_FOUND, "its VM (pid %d) is gone",
 				   (int)pid);
 		goto fail;
@@ -845,6 +829,7 @@ static struct vm *vm_free_struct(struct vm *vm, bool kill_it)
 	free(vm->console_log);
 	free(vm->qemu_log);
 	free(vm->qmp_path);
+	free(vm->pid_path);
 	free(vm->chan_path);
 	free(vm->console_path);
 	for (size_t i = 0; i < vm->n_disks; i++) {
@@ -954,50 +939,4 @@ const char *vm_last_error(const struct vm *vm)
 usec_t vm_boot_usec(const struct vm *vm)
 {
 	return vm->t_ready ? vm->t_ready - vm->t_spawn : 0;
-}
-
-static bool socket_answers(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return false;
-	strcpy(sa.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-/* Tells a VMM nobody owns any more to quit, over its QMP socket (no PID needed). */
-static void qmp_quit(const char *path)
-{
-	_cleanup_close_ int fd = connect_unix(path);
-	if (fd < 0)
-		return;
-	struct timeval tv = { .tv_sec = 2 };
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	char buf[4096];
-	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
-				   "{\"execute\":\"quit\"}\n";
-	(void)!read(fd, buf, sizeof(buf)); /* the greeting */
-	(void)!write(fd, cmds, sizeof(cmds) - 1);
-	while (read(fd, buf, sizeof(buf)) > 0)
-		; /* until it closes */
-}
-
-int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
-{
-	_cleanup_free_ char *dir = xasprintf("%s/%s", runtime_dir, id);
-	_cleanup_free_ char *qmp = xasprintf("%s/qmp.sock", dir);
-	struct stat st;
-	if (stat(dir, &st) < 0)
-		return 0;
-	/* A VM left running by a dead owner, that no one will adopt: it goes. */
-	if (socket_answers(qmp))
-		qmp_quit(qmp);
-	usec_t deadline = now_usec(CLOCK_MONOTONIC) + wait;
-	while (socket_answers(qmp)) {
-		if (now_usec(CLOCK_MONOTONIC) >= deadline)
-			return -EBUSY;
-		(void)usleep(50 * 1000);
-	}
-	return rm_rf(dir);
 }

@@ -114,10 +114,11 @@ void vm_size(const struct vm *vm, unsigned *ret_memory_mb, unsigned *ret_cpus);
 int vm_pause(struct vm *vm, vm_done_fn cb, void *userdata);
 int vm_resume(struct vm *vm, vm_done_fn cb, void *userdata);
 /*
- * The run directory a dead owner left for VM id: a QEMU still answering
- * there is told to quit over QMP; waits up to `wait` for it to go, then
- * removes the directory. -EBUSY if it still answers; 0 when there was
- * nothing or it is gone now.
+ * The run directory a dead owner left for VM id: the VMM its PID file names
+ * (written before the exec, so there even before QEMU serves QMP) is killed;
+ * one without a PID file is told to quit over QMP. Waits up to `wait` for it
+ * to go, then removes the directory. -EBUSY if it is still there; 0 when
+ * there was nothing or it is gone now.
  */
 int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait);
 /* Kills the VMM if still running, waits for it, removes the run directory. NULL-safe. */

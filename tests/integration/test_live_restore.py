@@ -83,6 +83,28 @@ def test_vm_gone_while_daemon_was_down(arcad):
     arcad.docker("rm", "-f", "victim", "survivor")
 
 
+def test_a_start_cut_by_kill9_leaves_no_vm(arcad):
+    """The daemon dies while a start boots the VM (no main process yet, nothing to
+    adopt): the next daemon ends that VM, found by its run directory's PID file even
+    before QEMU answers on QMP, and the container starts again (its TAP name free)."""
+    cid = arcad.docker("create", "--name", "cut", "busybox", "sleep", "1000").stdout.strip()
+    starter = subprocess.Popen(["docker", "start", "cut"], env=arcad.env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = os.path.join(arcad.run_dir, cid)
+    deadline = time.time() + 30
+    while not qemu_pids(marker) and time.time() < deadline:
+        time.sleep(0.005)
+    vmms = qemu_pids(marker)
+    assert vmms, "the start spawned no VM"
+    arcad.restart(hard=True)  # as soon as QEMU runs: before it serves QMP, mostly
+    starter.wait(timeout=30)
+    assert qemu_pids(marker) == []
+    assert state(arcad, "cut")["Status"] in ("created", "exited")
+    arcad.docker("start", "cut")
+    assert arcad.docker("exec", "cut", "true").returncode == 0
+    arcad.docker("rm", "-f", "cut")
+
+
 def test_sigterm_with_live_restore(build_dir, kernel):
     """live-restore: true (as arcad.service's systemctl restart needs it): a SIGTERM'd
     arcad leaves its running and paused containers running, with their network and

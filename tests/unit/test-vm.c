@@ -3,10 +3,13 @@
  * src/vm/vm.c failure paths with a fake VMM: a VMM that dies at once, and
  * one that never answers. Either way exited() reports an error with the
  * VMM's own words, the run directory is gone, no child is left and no fd
- * leaks. (Real boots are covered by the integration tests.)
+ * leaks. A VMM whose owner died is ended by vm_clear_stale, found by the
+ * PID file in its run directory, and a PID that is not its VMM is left alone.
+ * (Real boots are covered by the integration tests.)
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +93,60 @@ static void run_case(const char *name, const char *script, usec_t boot_timeout, 
 	is_int(count_fds(), fds_before, "%s: no fd leaked", name);
 }
 
+/* A VMM whose owner is gone (vm_release: no kill, no wait), not answering QMP. */
+static void stale_case(void)
+{
+	char qemu[300], rundir[300], fifo[300], pidfile[500], other[400];
+	snprintf(qemu, sizeof(qemu), "%s/fake-qemu-stale", dir);
+	snprintf(rundir, sizeof(rundir), "%s/run", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	(void)mkfifo(fifo, 0600);
+	char body[400];
+	snprintf(body, sizeof(body), "read x <> %s", fifo); /* sh keeps its argv: no exec */
+	write_script(qemu, body);
+	struct event *e = NULL;
+	struct vm *vm = NULL;
+	struct arca_error *err = NULL;
+	event_new(&e);
+	struct accel_choice tcg = { .accel = VM_ACCEL_TCG, .reason = "TCG: the test's choice" };
+	struct vm_config cfg = { .id = "stale",
+				 .runtime_dir = rundir,
+				 .qemu = qemu,
+				 .kernel = "/dev/null",
+				 .initramfs = "/dev/null",
+				 .boot_timeout = 60 * USEC_PER_SEC,
+				 .accel = &tcg };
+	is_int(vm_start(e, &cfg, &cbs, e, &vm, &err), 0, "stale: spawned");
+	pid_t pid = vm_pid(vm);
+	vm_release(vm); /* as a killed daemon leaves it */
+	event_free(e);
+	snprintf(pidfile, sizeof(pidfile), "%s/stale/vmm.pid", rundir);
+	struct stat st;
+	for (int i = 0; i < 500 && (stat(pidfile, &st) < 0 || st.st_size == 0); i++)
+		usleep(10 * 1000); /* the child writes it after the fork */
+	FILE *f = fopen(pidfile, "r");
+	int written = 0;
+	ok(f && fscanf(f, "%d", &written) == 1 && written == pid, "stale: its PID file names it");
+	if (f)
+		fclose(f);
+	is_int(vm_clear_stale(rundir, "stale", 5 * USEC_PER_SEC), 0, "stale: cleared");
+	int status = 0;
+	ok(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	   "stale: its VMM was killed");
+	snprintf(other, sizeof(other), "%s/stale", rundir);
+	ok(stat(other, &st) < 0 && errno == ENOENT, "stale: run directory removed");
+
+	/* A PID file whose PID is now another process's: that process is left alone. */
+	snprintf(other, sizeof(other), "%s/reused", rundir);
+	mkdir(other, 0700);
+	snprintf(pidfile, sizeof(pidfile), "%s/vmm.pid", other);
+	f = fopen(pidfile, "w");
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	is_int(vm_clear_stale(rundir, "reused", USEC_PER_SEC), 0, "reused: cleared");
+	ok(stat(other, &st) < 0 && errno == ENOENT, "reused: run directory removed (and we live)");
+}
+
 int main(void)
 {
 	ok(mkdtemp(dir) != NULL, "temp dir");
@@ -97,6 +154,7 @@ int main(void)
 	run_case("dies", "echo 'qemu-fake: cannot start' >&2; exit 1", 0, -ECHILD, "cannot start");
 	run_case("hangs", "echo 'qemu-fake: hanging' >&2; exec sleep 1000", 300 * USEC_PER_MSEC,
 		 -ETIMEDOUT, "did not answer");
+	stale_case();
 
 	/* Configuration errors are reported before anything is spawned. */
 	struct event *e = NULL;

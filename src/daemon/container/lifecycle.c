@@ -1121,7 +1121,8 @@ static void restore_failed(struct container *c, const char *why)
 	(void)container_persist(c);
 	c->proc = guest_proc_free(c->proc);
 	log_writer_close(c);
-	(void)vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC);
+	if (vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC) < 0)
+		log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
 	struct arca_error *err = NULL;
 	arca_error_set(&err, EIO, ARCA_ERR_INTERNAL, "%s", c->error);
 	ops_reply(&c->start_ops, c, err);
@@ -1200,8 +1201,8 @@ static bool restore_wanted(struct container *c)
 		c->restoring = true; /* its VM may still run (live restore) */
 		return true;
 	}
-	if (vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC) < 0 &&
-	    was_running)
+	/* Also a VM whose start the previous daemon did not see through: it holds the TAP. */
+	if (vm_clear_stale(c->d->cfg.run_dir, container_vm_id(c), 3 * USEC_PER_SEC) < 0)
 		log_warn("container %.12s: a VM of the previous daemon still runs", c->id);
 	if (was_running) {
 		container_set_exited(c, 255, "the daemon restarted while the container ran");
