@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "fd-util.h"
+#include "parse-util.h"
 
 void vmm_pid_write(const char *path)
 {
@@ -57,14 +57,11 @@ static bool arg_names(const char *arg, const char *dir, const char *name)
 bool vmm_is_ours(pid_t pid, const char *dir)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/cmdline", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_free_ char *buf = NULL;
+	size_t n = 0;
+	/* (Ours are a few KiB; a command line over 64 KiB is not a VMM of ours.) */
+	if (read_file_at(AT_FDCWD, path, 64 * 1024, &buf, &n) < 0 || n == 0)
 		return false;
-	char buf[8192];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	const char *slash = strrchr(dir, '/');
 	_cleanup_free_ char *name = xasprintf("arca-%s", slash ? slash + 1 : dir);
 	for (const char *arg = buf; arg < buf + n; arg += strlen(arg) + 1)
@@ -77,31 +74,23 @@ bool vmm_is_ours(pid_t pid, const char *dir)
 static pid_t read_vmm_pid(const char *dir)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" VMM_PID_FILE, dir);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char buf[16];
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
+	_cleanup_free_ char *text = NULL;
+	int pid = 0;
+	if (read_file_at(AT_FDCWD, path, 16, &text, NULL) < 0)
 		return 0;
-	buf[n] = '\0';
-	char *end;
-	long v = strtol(buf, &end, 10);
-	if (v <= 0 || v > INT32_MAX || (*end && *end != '\n'))
+	text[strcspn(text, "\n")] = '\0';
+	if (safe_atoi(text, &pid) < 0 || pid <= 0)
 		return 0;
-	return vmm_is_ours((pid_t)v, dir) ? (pid_t)v : 0;
+	return vmm_is_ours(pid, dir) ? pid : 0;
 }
 
-/* Kills pid and waits up to `wait` for its exit (its TAP and disks closed). */
-static int kill_and_wait(pid_t pid, usec_t wait)
+int vmm_kill_wait(int pidfd, usec_t wait)
 {
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return errno == ESRCH ? 0 : -errno;
-	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+	if (pidfd_send_signal_(pidfd, SIGKILL) < 0 && errno != ESRCH)
 		return -errno;
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int ms = (int)(wait / 1000);
 	int r;
-	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+	while ((r = poll(&p, 1, (int)(wait / 1000))) < 0 && errno == EINTR)
 		;
 	return r > 0 ? 0 : -EBUSY;
 }
@@ -155,10 +144,9 @@ int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
 	 */
 	pid_t pid = read_vmm_pid(dir);
 	if (pid > 0) {
-		int r = kill_and_wait(pid, wait);
-		if (r < 0)
-			return r;
-		return rm_rf(dir);
+		_cleanup_close_ int pidfd = pidfd_open_(pid);
+		int r = pidfd < 0 ? (errno == ESRCH ? 0 : -errno) : vmm_kill_wait(pidfd, wait);
+		return r < 0 ? r : rm_rf(dir);
 	}
 	_cleanup_free_ char *qmp = xasprintf("%s/qmp.sock", dir);
 	if (socket_answers(qmp))

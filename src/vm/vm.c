@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,16 +42,6 @@
 
 #define KILL_GRACE_USEC	     (2 * USEC_PER_SEC)
 #define DEFAULT_BOOT_TIMEOUT (120 * USEC_PER_SEC)
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int pidfd_send_signal_(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
 
 static int valid_id(const char *id)
 {
@@ -797,10 +785,7 @@ static struct vm *vm_free_struct(struct vm *vm, bool kill_it)
 		vm->dir = NULL;
 	}
 	if (vm->pidfd >= 0 && vm->attached) {
-		/* Not our child: no wait; poll its pidfd until it is gone. */
-		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
-		struct pollfd pfd = { .fd = vm->pidfd, .events = POLLIN };
-		(void)poll(&pfd, 1, 5000);
+		(void)vmm_kill_wait(vm->pidfd, 5 * USEC_PER_SEC); /* not our child: no wait() */
 	} else if (vm->pidfd >= 0) {
 		siginfo_t si;
 		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
