@@ -3,11 +3,11 @@
  * `arca vm run`: boot a VM, run one command in it with its stdio wired to
  * ours, forward signals and the terminal size, and exit with its status.
  *
- * Everything runs on one event loop. Output is written to our stdout/stderr
- * as they accept it, and only then is guest credit returned, so a slow
- * reader throttles the guest process instead of growing our memory. The
- * command's exit is final once its output is fully written; then the VM is
- * stopped and we exit with the command's status.
+ * Everything runs on one event loop. The command's stdio is joined to ours
+ * by a stdio relay (stdio-relay.h: a slow reader throttles the guest process
+ * instead of growing our memory). The command's exit is final once its
+ * output is fully written; then the VM is stopped and we exit with the
+ * command's status.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include "guest-setup.h"
 #include "log.h"
 #include "parse-util.h"
+#include "stdio-relay.h"
 #include "strv.h"
 #include "tty.h"
 #include "vm.h"
@@ -38,20 +39,10 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-struct writer {
-	struct run *run;
-	int fd;
-	int which; /* 1 or 2 */
-	bool pollable;
-	bool made_nonblock;
-	bool broken;
-	struct event_source *src;
-};
-
 struct run {
 	struct event *event;
 	struct vm *vm;
-	struct guest_proc *proc;
+	struct stdio_relay *relay; /* the command's, or the boot script's */
 
 	/* options */
 	bool tty, interactive, debug, timing;
@@ -69,9 +60,6 @@ struct run {
 	char **argv;
 	char **env;
 
-	struct event_source *stdin_src;
-	bool stdin_done;
-	struct writer out, err;
 	struct tty_state tty_state;
 	bool proc_started;
 	bool finishing;
@@ -81,13 +69,19 @@ struct run {
 static void finish(struct run *run, int code);
 static int on_booted(struct event_source *s, void *userdata);
 
-static void check_done(struct run *run)
+static void on_proc_started(struct stdio_relay *r, int error, const char *message, uint32_t pid,
+			    void *userdata)
 {
-	int status;
-	if (!run->proc || !guest_proc_exited(run->proc, &status))
-		return;
-	if (!guest_proc_output_done(run->proc, 1) || !guest_proc_output_done(run->proc, 2))
-		return;
+	struct run *run = userdata;
+	run->proc_started = true;
+	if (error)
+		fprintf(stderr, "arca: %s\n", message ? message : strerror(error));
+}
+
+/* The command (or the boot script) exited and its output is written. */
+static void on_proc_done(struct stdio_relay *r, int status, void *userdata)
+{
+	struct run *run = userdata;
 	if (status < 0) {
 		fprintf(stderr, "arca: lost the connection to the guest\n");
 		status = CLI_EXIT_FAILURE;
@@ -105,180 +99,9 @@ static void check_done(struct run *run)
 	finish(run, status);
 }
 
-/* Writes what the guest sent on stream `which` to w; false once w must wait. */
-static bool writer_drain(struct writer *w, int which)
-{
-	struct run *run = w->run;
-	while (run->proc) {
-		const uint8_t *p;
-		size_t n = guest_proc_peek(run->proc, which, &p);
-		if (n == 0)
-			break;
-		if (w->broken) {
-			guest_proc_consume(run->proc, which, n);
-			continue;
-		}
-		ssize_t k = write(w->fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN && w->src) {
-			(void)event_source_set_enabled(w->src, true);
-			return false;
-		}
-		if (k < 0) {
-			w->broken = true; /* EPIPE and friends: discard the rest */
-			continue;
-		}
-		guest_proc_consume(run->proc, which, (size_t)k);
-	}
-	return true;
-}
-
-static void writer_pump(struct writer *w)
-{
-	struct run *run = w->run;
-	/* The boot script's stdout joins its stderr: the command's stdout is the command's. */
-	if (run->booting)
-		w = &run->err;
-	if (!writer_drain(w, w->which) || (run->booting && !writer_drain(w, 1)))
-		return;
-	if (w->src)
-		(void)event_source_set_enabled(w->src, false);
-	check_done(run);
-}
-
-static int on_writable(struct event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	(void)s;
-	(void)fd;
-	(void)revents;
-	writer_pump(userdata);
-	return 0;
-}
-
-static void writer_init(struct run *run, struct writer *w, int fd, int which)
-{
-	struct stat st;
-	*w = (struct writer){ .run = run, .fd = fd, .which = which };
-	if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return; /* files and terminals: plain blocking writes */
-	if (event_add_io(run->event, &w->src, fd, EPOLLOUT, on_writable, w) < 0)
-		return;
-	(void)event_source_set_enabled(w->src, false);
-	int flags = fcntl(fd, F_GETFL);
-	if (flags >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
-		w->made_nonblock = true;
-	w->pollable = true;
-}
-
-static void writer_done(struct writer *w)
-{
-	w->src = event_source_free(w->src);
-	if (w->made_nonblock)
-		(void)fd_set_nonblock(w->fd, false);
-}
-
-static void stdin_update(struct run *run)
-{
-	if (run->stdin_src)
-		(void)event_source_set_enabled(run->stdin_src,
-					       run->proc && guest_proc_stdin_room(run->proc) > 0);
-}
-
-static void stdin_pump(struct run *run)
-{
-	static uint8_t chunk[PROTO_DATA_CHUNK];
-	size_t room = run->proc ? guest_proc_stdin_room(run->proc) : 0;
-	if (room == 0 || run->stdin_done) {
-		stdin_update(run);
-		return;
-	}
-	ssize_t n = read(STDIN_FILENO, chunk, MIN(room, sizeof(chunk)));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		run->stdin_done = true;
-		run->stdin_src = event_source_free(run->stdin_src);
-		(void)guest_proc_close_stdin(run->proc);
-		return;
-	}
-	if (guest_proc_write_stdin(run->proc, chunk, (size_t)n) < 0) {
-		run->stdin_done = true;
-		run->stdin_src = event_source_free(run->stdin_src);
-		return;
-	}
-	stdin_update(run);
-}
-
-static int on_stdin(struct event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	(void)s;
-	(void)fd;
-	(void)revents;
-	stdin_pump(userdata);
-	return 0;
-}
-
-static int on_stdin_defer(struct event_source *s, void *userdata)
-{
-	(void)s;
-	stdin_pump(userdata);
-	return 0;
-}
-
-static void stdin_setup(struct run *run)
-{
-	int r = event_add_io(run->event, &run->stdin_src, STDIN_FILENO, EPOLLIN, on_stdin, run);
-	if (r == -EPERM) /* a regular file or /dev/null: always readable */
-		r = event_add_defer(run->event, &run->stdin_src, on_stdin_defer, run);
-	if (r < 0) {
-		log_warn_errno(r, "cannot watch stdin: %m, ignoring");
-		run->stdin_done = true;
-		return;
-	}
-	stdin_update(run);
-}
-
-static void on_proc_started(struct guest_proc *p, int error, const char *message, uint32_t pid,
-			    void *userdata)
-{
-	struct run *run = userdata;
-	(void)p;
-	(void)pid;
-	run->proc_started = true;
-	if (error)
-		fprintf(stderr, "arca: %s\n", message ? message : strerror(error));
-}
-
-static void on_proc_output(struct guest_proc *p, int fd, void *userdata)
-{
-	struct run *run = userdata;
-	(void)p;
-	writer_pump(fd == 2 ? &run->err : &run->out);
-}
-
-static void on_proc_stdin_ready(struct guest_proc *p, void *userdata)
-{
-	(void)p;
-	stdin_update(userdata);
-}
-
-static void on_proc_exited(struct guest_proc *p, int status, void *userdata)
-{
-	struct run *run = userdata;
-	(void)p;
-	(void)status;
-	run->stdin_src = event_source_free(run->stdin_src);
-	/* Flush what is buffered; check_done() finishes once it is written. */
-	writer_pump(&run->out);
-	writer_pump(&run->err);
-}
-
-static const struct guest_proc_ops proc_ops = {
+static const struct stdio_relay_ops relay_ops = {
 	.started = on_proc_started,
-	.output = on_proc_output,
-	.stdin_ready = on_proc_stdin_ready,
-	.exited = on_proc_exited,
+	.done = on_proc_done,
 };
 
 static void spawn_command(struct run *run)
@@ -296,14 +119,13 @@ static void spawn_command(struct run *run)
 	};
 	if (run->tty)
 		(void)tty_get_size(&spec.rows, &spec.cols);
-	int r = guest_proc_spawn(vm_guest(run->vm), &spec, &proc_ops, run, &run->proc);
+	run->relay = stdio_relay_new(run->event, run->interactive ? STDIN_FILENO : -1,
+				     STDOUT_FILENO, STDERR_FILENO, &relay_ops, run);
+	int r = stdio_relay_spawn(run->relay, vm_guest(run->vm), &spec);
 	if (r < 0) {
 		fprintf(stderr, "arca: run the command: %s\n", strerror(-r));
 		finish(run, CLI_EXIT_FAILURE);
-		return;
 	}
-	if (run->interactive)
-		stdin_setup(run);
 }
 
 /*
@@ -325,7 +147,9 @@ static void spawn_boot_script(struct run *run)
 		.attach_stderr = true,
 	};
 	run->booting = true;
-	int r = guest_proc_spawn(vm_guest(run->vm), &spec, &proc_ops, run, &run->proc);
+	/* All of its output goes to stderr: the command's stdout is the command's. */
+	run->relay = stdio_relay_new(run->event, -1, STDERR_FILENO, STDERR_FILENO, &relay_ops, run);
+	int r = stdio_relay_spawn(run->relay, vm_guest(run->vm), &spec);
 	if (r < 0) {
 		fprintf(stderr, "arca: run %s: %s\n", GUEST_ROOTFS_INIT, strerror(-r));
 		finish(run, CLI_EXIT_FAILURE);
@@ -337,7 +161,7 @@ static int on_booted(struct event_source *s, void *userdata)
 	struct run *run = userdata;
 	(void)s;
 	run->next_src = event_source_free(run->next_src);
-	run->proc = guest_proc_free(run->proc);
+	run->relay = stdio_relay_free(run->relay);
 	run->booting = false;
 	run->proc_started = false;
 	if (!run->finishing)
@@ -404,7 +228,8 @@ static void finish(struct run *run, int code)
 	run->finishing = true;
 	run->exit_code = code;
 	tty_restore(&run->tty_state);
-	run->stdin_src = event_source_free(run->stdin_src);
+	if (run->relay)
+		stdio_relay_stop_input(run->relay);
 	vm_stop(run->vm, 3 * USEC_PER_SEC);
 }
 
@@ -414,14 +239,15 @@ static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, 
 	(void)s;
 	int sig = (int)si->ssi_signo;
 
+	struct guest_proc *p = run->relay ? stdio_relay_proc(run->relay) : NULL;
 	if (sig == SIGWINCH) {
 		unsigned rows, cols;
-		if (run->proc && run->tty && tty_get_size(&rows, &cols) == 0)
-			(void)guest_proc_resize(run->proc, rows, cols);
+		if (p && run->tty && tty_get_size(&rows, &cols) == 0)
+			(void)guest_proc_resize(p, rows, cols);
 		return 0;
 	}
-	if (run->proc && run->proc_started && !guest_proc_exited(run->proc, NULL)) {
-		(void)guest_proc_signal(run->proc, sig);
+	if (p && run->proc_started && !guest_proc_exited(p, NULL)) {
+		(void)guest_proc_signal(p, sig);
 		return 0;
 	}
 	/* Nothing to forward to yet: give up on the run. */
@@ -681,9 +507,7 @@ static int add_signals(struct run *run, struct event_source **srcs)
 
 int cmd_vm_run(int argc, char **argv)
 {
-	struct run run = {
-		.exit_code = -1, .out.fd = -1, .err.fd = -1, .t_start = now_usec(CLOCK_MONOTONIC)
-	};
+	struct run run = { .exit_code = -1, .t_start = now_usec(CLOCK_MONOTONIC) };
 	_cleanup_(event_freep) struct event *e = NULL;
 	_cleanup_free_ char *kernel = NULL, *initramfs = NULL, *id = NULL;
 	_cleanup_error_ struct arca_error *err = NULL;
@@ -754,8 +578,6 @@ int cmd_vm_run(int argc, char **argv)
 		cfg.n_disks = 1;
 	}
 
-	writer_init(&run, &run.out, STDOUT_FILENO, 1);
-	writer_init(&run, &run.err, STDERR_FILENO, 2);
 	if (run.tty && run.interactive && isatty(STDIN_FILENO))
 		(void)tty_make_raw(&run.tty_state, STDIN_FILENO);
 
@@ -769,14 +591,9 @@ int cmd_vm_run(int argc, char **argv)
 
 out:
 	tty_restore(&run.tty_state);
-	run.stdin_src = event_source_free(run.stdin_src);
 	run.next_src = event_source_free(run.next_src);
-	run.proc = guest_proc_free(run.proc);
+	run.relay = stdio_relay_free(run.relay);
 	run.vm = vm_free(run.vm);
-	if (run.out.fd >= 0)
-		writer_done(&run.out);
-	if (run.err.fd >= 0)
-		writer_done(&run.err);
 	for (size_t i = 0; i < ELEMENTSOF(sig_srcs); i++)
 		sig_srcs[i] = event_source_free(sig_srcs[i]);
 	strv_free(run.argv);

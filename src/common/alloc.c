@@ -69,31 +69,31 @@ char *xstrndup(const char *s, size_t n)
 	return q;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
-	int r;
-
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		oom();
 	return s;
 }
 
 void strappendf(char **s, const char *fmt, ...)
 {
 	va_list ap;
-	char *part = NULL;
 	va_start(ap, fmt);
-	int r = vasprintf(&part, fmt, ap);
+	char *part = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		oom();
-	size_t have = *s ? strlen(*s) : 0;
-	*s = xrealloc(*s, have + (size_t)r + 1);
-	memcpy(*s + have, part, (size_t)r + 1);
+	size_t have = *s ? strlen(*s) : 0, n = strlen(part);
+	*s = xrealloc(*s, have + n + 1);
+	memcpy(*s + have, part, n + 1);
 	free(part);
 }

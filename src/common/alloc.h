@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *xmalloc(size_t n) __attribute__((malloc, returns_nonnull));
@@ -16,6 +17,8 @@ char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
 char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull));
 char *xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), malloc, returns_nonnull));
+char *xvasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0), malloc, returns_nonnull));
 
 /* Appends the formatted text to the string *s (NULL counts as ""), growing it. */
 void strappendf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

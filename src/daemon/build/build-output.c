@@ -119,12 +119,9 @@ void out_streamf(struct builder *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (s)
-		out_stream(b, s);
+	out_stream(b, s);
 	free(s);
 }
 
