@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The commands on an existing container: start, state, kill, delete, list,
+ * and the static `features`. Each reads state.json; only `start` talks to
+ * the monitor (ctl.sock); kill signals the monitor, which relays it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "ctl.h"
+#include "fd-util.h"
+#include "parse-util.h"
+#include "runtime.h"
+#include "state.h"
+#include "vm.h"
+
+#define START_TIMEOUT_MS (120 * 1000)
+
+/* The options of a command that takes an ID and maybe one more argument. */
+static int args_id(struct rt_ctx *ctx, int argc, char **argv, int optind_, int max_extra,
+		   const char **ret_id)
+{
+	if (optind_ >= argc || argc - optind_ - 1 > max_extra) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "%s: wrong number of arguments", argv[0]);
+		return -EINVAL;
+	}
+	*ret_id = argv[optind_];
+	return 0;
+}
+
+static int load(struct rt_ctx *ctx, const char *id, struct rt_state *st)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	if (rt_state_read(ctx->root, id, st, &err) < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Asks the monitor to start the process: 0 once it runs. */
+static int ask_start(struct rt_ctx *ctx, const char *id)
+{
+	_cleanup_free_ char *dir = rt_container_dir(ctx->root, id);
+	_cleanup_close_ int fd = rt_ctl_connect(dir);
+	char buf[4096];
+	int r = fd < 0 ? fd : rt_ctl_send(fd, "start", 5, NULL, 0);
+	if (r < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "reach the container's monitor: %s", strerror(-r));
+		return r;
+	}
+	ssize_t n = rt_ctl_recv(fd, buf, sizeof(buf), START_TIMEOUT_MS, NULL, NULL);
+	if (n > 0 && strcmp(buf, "ok") == 0)
+		return 0;
+	rt_log(&ctx->log, RT_LOG_ERROR, "%s",
+	       n > 0 && strncmp(buf, "error: ", 7) == 0 ? buf + 7
+							: "the container's monitor did not answer");
+	return -EIO;
+}
+
+int rt_cmd_start(struct rt_ctx *ctx, int argc, char **argv)
+{
+	const char *id;
+	struct rt_state st = { 0 };
+	int code = 1;
+	if (args_id(ctx, argc, argv, 1, 0, &id) < 0 || load(ctx, id, &st) < 0)
+		return 1;
+	const char *status = rt_state_status(&st);
+	if (strcmp(status, "created") != 0)
+		rt_log(&ctx->log, RT_LOG_ERROR, "cannot start a container that is %s", status);
+	else if (ask_start(ctx, id) == 0)
+		code = 0;
+	rt_state_done(&st);
+	return code;
+}
+
+int rt_cmd_state(struct rt_ctx *ctx, int argc, char **argv)
+{
+	const char *id;
+	struct rt_state st = { 0 };
+	if (args_id(ctx, argc, argv, 1, 0, &id) < 0 || load(ctx, id, &st) < 0)
+		return 1;
+	json_t *o = rt_state_json(&st);
+	char *text = json_dumps(o, JSON_INDENT(2));
+	printf("%s\n", text);
+	free(text);
+	json_decref(o);
+	rt_state_done(&st);
+	return 0;
+}
+
+static int parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {
+		{ "HUP", SIGHUP },   { "INT", SIGINT },	      { "QUIT", SIGQUIT },
+		{ "ILL", SIGILL },   { "TRAP", SIGTRAP },     { "ABRT", SIGABRT },
+		{ "IOT", SIGIOT },   { "BUS", SIGBUS },	      { "FPE", SIGFPE },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },
+		{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+		{ "CONT", SIGCONT }, { "STOP", SIGSTOP },     { "TSTP", SIGTSTP },
+		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+		{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM },
+		{ "PROF", SIGPROF }, { "WINCH", SIGWINCH },   { "IO", SIGIO },
+		{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	};
+	int n;
+	if (safe_atoi(s, &n) == 0)
+		return n > 0 && n < 65 ? n : -EINVAL;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strcasecmp(s, names[i].name) == 0)
+			return names[i].sig;
+	return -EINVAL;
+}
+
+int rt_cmd_kill(struct rt_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
+					      { NULL, 0, NULL, 0 } };
+	const char *id;
+	struct rt_state st = { 0 };
+	int c, code = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1)
+		if (c != 'a')
+			return 1;
+	if (args_id(ctx, argc, argv, optind, 1, &id) < 0)
+		return 1;
+	int sig = parse_signal(optind + 1 < argc ? argv[optind + 1] : "TERM");
+	if (sig < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "unknown signal `%s`", argv[optind + 1]);
+		return 1;
+	}
+	if (load(ctx, id, &st) < 0)
+		return 1;
+	if (strcmp(rt_state_status(&st), "stopped") == 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "container not running");
+		goto out;
+	}
+	/* The monitor relays it to the guest process; SIGKILL and SIGSTOP, which it
+	 * cannot catch, end (or freeze) the monitor and with it the VM. */
+	int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+	if (pidfd < 0 || rt_proc_start_time(st.pid, NULL) != st.pid_start ||
+	    syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "container not running");
+		safe_close(pidfd);
+		goto out;
+	}
+	close(pidfd);
+	code = 0;
+out:
+	rt_state_done(&st);
+	return code;
+}
+
+/* Ends what is left of a container and removes it: monitor, cgroup, VM directory, state. */
+static int destroy(struct rt_ctx *ctx, const char *id, struct rt_state *st)
+{
+	_cleanup_error_ struct arca_error *err = NULL;
+	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	if (pidfd >= 0 && rt_proc_start_time(st->pid, NULL) == st->pid_start) {
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		(void)poll(&p, 1, 10 * 1000);
+	}
+	safe_close(pidfd);
+	if (st->cgroup && rt_cgroup_destroy(st->cgroup, 10 * USEC_PER_SEC, &err) < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
+		return -EBUSY;
+	}
+	_cleanup_free_ char *vm_id = rt_vm_id(ctx->root, id);
+	if (vm_clear_stale(ctx->vm_dir, vm_id, 5 * USEC_PER_SEC) < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "the container's VM is still running");
+		return -EBUSY;
+	}
+	_cleanup_free_ char *dir = rt_container_dir(ctx->root, id);
+	int r = rm_rf(dir);
+	if (r < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "remove %s: %s", dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int rt_cmd_delete(struct rt_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+					      { NULL, 0, NULL, 0 } };
+	const char *id;
+	struct rt_state st = { 0 };
+	bool force = false;
+	int c, code = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c != 'f')
+			return 1;
+		force = true;
+	}
+	if (args_id(ctx, argc, argv, optind, 0, &id) < 0)
+		return 1;
+	_cleanup_error_ struct arca_error *err = NULL;
+	int r = rt_state_read(ctx->root, id, &st, &err);
+	if (r == -ENOENT && force && rt_id_valid(id)) {
+		/* Gone already, or a create that never got as far as a state: as runc, success
+		 * once nothing is left. */
+		_cleanup_free_ char *dir = rt_container_dir(ctx->root, id);
+		return rm_rf(dir) < 0 ? 1 : 0;
+	}
+	if (r < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
+		return 1;
+	}
+	const char *status = rt_state_status(&st);
+	if (!force && strcmp(status, "stopped") != 0 && strcmp(status, "created") != 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR,
+		       "cannot delete container %s that is not stopped: %s", id, status);
+		goto out;
+	}
+	code = destroy(ctx, id, &st) < 0 ? 1 : 0;
+out:
+	rt_state_done(&st);
+	return code;
+}
+
+int rt_cmd_list(struct rt_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { NULL, 0, NULL, 0 } };
+	bool json = false, quiet = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:q", opts, NULL)) != -1) {
+		if (c == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
+			json = strcmp(optarg, "json") == 0;
+		else if (c == 'q')
+			quiet = true;
+		else
+			return 1;
+	}
+	json_t *all = json_array();
+	DIR *d = opendir(ctx->root);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		struct rt_state st = { 0 };
+		if (!rt_id_valid(de->d_name) || rt_state_read(ctx->root, de->d_name, &st, NULL) < 0)
+			continue;
+		json_array_append_new(all, rt_state_json(&st));
+		rt_state_done(&st);
+	}
+	if (d)
+		closedir(d);
+	size_t i;
+	json_t *v;
+	if (json) {
+		char *text = json_dumps(all, JSON_COMPACT);
+		printf("%s\n", text);
+		free(text);
+	} else {
+		if (!quiet)
+			printf("%-20s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+			       "CREATED", "OWNER");
+		json_array_foreach(all, i, v)
+		{
+			const char *id = json_string_value(json_object_get(v, "id"));
+			if (quiet)
+				printf("%s\n", id);
+			else
+				printf("%-20s %-8lld %-10s %-40s %-30s %s\n", id,
+				       (long long)json_integer_value(json_object_get(v, "pid")),
+				       json_string_value(json_object_get(v, "status")),
+				       json_string_value(json_object_get(v, "bundle")),
+				       json_string_value(json_object_get(v, "created")),
+				       json_string_value(json_object_get(v, "owner")));
+		}
+	}
+	json_decref(all);
+	return 0;
+}
+
+int rt_cmd_features(struct rt_ctx *ctx, int argc, char **argv)
+{
+	static const char features[] =
+	    "{\n"
+	    "  \"ociVersionMin\": \"1.0.0\",\n"
+	    "  \"ociVersionMax\": \"" RT_OCI_VERSION "\",\n"
+	    "  \"hooks\": [],\n"
+	    "  \"mountOptions\": [\"ro\", \"rw\", \"nosuid\", \"suid\", \"nodev\", \"dev\", "
+	    "\"noexec\", \"exec\", \"sync\", \"async\", \"dirsync\", \"noatime\", \"atime\", "
+	    "\"nodiratime\", \"diratime\", \"relatime\", \"norelatime\", \"strictatime\", "
+	    "\"nostrictatime\", \"bind\", \"rbind\", \"private\", \"rprivate\", \"shared\", "
+	    "\"rshared\", \"slave\", \"rslave\", \"unbindable\", \"runbindable\"],\n"
+	    "  \"linux\": {\n"
+	    "    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", \"uts\"],\n"
+	    "    \"cgroup\": { \"v1\": true, \"v2\": true, \"systemd\": false },\n"
+	    "    \"seccomp\": { \"enabled\": false },\n"
+	    "    \"apparmor\": { \"enabled\": false },\n"
+	    "    \"selinux\": { \"enabled\": false }\n"
+	    "  },\n"
+	    "  \"annotations\": { \"io.github.arca.runtime\": \"vm\" }\n"
+	    "}\n";
+	fputs(features, stdout);
+	return 0;
+}
