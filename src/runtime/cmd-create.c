@@ -126,10 +126,9 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv)
 		rt_log(&ctx->log, RT_LOG_ERROR, "invalid container id `%s`", o.id);
 		return 1;
 	}
-	if (o.console_socket || o.preserve_fds) {
-		rt_log(&ctx->log, RT_LOG_ERROR, "%s: not supported by arca-runtime yet",
-		       o.console_socket ? "--console-socket (a terminal)"
-					: "--preserve-fds (file descriptors into a VM)");
+	if (o.preserve_fds) {
+		rt_log(&ctx->log, RT_LOG_ERROR,
+		       "--preserve-fds: passing file descriptors into a VM is not supported");
 		return 1;
 	}
 	bundle = realpath(o.bundle, NULL);
@@ -145,9 +144,10 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv)
 	}
 	if (rt_spec_parse(text, strlen(text), &spec, &err) < 0)
 		goto out;
-	if (spec.terminal) {
+	if (spec.terminal != (o.console_socket != NULL)) {
 		rt_log(&ctx->log, RT_LOG_ERROR,
-		       "process.terminal: a terminal is not supported by arca-runtime yet");
+		       spec.terminal ? "process.terminal is set: --console-socket is needed"
+				     : "--console-socket given, but process.terminal is not set");
 		goto out_spec;
 	}
 	if (spec.netns_path) {
@@ -213,6 +213,7 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv)
 			.spec = &spec,
 			.cgroup = cgroup,
 			.ready_fd = pipefd[1],
+			.console_socket = o.console_socket,
 			.log = &mlog,
 			.debug = ctx->debug,
 		};

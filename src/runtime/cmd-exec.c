@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "console.h"
 #include "ctl.h"
 #include "fd-util.h"
 #include "parse-util.h"
@@ -168,30 +169,52 @@ static int block_signals(sigset_t *set)
  * The proxy: asks the monitor to run the process, tells ready_fd (or stderr)
  * how that went, then relays signals until the exit comes. Returns the exit status.
  */
-static int proxy(struct rt_ctx *ctx, const char *dir, const char *json, int ready_fd)
+struct proxy_args {
+	const char *dir;
+	const char *json;
+	int ready_fd; /* -1: errors to the log */
+	const char *console_socket;
+	unsigned rows, cols;
+};
+
+/* With a terminal: its pty, whose slave is the process's stdio and our controlling
+ * terminal (so the caller's resizes reach us as SIGWINCH). */
+static int proxy_console(const struct proxy_args *a, struct arca_error **err)
+{
+	if (setsid() < 0)
+		return arca_error_errno(err, errno, "setsid");
+	return rt_console_open(a->console_socket, a->rows, a->cols, true, err);
+}
+
+static int proxy(struct rt_ctx *ctx, const struct proxy_args *a)
 {
 	char buf[1024];
 	sigset_t set;
+	_cleanup_error_ struct arca_error *err = NULL;
 	_cleanup_close_ int sfd = block_signals(&set);
-	_cleanup_close_ int fd = rt_ctl_connect(dir);
-	const int stdio[RT_CTL_FDS] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
-	_cleanup_free_ char *msg = xasprintf("exec\n%s", json);
+	_cleanup_close_ int console = a->console_socket ? proxy_console(a, &err) : -EBADF;
+	_cleanup_close_ int fd = a->console_socket && console < 0 ? -EBADF : rt_ctl_connect(a->dir);
+	int stdio[RT_CTL_FDS] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	if (console >= 0)
+		stdio[0] = stdio[1] = stdio[2] = console;
+	_cleanup_free_ char *msg = xasprintf("exec\n%s", a->json);
 	ssize_t n = -EIO;
 	if (fd >= 0 && sfd >= 0 && rt_ctl_send(fd, msg, strlen(msg), stdio, RT_CTL_FDS) == 0)
 		n = rt_ctl_recv(fd, buf, sizeof(buf), 120 * 1000, NULL, NULL);
 	if (n <= 0 || strncmp(buf, "ok ", 3) != 0) {
 		const char *why = n > 0 && strncmp(buf, "error: ", 7) == 0 ? buf + 7
+				  : err					   ? err->msg
 				  : fd < 0				   ? "container not running"
 					   : "the container's monitor did not answer";
-		if (ready_fd >= 0)
-			(void)loop_write(ready_fd, why, strlen(why));
+		if (a->ready_fd >= 0)
+			(void)loop_write(a->ready_fd, why, strlen(why));
 		else
 			rt_log(&ctx->log, RT_LOG_ERROR, "exec: %s", why);
 		return 255;
 	}
-	if (ready_fd >= 0) {
-		(void)loop_write(ready_fd, "ok", 2);
-		close(ready_fd);
+	if (a->ready_fd >= 0) {
+		(void)loop_write(a->ready_fd, "ok", 2);
+		close(a->ready_fd);
 	}
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
@@ -200,9 +223,15 @@ static int proxy(struct rt_ctx *ctx, const char *dir, const char *json, int read
 			return 255;
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			char sig[32];
-			int k = snprintf(sig, sizeof(sig), "signal %u", si.ssi_signo);
-			(void)rt_ctl_send(fd, sig, (size_t)k, NULL, 0);
+			char req[64];
+			unsigned rows, cols;
+			int k = snprintf(req, sizeof(req), "signal %u", si.ssi_signo);
+			if (si.ssi_signo == SIGWINCH && console >= 0 &&
+			    rt_console_size(console, &rows, &cols) == 0)
+				k = snprintf(req, sizeof(req), "resize %u %u", rows, cols);
+			else if (si.ssi_signo == SIGWINCH)
+				continue;
+			(void)rt_ctl_send(fd, req, (size_t)k, NULL, 0);
 		}
 		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
@@ -228,9 +257,9 @@ int rt_cmd_exec(struct rt_ctx *ctx, int argc, char **argv)
 
 	if (parse(ctx, argc, argv, &o) < 0)
 		goto out;
-	if (o.console_socket || o.preserve_fds) {
-		rt_log(&ctx->log, RT_LOG_ERROR, "%s: not supported by arca-runtime yet",
-		       o.console_socket ? "--console-socket (a terminal)" : "--preserve-fds");
+	if (o.preserve_fds) {
+		rt_log(&ctx->log, RT_LOG_ERROR,
+		       "--preserve-fds: passing file descriptors into a VM is not supported");
 		goto out;
 	}
 	if (rt_state_read(ctx->root, o.id, &st, &err) < 0) {
@@ -258,18 +287,27 @@ int rt_cmd_exec(struct rt_ctx *ctx, int argc, char **argv)
 		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
 		goto out;
 	}
-	if (check.terminal) {
+	if (check.terminal != (o.console_socket != NULL)) {
 		rt_log(&ctx->log, RT_LOG_ERROR,
-		       "process.terminal: a terminal is not supported by arca-runtime yet");
+		       check.terminal ? "process.terminal is set: --console-socket is needed"
+				      : "--console-socket given, but process.terminal is not set");
 		goto out;
 	}
 	dir = rt_container_dir(ctx->root, o.id);
-	if (!o.detach) {
+	struct proxy_args pa = { .dir = dir,
+				 .json = json,
+				 .ready_fd = -1,
+				 .console_socket = o.console_socket,
+				 .rows = check.rows,
+				 .cols = check.cols };
+	/* Without --detach we are the proxy; with a terminal, a child of ours is (it needs a
+	 * session of its own), and we exit with its status. */
+	if (!o.detach && !o.console_socket) {
 		if (o.pid_file && rt_write_pid_file(o.pid_file, getpid(), &err) < 0) {
 			rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
 			goto out;
 		}
-		code = proxy(ctx, dir, json, -1);
+		code = proxy(ctx, &pa);
 		goto out;
 	}
 	int pipefd[2];
@@ -281,7 +319,8 @@ int rt_cmd_exec(struct rt_ctx *ctx, int argc, char **argv)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
-		exit(proxy(ctx, dir, json, pipefd[1]));
+		pa.ready_fd = pipefd[1];
+		exit(proxy(ctx, &pa));
 	}
 	close(pipefd[1]);
 	char buf[1024];
@@ -293,8 +332,13 @@ int rt_cmd_exec(struct rt_ctx *ctx, int argc, char **argv)
 			rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
 			(void)kill(pid, SIGKILL);
 			(void)waitpid(pid, NULL, 0);
-		} else {
+		} else if (o.detach) {
 			code = 0;
+		} else {
+			int status = 0;
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
 	} else {
 		rt_log(&ctx->log, RT_LOG_ERROR, "exec: %s",

@@ -5,7 +5,8 @@
  *
  *   client → monitor:  "start"
  *                      "exec\n<process.json>" with the exec's stdin, stdout and
- *                      stderr as SCM_RIGHTS; then any number of "signal N"
+ *                      stderr as SCM_RIGHTS (with a terminal: its pty's slave, three
+ *                      times); then any number of "signal N" and "resize ROWS COLS"
  *   monitor → client:  "ok" (start), "ok PID" (exec), "error: MESSAGE",
  *                      "exit STATUS" (exec: its guest process ended)
  *

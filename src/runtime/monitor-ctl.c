@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "console.h"
 #include "ctl.h"
 #include "guest-setup.h"
 #include "monitor-internal.h"
@@ -108,11 +109,6 @@ static void exec_start(struct ctl_client *c, const char *json, size_t len)
 		client_send(c, buf);
 		return;
 	}
-	if (c->process.terminal) {
-		client_send(c, "error: process.terminal: a terminal is not supported by "
-			       "arca-runtime yet");
-		return;
-	}
 	_cleanup_free_ char *user = rt_spec_user(&c->process);
 	struct guest_proc_spec spec = {
 		.argv = c->process.args,
@@ -124,10 +120,16 @@ static void exec_start(struct ctl_client *c, const char *json, size_t len)
 		.netns = true,
 		.rlimits = c->process.rlimits,
 		.n_rlimits = c->process.n_rlimits,
+		.tty = c->process.terminal,
 		.attach_stdin = true,
 		.attach_stdout = true,
 		.attach_stderr = true,
 	};
+	/* A terminal's three descriptors are its proxy's pty slave: sized as the caller set it. */
+	if (spec.tty && (rt_console_size(c->fds[0], &spec.rows, &spec.cols) < 0 || !spec.rows)) {
+		spec.rows = c->process.rows;
+		spec.cols = c->process.cols;
+	}
 	c->relay = stdio_relay_new(m->event, c->fds[0], c->fds[1], c->fds[2], &exec_ops, c);
 	int r = stdio_relay_spawn(c->relay, vm_guest(m->vm), &spec);
 	if (r < 0) {
@@ -188,6 +190,14 @@ static int on_client(struct event_source *s, int fd, uint32_t revents, void *use
 		struct guest_proc *p = stdio_relay_proc(c->relay);
 		if (p && !guest_proc_exited(p, NULL))
 			(void)guest_proc_signal(p, sig);
+		return 0;
+	}
+	unsigned rows, cols;
+	if (sscanf(buf, "resize %u %u", &rows, &cols) == 2 && c->relay && rows < 65536 &&
+	    cols < 65536) {
+		struct guest_proc *p = stdio_relay_proc(c->relay);
+		if (p && !guest_proc_exited(p, NULL))
+			(void)guest_proc_resize(p, rows, cols);
 		return 0;
 	}
 	client_send(c, "error: unknown request");

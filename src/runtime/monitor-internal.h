@@ -19,6 +19,7 @@ struct monitor {
 	struct guest_proc *paths_proc;
 	struct rt_state st;
 	int ready_fd;
+	int console_fd; /* the pty's slave, our controlling terminal; -1 without a terminal */
 	int listen_fd;
 	struct event_source *listen_src;
 	struct ctl_client *clients; /* a list */

@@ -78,6 +78,11 @@ void monitor_add_mounts(struct guest_batch *b, const struct rt_spec *spec,
 		if (bind_sources[i]) {
 			_cleanup_free_ char *src = xasprintf(GUEST_SHARES "/%zu", share++);
 			add_mount(b, src, m->destination, "", m->flags, m->data);
+		} else if (strcmp(type, "devpts") == 0) {
+			/* The guest's own instance (gid=5, mode=620, ptmxmode=666, as runc's
+			 * callers ask), where arca-init opens the process's terminal: a new
+			 * instance would not hold it, and `tty` would find no name for it. */
+			add_mount(b, "/dev/pts", m->destination, "", MS_BIND | MS_REC, NULL);
 		} else if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) {
 			/* The guest's hierarchy is cgroup v2, whatever the host's. */
 			add_mount(b, "cgroup2", m->destination, "cgroup2", m->flags, NULL);

@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "console.h"
 #include "event.h"
 #include "fd-util.h"
 #include "guest-setup.h"
@@ -152,8 +153,17 @@ void monitor_start_process(struct monitor *m)
 		.attach_stderr = true,
 	};
 	m->started = true;
-	m->relay =
-	    stdio_relay_new(m->event, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &relay_ops, m);
+	if (m->console_fd >= 0) {
+		spec.tty = true;
+		if (rt_console_size(m->console_fd, &spec.rows, &spec.cols) < 0 || !spec.rows) {
+			spec.rows = s->rows;
+			spec.cols = s->cols;
+		}
+	}
+	int in = m->console_fd >= 0 ? m->console_fd : STDIN_FILENO;
+	int out = m->console_fd >= 0 ? m->console_fd : STDOUT_FILENO;
+	int err = m->console_fd >= 0 ? m->console_fd : STDERR_FILENO;
+	m->relay = stdio_relay_new(m->event, in, out, err, &relay_ops, m);
 	int r = stdio_relay_spawn(m->relay, vm_guest(m->vm), &spec);
 	if (r < 0)
 		monitor_fail(m, "start the container's process: %s", strerror(-r));
@@ -260,8 +270,12 @@ static int on_signal(struct event_source *s, const struct signalfd_siginfo *si, 
 	struct monitor *m = userdata;
 	int sig = (int)si->ssi_signo;
 	struct guest_proc *p = m->relay ? stdio_relay_proc(m->relay) : NULL;
-	if (sig == SIGWINCH)
+	if (sig == SIGWINCH) { /* the caller resized the terminal's master */
+		unsigned rows, cols;
+		if (p && m->console_fd >= 0 && rt_console_size(m->console_fd, &rows, &cols) == 0)
+			(void)guest_proc_resize(p, rows, cols);
 		return 0;
+	}
 	if (p && !guest_proc_exited(p, NULL)) {
 		(void)guest_proc_signal(p, sig);
 		return 0;
@@ -322,7 +336,7 @@ static int boot(struct monitor *m, struct arca_error **err)
 
 int monitor_run(const struct monitor_args *a)
 {
-	struct monitor m = { .a = a, .ready_fd = a->ready_fd, .listen_fd = -1 };
+	struct monitor m = { .a = a, .ready_fd = a->ready_fd, .listen_fd = -1, .console_fd = -1 };
 	_cleanup_error_ struct arca_error *err = NULL;
 	struct event_source *sigs[32] = { 0 };
 	size_t n_sigs = 0;
@@ -343,6 +357,12 @@ int monitor_run(const struct monitor_args *a)
 		.annotations = json_incref(a->spec->annotations),
 	};
 	r = rt_cgroup_join(a->cgroup, getpid(), &err);
+	if (r >= 0 && a->console_socket) {
+		/* Before `create` returns, as the caller expects; we are a new session's
+		 * leader, and the slave becomes our controlling terminal (for SIGWINCH). */
+		r = m.console_fd =
+		    rt_console_open(a->console_socket, a->spec->rows, a->spec->cols, true, &err);
+	}
 	if (r >= 0)
 		r = event_new(&m.event);
 	if (r >= 0)
@@ -369,5 +389,6 @@ int monitor_run(const struct monitor_args *a)
 	m.event = event_free(m.event);
 	rt_state_done(&m.st);
 	safe_close(m.ready_fd);
+	safe_close(m.console_fd);
 	return m.exit_code;
 }

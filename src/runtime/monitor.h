@@ -22,8 +22,9 @@ struct monitor_args {
 	const char *rootfs;	   /* absolute, a directory */
 	char *const *bind_sources; /* per spec mount: the host path of a bind, else NULL */
 	const struct rt_spec *spec;
-	const char *cgroup; /* rt_cgroup_path's */
-	int ready_fd;	    /* "ok\n" or an error message, then closed */
+	const char *cgroup;	    /* rt_cgroup_path's */
+	int ready_fd;		    /* "ok\n" or an error message, then closed */
+	const char *console_socket; /* process.terminal: where the pty's master goes */
 	const struct rt_log *log;
 	bool debug;
 };

@@ -32,6 +32,7 @@ struct stdio_relay {
 	void *userdata;
 	bool done;
 	int err_dup; /* err's copy of out's descriptor, or -1 */
+	int in_dup;  /* stdin's copy of an output's descriptor (a terminal), or -1 */
 };
 
 static void check_done(struct stdio_relay *r)
@@ -92,8 +93,12 @@ static void writer_init(struct stdio_relay *r, struct writer *w, int fd, int whi
 {
 	struct stat st;
 	*w = (struct writer){ .relay = r, .fd = fd, .which = which };
-	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return; /* files and terminals: plain blocking writes */
+	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+	/* Pipes and sockets, and anything its owner made non-blocking (arca-runtime's pty):
+	 * watched. Files and a user's terminal: plain blocking writes. */
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || (fl >= 0 && (fl & O_NONBLOCK))))
+		return;
 	if (event_add_io(r->event, &w->src, fd, EPOLLOUT, on_writable, w) < 0)
 		return;
 	(void)event_source_set_enabled(w->src, false);
@@ -214,14 +219,17 @@ struct stdio_relay *stdio_relay_new(struct event *e, int in_fd, int out_fd, int 
 {
 	struct stdio_relay *r = xnew0(struct stdio_relay, 1);
 	r->event = e;
-	r->in_fd = in_fd;
-	r->err_dup = -1;
+	r->err_dup = r->in_dup = -1;
 	r->in_done = in_fd < 0;
 	r->ops = ops;
 	r->userdata = userdata;
-	/* One descriptor for both: the second writer gets a copy of it (an fd is watched once). */
+	/* One descriptor for two streams (a terminal is all three): the others get copies of
+	 * it, since the event loop watches a descriptor once. */
 	if (err_fd >= 0 && err_fd == out_fd)
 		err_fd = r->err_dup = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
+	if (in_fd >= 0 && (in_fd == out_fd || in_fd == err_fd))
+		in_fd = r->in_dup = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
+	r->in_fd = in_fd;
 	writer_init(r, &r->out, out_fd, 1);
 	writer_init(r, &r->err, err_fd, 2);
 	return r;
@@ -261,6 +269,8 @@ struct stdio_relay *stdio_relay_free(struct stdio_relay *r)
 	writer_done(&r->err);
 	if (r->err_dup >= 0)
 		close(r->err_dup);
+	if (r->in_dup >= 0)
+		close(r->in_dup);
 	free(r);
 	return NULL;
 }

@@ -7,7 +7,8 @@
  * fires once the process has exited and all of its output is written.
  *
  * Pipes and sockets are written without blocking (made O_NONBLOCK while the
- * relay runs); files and terminals with plain writes. A reader that went
+ * relay runs), and so is any descriptor already O_NONBLOCK (a pty its owner
+ * set so); files and terminals otherwise with plain writes. A reader that went
  * away (EPIPE) has the rest discarded. The relay owns the process.
  */
 #pragma once

@@ -23,6 +23,7 @@ import pytest
 
 from conftest import qemu_pids_under
 from images import busybox_rootfs_tar
+from terminal import Terminal
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
@@ -207,6 +208,35 @@ def test_podman_exec_kill_stop_rm(podman, rootfs):
     r = podman("rm", "-f", cid)
     assert r.returncode == 0, r.stderr
     assert podman("ps", "-aq").stdout.strip() == ""
+
+
+def _shell_session(term, exit_line):
+    """A shell on the terminal: size, name, echo, a resize, and its exit status."""
+    assert term.wait_for("/ #", 60), term.screen()
+    term.type("stty size; tty; echo hel''lo")
+    assert term.wait_for("30 100") and term.wait_for("hello"), term.screen()
+    assert "/dev/pts/" in term.screen()
+    term.resize(80, 20)
+    time.sleep(1)
+    term.type("stty size")
+    assert term.wait_for("20 80", 20), term.screen()
+    term.type("exit 4")
+    assert term.wait_for(exit_line, 60), term.screen()
+
+
+def test_podman_run_and_exec_with_a_terminal(podman, rootfs, short_dir):
+    base = " ".join(podman.base + ["run", "--rm", "-it", "--network", "none", *ULIMITS,
+                                   "--rootfs", rootfs, "/bin/sh"])
+    with Terminal(os.path.join(short_dir, "tmux.sock"),
+                  f"{base}; echo EXITED $?; sleep 100", width=100, height=30) as term:
+        _shell_session(term, "EXITED 4")
+
+    cid = podman.run(rootfs, "sleep", "1000", opts=["-d"]).stdout.strip()
+    base = " ".join(podman.base + ["exec", "-it", cid, "/bin/sh"])
+    with Terminal(os.path.join(short_dir, "tmux2.sock"),
+                  f"{base}; echo EXITED $?; sleep 100", width=100, height=30) as term:
+        _shell_session(term, "EXITED 4")
+    assert podman("rm", "-f", cid).returncode == 0
 
 
 # -- arca-runtime alone, on a bundle ---------------------------------------------------
