@@ -15,7 +15,7 @@ python3 python3-pytest python3-docker python3-requests python3-cryptography pyth
 docker-registry skopeo apache2-utils docker.io docker-compose
 shellcheck tmux socat iproute2 procps psmisc curl jq systemd-container
 nftables conntrack dnsmasq-base
-podman runc
+podman runc containerd
 "
 
 missing=""

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,13 +50,13 @@ static int load(struct rt_ctx *ctx, const char *id, struct rt_state *st)
 	return 0;
 }
 
-/* Asks the monitor to start the process: 0 once it runs. */
-static int ask_start(struct rt_ctx *ctx, const char *id)
+/* Asks the monitor for `request` (ctl.h): 0 once it answered "ok". */
+static int ask_monitor(struct rt_ctx *ctx, const char *id, const char *request)
 {
 	_cleanup_free_ char *dir = rt_container_dir(ctx->root, id);
 	_cleanup_close_ int fd = rt_ctl_connect(dir);
 	char buf[4096];
-	int r = fd < 0 ? fd : rt_ctl_send(fd, "start", 5, NULL, 0);
+	int r = fd < 0 ? fd : rt_ctl_send(fd, request, strlen(request), NULL, 0);
 	if (r < 0) {
 		rt_log(&ctx->log, RT_LOG_ERROR, "reach the container's monitor: %s", strerror(-r));
 		return r;
@@ -79,10 +80,88 @@ int rt_cmd_start(struct rt_ctx *ctx, int argc, char **argv)
 	const char *status = rt_state_status(&st);
 	if (strcmp(status, "created") != 0)
 		rt_log(&ctx->log, RT_LOG_ERROR, "cannot start a container that is %s", status);
-	else if (ask_start(ctx, id) == 0)
+	else if (ask_monitor(ctx, id, "start") == 0)
 		code = 0;
 	rt_state_done(&st);
 	return code;
+}
+
+/* pause, resume: the whole VM stops (QMP stop) or goes on. */
+static int pause_or_resume(struct rt_ctx *ctx, int argc, char **argv, const char *want)
+{
+	const char *id;
+	struct rt_state st = { 0 };
+	int code = 1;
+	if (args_id(ctx, argc, argv, 1, 0, &id) < 0 || load(ctx, id, &st) < 0)
+		return 1;
+	const char *status = rt_state_status(&st);
+	if (strcmp(status, want) != 0)
+		rt_log(&ctx->log, RT_LOG_ERROR, "container %s is %s, not %s", id, status, want);
+	else if (ask_monitor(ctx, id, argv[0]) == 0)
+		code = 0;
+	rt_state_done(&st);
+	return code;
+}
+
+int rt_cmd_pause(struct rt_ctx *ctx, int argc, char **argv)
+{
+	return pause_or_resume(ctx, argc, argv, "running");
+}
+
+int rt_cmd_resume(struct rt_ctx *ctx, int argc, char **argv)
+{
+	return pause_or_resume(ctx, argc, argv, "paused");
+}
+
+/* The host's processes of the container: those of its cgroup (the monitor, QEMU, virtiofsd).
+ * The guest's own processes are the VM's business. */
+int rt_cmd_ps(struct rt_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+					      { NULL, 0, NULL, 0 } };
+	const char *id;
+	struct rt_state st = { 0 };
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (c != 'f' || (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)) {
+			rt_log(&ctx->log, RT_LOG_ERROR, "ps: --format is json or table");
+			return 1;
+		}
+		json = strcmp(optarg, "json") == 0;
+	}
+	/* runc passes what follows the id to ps(1); here there is no such program to ask. */
+	if (args_id(ctx, argc, argv, optind, 64, &id) < 0 || load(ctx, id, &st) < 0)
+		return 1;
+	size_t n = 0;
+	_cleanup_free_ pid_t *pids = st.cgroup && strcmp(rt_state_status(&st), "stopped") != 0
+					 ? rt_cgroup_pids(st.cgroup, &n)
+					 : NULL;
+	if (json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++)
+			printf("%s%d", i ? "," : "", (int)pids[i]);
+		printf("]\n");
+	} else {
+		printf("%-8s %s\n", "PID", "CMD");
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int)pids[i]);
+			_cleanup_free_ char *comm = NULL;
+			if (read_file_at(AT_FDCWD, path, 256, &comm, NULL) < 0)
+				continue;
+			printf("%-8d %s", (int)pids[i], comm);
+		}
+	}
+	rt_state_done(&st);
+	return 0;
+}
+
+int rt_cmd_update(struct rt_ctx *ctx, int argc, char **argv)
+{
+	rt_log(&ctx->log, RT_LOG_ERROR,
+	       "update: a running VM's memory and CPUs are fixed at create (linux.resources)");
+	return 1;
 }
 
 int rt_cmd_state(struct rt_ctx *ctx, int argc, char **argv)

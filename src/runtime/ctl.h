@@ -3,7 +3,7 @@
  * The monitor's control socket, <dir>/ctl.sock (SOCK_SEQPACKET, 0600): one
  * message per request or answer, in text.
  *
- *   client → monitor:  "start"
+ *   client → monitor:  "start", "pause", "resume"
  *                      "exec\n<process.json>" with the exec's stdin, stdout and
  *                      stderr as SCM_RIGHTS (with a terminal: its pty's slave, three
  *                      times); then any number of "signal N" and "resize ROWS COLS"

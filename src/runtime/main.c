@@ -19,14 +19,17 @@ static const struct {
 } commands[] = {
 	{ "create", rt_cmd_create },	 { "start", rt_cmd_start },   { "state", rt_cmd_state },
 	{ "kill", rt_cmd_kill },	 { "delete", rt_cmd_delete }, { "list", rt_cmd_list },
-	{ "features", rt_cmd_features }, { "exec", rt_cmd_exec },
+	{ "features", rt_cmd_features }, { "exec", rt_cmd_exec },     { "pause", rt_cmd_pause },
+	{ "resume", rt_cmd_resume },	 { "ps", rt_cmd_ps },	      { "update", rt_cmd_update },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: arca-runtime [--root DIR] [--log FILE] [--log-format text|json] "
-		   "[--debug] COMMAND [ARGS]\n\n"
-		   "commands: create, start, state, kill, delete, exec, list, features\n");
+	fprintf(f,
+		"usage: arca-runtime [--root DIR] [--log FILE] [--log-format text|json] "
+		"[--debug] COMMAND [ARGS]\n\n"
+		"commands: create, start, state, kill, delete, exec, pause, resume, ps, update,\n"
+		"          list, features\n");
 }
 
 int main(int argc, char **argv)

@@ -45,6 +45,8 @@ static void client_free(struct ctl_client *c)
 		}
 	if (m->starter == c)
 		m->starter = NULL;
+	if (m->pauser == c)
+		m->pauser = NULL;
 	c->relay = stdio_relay_free(c->relay);
 	c->src = event_source_free(c->src);
 	safe_close(c->fd);
@@ -67,6 +69,45 @@ void monitor_ctl_answer_start(struct monitor *m, const char *msg)
 		return;
 	client_send(c, msg);
 	client_free(c);
+}
+
+/* The VM stopped (QMP stop) or went on: the whole container, as runc's freezer does. */
+static void on_paused(struct vm *vm, int error, const char *message, void *userdata)
+{
+	struct monitor *m = userdata;
+	bool pausing = !m->paused;
+	char buf[1024];
+	if (!error) {
+		m->paused = pausing;
+		monitor_write_state(m, pausing ? "paused" : "running");
+	}
+	if (!m->pauser)
+		return;
+	if (error)
+		snprintf(buf, sizeof(buf), "error: %s the VM: %s", pausing ? "pause" : "resume",
+			 message ? message : strerror(error));
+	client_send(m->pauser, error ? buf : "ok");
+	m->pauser = NULL;
+}
+
+static void pause_or_resume(struct ctl_client *c, bool pause)
+{
+	struct monitor *m = c->m;
+	if (!m->started || m->finishing || m->pauser) {
+		client_send(c, m->pauser ? "error: busy" : "error: container not running");
+		return;
+	}
+	if (m->paused == pause) {
+		client_send(c, pause ? "error: container already paused"
+				     : "error: container not paused");
+		return;
+	}
+	m->pauser = c;
+	int r = pause ? vm_pause(m->vm, on_paused, m) : vm_resume(m->vm, on_paused, m);
+	if (r < 0) {
+		m->pauser = NULL;
+		client_send(c, "error: the VM does not answer");
+	}
 }
 
 static void exec_started(struct stdio_relay *r, int error, const char *message, uint32_t pid,
@@ -175,6 +216,12 @@ static int on_client(struct event_source *s, int fd, uint32_t revents, void *use
 		}
 		m->starter = c;
 		monitor_start_process(m);
+		return 0;
+	}
+	if ((strcmp(buf, "pause") == 0 || strcmp(buf, "resume") == 0) && !c->relay) {
+		for (size_t i = 0; i < n_fds; i++)
+			close(fds[i]);
+		pause_or_resume(c, buf[0] == 'p');
 		return 0;
 	}
 	if (strncmp(buf, "exec\n", 5) == 0 && !c->relay && n_fds == RT_CTL_FDS) {

@@ -24,6 +24,8 @@ struct monitor {
 	struct event_source *listen_src;
 	struct ctl_client *clients; /* a list */
 	struct ctl_client *starter; /* the `start` awaiting its answer */
+	struct ctl_client *pauser;  /* the `pause` or `resume` awaiting its answer */
+	bool paused;
 	bool started;
 	bool finishing;
 	int exit_code;

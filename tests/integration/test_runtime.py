@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import qemu_pids_under
-from images import busybox_rootfs_tar
+from images import build_busybox_layout, busybox_rootfs_tar
 from terminal import Terminal
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
@@ -191,6 +191,10 @@ def test_podman_exec_kill_stop_rm(podman, rootfs):
     assert r.returncode == 127, r.stderr
     r = podman("exec", "-d", cid, "sleep", "100")
     assert r.returncode == 0, r.stderr
+    assert podman("pause", cid).returncode == 0
+    assert podman("inspect", cid, "--format", "{{.State.Status}}").stdout.strip() == "paused"
+    assert podman("unpause", cid).returncode == 0
+    assert podman("inspect", cid, "--format", "{{.State.Status}}").stdout.strip() == "running"
     r = podman("stop", "-t", "10", cid)
     assert r.returncode == 0, r.stderr
     r = podman("inspect", cid, "--format", "{{.State.ExitCode}}")
@@ -237,6 +241,93 @@ def test_podman_run_and_exec_with_a_terminal(podman, rootfs, short_dir):
                   f"{base}; echo EXITED $?; sleep 100", width=100, height=30) as term:
         _shell_session(term, "EXITED 4")
     assert podman("rm", "-f", cid).returncode == 0
+
+
+# -- containerd (ctr), through its runc shim with --runc-binary ---------------------------
+
+class Containerd:
+    def __init__(self, d, runtime):
+        self.rt = runtime
+        self.dir = d
+        self.sock = os.path.join(d, "ctd.sock")
+        # The shim keeps its runtime's state in /run/containerd/runc/<namespace>: a
+        # namespace of the test's own, removed with it.
+        self.ns = "arca-test-" + os.path.basename(d)
+        config = os.path.join(d, "containerd.toml")
+        with open(config, "w") as f:
+            f.write(f'version = 2\nroot = "{d}/ctd-root"\nstate = "{d}/ctd-state"\n'
+                    f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                    f'[grpc]\n  address = "{self.sock}"\n')
+        self.log = open(os.path.join(d, "containerd.log"), "w")
+        self.proc = subprocess.Popen(["containerd", "--config", config], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while self("version").returncode != 0:
+            assert time.time() < deadline, "containerd did not start"
+            time.sleep(0.2)
+
+    def __call__(self, *args, **kw):
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        kw.setdefault("timeout", 180)
+        return subprocess.run(["ctr", "-a", self.sock, "-n", self.ns, *args], **kw)
+
+    def run(self, *args, opts=()):
+        return self("run", "--runtime", "io.containerd.runc.v2", "--runc-binary",
+                    self.rt.wrapper, *opts, "docker.io/library/busybox:latest", *args)
+
+    def close(self):
+        for task in self("task", "ls", "-q").stdout.split():
+            self("task", "kill", "-s", "KILL", task)
+            self("task", "delete", "--force", task)
+        for c in self("container", "ls", "-q").stdout.split():
+            self("container", "rm", c)
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+        shutil.rmtree(f"/run/containerd/runc/{self.ns}", ignore_errors=True)
+
+
+@pytest.fixture(params=["arca", "runc"])
+def ctr(request, build_dir, kernel, short_dir):
+    if shutil.which("containerd") is None:
+        pytest.fail("containerd is missing: tools/install-deps.sh installs it (docker.io)")
+    rt = Runtime(request.param, build_dir, kernel, short_dir)
+    c = Containerd(short_dir, rt)
+    layout = os.path.join(short_dir, "layout")
+    build_busybox_layout(layout)
+    archive = os.path.join(short_dir, "busybox.tar")
+    with tarfile.open(archive, "w") as t:
+        for name in os.listdir(layout):
+            t.add(os.path.join(layout, name), arcname=name)
+    r = c("images", "import", "--index-name", "docker.io/library/busybox:latest", archive)
+    assert r.returncode == 0, r.stderr
+    yield c
+    c.close()
+    _check_nothing_left(rt)
+
+
+def test_ctr_run_exec_kill_delete(ctr):
+    r = ctr.run("c1", "sh", "-c", "echo hi from ctr; exit 3", opts=["--rm"])
+    assert (r.returncode, r.stdout) == (3, "hi from ctr\n"), r.stderr
+
+    r = ctr.run("c2", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done",
+                opts=["-d"])
+    assert r.returncode == 0, r.stderr
+    r = ctr("task", "exec", "--exec-id", "e1", "c2", "sh", "-c", "echo in exec; exit 5")
+    assert (r.returncode, r.stdout) == (5, "in exec\n"), r.stderr
+    assert ctr("task", "pause", "c2").returncode == 0
+    assert "PAUSED" in ctr("task", "ls").stdout
+    assert ctr("task", "resume", "c2").returncode == 0
+    assert "RUNNING" in ctr("task", "ls").stdout
+    assert ctr("task", "kill", "c2").returncode == 0
+    deadline = time.time() + 30
+    while "STOPPED" not in ctr("task", "ls").stdout and time.time() < deadline:
+        time.sleep(0.2)
+    r = ctr("task", "delete", "c2")
+    assert r.returncode == 0, r.stderr
+    assert "exit code 7" in r.stderr, r.stderr  # ctr warns of a non-zero exit
+    assert ctr("container", "rm", "c2").returncode == 0
 
 
 # -- arca-runtime alone, on a bundle ---------------------------------------------------
@@ -302,6 +393,11 @@ def test_runtime_lifecycle_and_state(arca_rt, rootfs, tmp_path):
     assert r.returncode == 1 and "not stopped" in r.stderr
     listed = json.loads(arca_rt.run("list", "--format", "json").stdout)
     assert [c["id"] for c in listed] == ["c1"]
+    # ps: the container's host processes, its cgroup's: the monitor and the VM's.
+    pids = json.loads(arca_rt.run("ps", "--format", "json", "c1").stdout)
+    assert pid in pids and len(pids) >= 3, pids
+    r = arca_rt.run("update", "--resources", "-", "c1", input="{}")
+    assert r.returncode == 1 and "fixed at create" in r.stderr
 
     assert arca_rt.run("kill", "c1", "KILL").returncode == 0
     _wait_gone(pid)
