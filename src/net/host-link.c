@@ -253,7 +253,7 @@ int host_link_list(struct nl_sock *nl, const char *prefix,
 }
 
 struct route_ctx {
-	void (*fn)(const struct host_prefix *dst, void *userdata);
+	void (*fn)(const struct host_route *r, void *userdata);
 	void *userdata;
 };
 
@@ -270,19 +270,26 @@ static int on_route(const struct nlmsghdr *h, void *userdata)
 	const struct nlattr *tb[RTA_TABLE + 1];
 	if (nl_attr_parse(attrs, len, tb, RTA_TABLE) < 0)
 		return 0;
-	uint32_t table = rt.rtm_table;
+	uint32_t table = rt.rtm_table, oif = 0;
 	(void)nl_attr_u32(tb[RTA_TABLE], &table);
 	size_t alen = rt.rtm_family == AF_INET6 ? 16 : rt.rtm_family == AF_INET ? 4 : 0;
-	if (table != RT_TABLE_MAIN || !alen || !rt.rtm_dst_len || !tb[RTA_DST] ||
-	    nl_attr_len(tb[RTA_DST]) != alen || rt.rtm_dst_len > alen * 8)
-		return 0; /* not a route of the main table with a destination */
-	struct host_prefix p = { .family = rt.rtm_family, .len = rt.rtm_dst_len };
-	memcpy(p.addr, nl_attr_data(tb[RTA_DST]), alen);
-	rc->fn(&p, rc->userdata);
+	if (table != RT_TABLE_MAIN || !alen || rt.rtm_dst_len > alen * 8 ||
+	    (rt.rtm_dst_len && (!tb[RTA_DST] || nl_attr_len(tb[RTA_DST]) != alen)))
+		return 0; /* not a route of the main table */
+	struct host_route r = { .dst = { .family = rt.rtm_family, .len = rt.rtm_dst_len } };
+	if (rt.rtm_dst_len)
+		memcpy(r.dst.addr, nl_attr_data(tb[RTA_DST]), alen);
+	if (tb[RTA_GATEWAY] && nl_attr_len(tb[RTA_GATEWAY]) == alen) {
+		r.gw = (struct host_prefix){ .family = rt.rtm_family, .len = (uint8_t)(alen * 8) };
+		memcpy(r.gw.addr, nl_attr_data(tb[RTA_GATEWAY]), alen);
+	}
+	if (nl_attr_u32(tb[RTA_OIF], &oif) == 0)
+		r.oif = (int)oif;
+	rc->fn(&r, rc->userdata);
 	return 0;
 }
 
-int host_route_list(struct nl_sock *nl, void (*fn)(const struct host_prefix *dst, void *userdata),
+int host_route_list(struct nl_sock *nl, void (*fn)(const struct host_route *r, void *userdata),
 		    void *userdata, struct arca_error **err)
 {
 	struct nl_msg m;

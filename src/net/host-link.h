@@ -56,8 +56,16 @@ int host_link_list(struct nl_sock *nl, const char *prefix,
 		   void (*fn)(const char *name, void *userdata), void *userdata,
 		   struct arca_error **err);
 
-/* Calls fn for every IPv4 and IPv6 route of the main table (IPAM skips those subnets). */
-int host_route_list(struct nl_sock *nl, void (*fn)(const struct host_prefix *dst, void *userdata),
+/* A route of the main table: its destination (len 0: a default route), its gateway
+ * (gw.family 0: none) and the link it leaves by (0: none given). */
+struct host_route {
+	struct host_prefix dst;
+	struct host_prefix gw;
+	int oif;
+};
+
+/* Calls fn for every IPv4 and IPv6 route of the main table. */
+int host_route_list(struct nl_sock *nl, void (*fn)(const struct host_route *r, void *userdata),
 		    void *userdata, struct arca_error **err);
 
 /* net.ipv4.ip_forward (and IPv6 forwarding when ipv6) on, as a bridge with NAT needs. */

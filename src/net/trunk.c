@@ -242,3 +242,13 @@ int trunk_set_leg(struct nl_sock *nl, int leg, uint16_t vid, int tap, struct arc
 	free(g.p);
 	return r;
 }
+
+int trunk_clear(struct nl_sock *nl, int ifindex)
+{
+	struct nl_msg m;
+	struct tcmsg *t = tc_msg(&m, RTM_DELQDISC, 0, ifindex);
+	t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	t->tcm_parent = TC_H_CLSACT;
+	int r = nl_call(nl, &m, NULL, NULL);
+	return r == -ENOENT || r == -EINVAL ? 0 : r; /* none there */
+}

@@ -40,3 +40,5 @@ int trunk_set_tap(struct nl_sock *nl, int tap, const struct trunk_vlan *vlans, s
 		  struct arca_error **err);
 /* Installs the leg's program: tag with vid, out through the TAP. */
 int trunk_set_leg(struct nl_sock *nl, int leg, uint16_t vid, int tap, struct arca_error **err);
+/* Removes a link's clsact qdisc, and the programs with it (a link given back to its owner). */
+int trunk_clear(struct nl_sock *nl, int ifindex);

@@ -150,11 +150,9 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv)
 				     : "--console-socket given, but process.terminal is not set");
 		goto out_spec;
 	}
-	if (spec.netns_path) {
-		rt_log(&ctx->log, RT_LOG_ERROR,
-		       "joining the network namespace %s is not supported by arca-runtime yet "
-		       "(a new one, as with --network none, is)",
-		       spec.netns_path);
+	if (spec.netns_path && access(spec.netns_path, R_OK) < 0) {
+		rt_log(&ctx->log, RT_LOG_ERROR, "the network namespace %s: %s", spec.netns_path,
+		       strerror(errno));
 		goto out_spec;
 	}
 	if (spec.capabilities_given)

@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "ctl.h"
 #include "fd-util.h"
+#include "net.h"
 #include "parse-util.h"
 #include "runtime.h"
 #include "state.h"
@@ -263,6 +264,9 @@ static int destroy(struct rt_ctx *ctx, const char *id, struct rt_state *st)
 		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
 		return -EBUSY;
 	}
+	/* A killed monitor could not give the namespace's links back: done here. */
+	if (st->netns && st->net_links)
+		rt_net_clear(st->netns, st->net_links);
 	_cleanup_free_ char *vm_id = rt_vm_id(ctx->root, id);
 	if (vm_clear_stale(ctx->vm_dir, vm_id, 5 * USEC_PER_SEC) < 0) {
 		rt_log(&ctx->log, RT_LOG_ERROR, "the container's VM is still running");

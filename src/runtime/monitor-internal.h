@@ -5,6 +5,7 @@
 
 #include "event.h"
 #include "monitor.h"
+#include "net.h"
 #include "state.h"
 #include "stdio-relay.h"
 #include "vm.h"
@@ -19,7 +20,8 @@ struct monitor {
 	struct guest_proc *paths_proc;
 	struct rt_state st;
 	int ready_fd;
-	int console_fd; /* the pty's slave, our controlling terminal; -1 without a terminal */
+	int console_fd;	   /* the pty's slave, our controlling terminal; -1 without a terminal */
+	struct rt_net net; /* the spec's network namespace, read and plumbed; n_links 0: none */
 	int listen_fd;
 	struct event_source *listen_src;
 	struct ctl_client *clients; /* a list */

@@ -28,6 +28,7 @@
 #include "state.h"
 #include "stdio-relay.h"
 #include "strv.h"
+#include "tap.h"
 #include "time-util.h"
 #include "vm.h"
 #include "vsock.h"
@@ -247,6 +248,7 @@ static void on_vm_ready(struct vm *vm, void *userdata)
 	if (m->finishing)
 		return;
 	struct guest_batch *b = guest_batch_new(vm_guest(vm), on_mounted, m);
+	rt_net_add_requests(&m->net, b);
 	monitor_add_mounts(b, m->a->spec, m->a->bind_sources);
 	guest_batch_end(b);
 }
@@ -330,13 +332,24 @@ static int boot(struct monitor *m, struct arca_error **err)
 		.die_with_parent = true,
 		.use_vsock = vsock_available(),
 	};
+	if (m->net.tap_fd >= 0) {
+		cfg.net_fd = m->net.tap_fd;
+		tap_random_mac(cfg.net_mac); /* the trunk's; each link keeps its own MAC */
+		cfg.net_vhost = tap_vhost_available();
+	}
 	m->st.vm_dir = xasprintf("%s/%s", a->vm_dir, vm_id);
-	return vm_start(m->event, &cfg, &vm_cbs, m, &m->vm, err);
+	r = vm_start(m->event, &cfg, &vm_cbs, m, &m->vm, err);
+	m->net.tap_fd = safe_close(m->net.tap_fd); /* the VMM has its copy */
+	return r;
 }
 
 int monitor_run(const struct monitor_args *a)
 {
-	struct monitor m = { .a = a, .ready_fd = a->ready_fd, .listen_fd = -1, .console_fd = -1 };
+	struct monitor m = { .a = a,
+			     .ready_fd = a->ready_fd,
+			     .listen_fd = -1,
+			     .console_fd = -1,
+			     .net = { .tap_fd = -1, .gw_link = { -1, -1 } } };
 	_cleanup_error_ struct arca_error *err = NULL;
 	struct event_source *sigs[32] = { 0 };
 	size_t n_sigs = 0;
@@ -363,6 +376,14 @@ int monitor_run(const struct monitor_args *a)
 		r = m.console_fd =
 		    rt_console_open(a->console_socket, a->spec->rows, a->spec->cols, true, &err);
 	}
+	/* The caller's namespace, links and all (CNI's veths): QEMU is started in it. */
+	if (r >= 0 && a->spec->netns_path) {
+		r = rt_net_setup(a->spec->netns_path, &m.net, &err);
+		m.st.netns = xstrdup(a->spec->netns_path);
+		m.st.net_links = strv_copy(NULL);
+		for (size_t i = 0; i < m.net.n_links; i++)
+			m.st.net_links = strv_append(m.st.net_links, m.net.links[i].name);
+	}
 	if (r >= 0)
 		r = event_new(&m.event);
 	if (r >= 0)
@@ -381,6 +402,8 @@ int monitor_run(const struct monitor_args *a)
 		(void)event_loop(m.event);
 	}
 	monitor_ctl_free_all(&m);
+	if (m.st.net_links) /* still in the namespace: its links given back */
+		rt_net_clear(NULL, m.st.net_links);
 	m.relay = stdio_relay_free(m.relay);
 	m.paths_proc = guest_proc_free(m.paths_proc);
 	m.vm = vm_free(m.vm);
@@ -390,5 +413,6 @@ int monitor_run(const struct monitor_args *a)
 	rt_state_done(&m.st);
 	safe_close(m.ready_fd);
 	safe_close(m.console_fd);
+	safe_close(m.net.tap_fd);
 	return m.exit_code;
 }

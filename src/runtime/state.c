@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "parse-util.h"
 #include "state.h"
+#include "strv.h"
 
 bool rt_id_valid(const char *id)
 {
@@ -75,6 +76,13 @@ int rt_state_write(const char *dir, const struct rt_state *st, struct arca_error
 	set_str(o, "owner", st->owner);
 	set_str(o, "cgroup", st->cgroup);
 	set_str(o, "vm_dir", st->vm_dir);
+	set_str(o, "netns", st->netns);
+	if (st->net_links) {
+		json_t *a = json_array();
+		for (char **l = st->net_links; *l; l++)
+			json_array_append_new(a, json_string(*l));
+		json_object_set_new(o, "net_links", a);
+	}
 	if (st->annotations)
 		json_object_set(o, "annotations", st->annotations);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
@@ -126,8 +134,16 @@ int rt_state_read(const char *root, const char *id, struct rt_state *ret, struct
 		.owner = dup_field(o, "owner"),
 		.cgroup = dup_field(o, "cgroup"),
 		.vm_dir = dup_field(o, "vm_dir"),
+		.netns = dup_field(o, "netns"),
 		.annotations = json_incref(json_object_get(o, "annotations")),
 	};
+	json_t *links = json_object_get(o, "net_links"), *l;
+	size_t i;
+	if (json_is_array(links)) {
+		ret->net_links = strv_copy(NULL);
+		json_array_foreach(links, i, l) if (json_string_value(l)) ret->net_links =
+		    strv_append(ret->net_links, json_string_value(l));
+	}
 	json_decref(o);
 	if (!ret->status)
 		ret->status = xstrdup("stopped");
@@ -144,6 +160,8 @@ void rt_state_done(struct rt_state *st)
 	free(st->owner);
 	free(st->cgroup);
 	free(st->vm_dir);
+	free(st->netns);
+	strv_free(st->net_links);
 	json_decref(st->annotations);
 	*st = (struct rt_state){ 0 };
 }

@@ -29,8 +29,10 @@ struct rt_state {
 	char *rootfs;
 	char *created; /* RFC 3339 */
 	char *owner;
-	char *cgroup; /* the cgroup it lives in (relative to the hierarchies' roots), or NULL */
-	char *vm_dir; /* the VM's run directory */
+	char *cgroup;	  /* the cgroup it lives in (relative to the hierarchies' roots), or NULL */
+	char *vm_dir;	  /* the VM's run directory */
+	char *netns;	  /* the spec's network namespace, when it named one */
+	char **net_links; /* its links joined to the VM (given back at delete), or NULL */
 	json_t *annotations;
 };
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -117,8 +118,9 @@ class Podman:
         kw.setdefault("timeout", 180)
         return subprocess.run([*self.base, *args], **kw)
 
-    def run(self, rootfs, *cmd, opts=(), **kw):
-        return self("run", "--network", "none", *ULIMITS, *opts, "--rootfs", rootfs, *cmd, **kw)
+    def run(self, rootfs, *cmd, opts=(), network="none", **kw):
+        return self("run", "--network", network, *ULIMITS, *opts, "--rootfs", rootfs, *cmd,
+                    **kw)
 
 
 @pytest.fixture
@@ -241,6 +243,71 @@ def test_podman_run_and_exec_with_a_terminal(podman, rootfs, short_dir):
                   f"{base}; echo EXITED $?; sleep 100", width=100, height=30) as term:
         _shell_session(term, "EXITED 4")
     assert podman("rm", "-f", cid).returncode == 0
+
+
+@pytest.fixture
+def netns_pair(short_dir):
+    """The container's network namespace, made as CNI makes one: a veth `eth0` with
+    10.99.7.2/24 and a default route via 10.99.7.1, whose peer is in a second namespace
+    that serves HTTP on 10.99.7.1:8000. Both are removed after the test."""
+    tag = os.path.basename(short_dir)[-8:]
+    ctr_ns, peer_ns = f"art-c-{tag}", f"art-p-{tag}"
+    www = os.path.join(short_dir, "www")
+    os.mkdir(www)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("hello over the veth\n")
+
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+    server = None
+    try:
+        for ns in (ctr_ns, peer_ns):
+            ip("netns", "add", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", ctr_ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
+           "netns", peer_ns)
+        ip("-n", ctr_ns, "addr", "add", "10.99.7.2/24", "dev", "eth0")
+        ip("-n", ctr_ns, "link", "set", "eth0", "up")
+        ip("-n", ctr_ns, "route", "add", "default", "via", "10.99.7.1")
+        ip("-n", peer_ns, "addr", "add", "10.99.7.1/24", "dev", "peer0")
+        ip("-n", peer_ns, "link", "set", "peer0", "up")
+        server = subprocess.Popen(["ip", "netns", "exec", peer_ns, sys.executable, "-m",
+                                   "http.server", "-d", www, "--bind", "10.99.7.1", "8000"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while subprocess.run(["ip", "netns", "exec", peer_ns, sys.executable, "-c",
+                              "import socket; socket.create_connection(('10.99.7.1', 8000))"],
+                             capture_output=True).returncode != 0:
+            assert time.time() < deadline, "the test's HTTP server did not start"
+            time.sleep(0.2)
+        yield f"/run/netns/{ctr_ns}", ctr_ns
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        for ns in (ctr_ns, peer_ns):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_podman_joins_a_network_namespace(podman, rootfs, netns_pair):
+    path, ns = netns_pair
+    r = podman.run(rootfs, "/bin/sh", "-c",
+                   "ip -o addr show eth0; ip route; wget -q -O- http://10.99.7.1:8000/",
+                   opts=["--rm"], network=f"ns:{path}")
+    assert r.returncode == 0, r.stderr
+    assert "10.99.7.2/24" in r.stdout and "default via 10.99.7.1" in r.stdout, r.stdout
+    assert r.stdout.endswith("hello over the veth\n"), r.stdout
+    # The namespace's link is given back as it was, even after a kill -9 (rm -f).
+    cid = podman.run(rootfs, "sleep", "1000", opts=["-d"], network=f"ns:{path}").stdout
+    assert podman("rm", "-f", cid.strip()).returncode == 0
+    tc = subprocess.run(["tc", "-n", ns, "filter", "show", "dev", "eth0", "ingress"],
+                        capture_output=True, text=True)
+    assert "bpf" not in tc.stdout, tc.stdout
+    r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c",
+                        "import urllib.request as u; "
+                        "print(u.urlopen('http://10.99.7.1:8000/').read().decode())"],
+                       capture_output=True, text=True, timeout=30)
+    assert "hello over the veth" in r.stdout, r.stderr
 
 
 # -- containerd (ctr), through its runc shim with --runc-binary ---------------------------

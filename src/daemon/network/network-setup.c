@@ -147,9 +147,11 @@ static void other_networks(struct daemon *d, const struct network *self, struct 
 	}
 }
 
-static void on_route(const struct host_prefix *dst, void *userdata)
+/* The subnets the host routes to (IPAM skips them); a default route is no subnet. */
+static void on_route(const struct host_route *r, void *userdata)
 {
-	take(userdata, dst);
+	if (r->dst.len)
+		take(userdata, &r->dst);
 }
 
 /* What the host routes, and its nameservers: a default pool skips them, as dockerd's. */
