@@ -228,29 +228,46 @@ pid_t *rt_cgroup_pids(const char *path, size_t *ret_n)
 	return read_pids(file, ret_n);
 }
 
+/* SIGKILLs everything in the cgroup but `except` until nothing else is left; -EBUSY at the
+ * deadline. */
+static int kill_all(char *const *mounts, const char *path, pid_t except, usec_t deadline)
+{
+	for (;;) {
+		bool any = false;
+		for (char *const *m = mounts; *m; m++) {
+			_cleanup_free_ char *file = xasprintf("%s%s/cgroup.procs", *m, path);
+			size_t n;
+			_cleanup_free_ pid_t *pids = read_pids(file, &n);
+			for (size_t i = 0; i < n; i++) {
+				if (pids[i] == except)
+					continue;
+				(void)kill(pids[i], SIGKILL);
+				any = true;
+			}
+		}
+		if (!any)
+			return 0;
+		if (now_usec(CLOCK_MONOTONIC) >= deadline)
+			return -EBUSY;
+		usleep(10 * 1000);
+	}
+}
+
+void rt_cgroup_kill_others(const char *path, usec_t wait)
+{
+	bool v2;
+	_cleanup_(strv_freep) char **mounts = hierarchies(&v2);
+	(void)kill_all(mounts, path, getpid(), now_usec(CLOCK_MONOTONIC) + wait);
+}
+
 int rt_cgroup_destroy(const char *path, usec_t wait, struct arca_error **err)
 {
 	bool v2;
 	_cleanup_(strv_freep) char **mounts = hierarchies(&v2);
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + wait;
-	for (;;) {
-		bool any = false;
-		for (char **m = mounts; *m; m++) {
-			_cleanup_free_ char *file = xasprintf("%s%s/cgroup.procs", *m, path);
-			size_t n;
-			_cleanup_free_ pid_t *pids = read_pids(file, &n);
-			for (size_t i = 0; i < n; i++)
-				(void)kill(pids[i], SIGKILL);
-			any |= n > 0;
-		}
-		if (!any)
-			break;
-		if (now_usec(CLOCK_MONOTONIC) >= deadline)
-			return arca_error_set(err, EBUSY, ARCA_ERR_INTERNAL,
-					      "cgroup %s: processes still in it after SIGKILL",
-					      path);
-		usleep(10 * 1000);
-	}
+	if (kill_all(mounts, path, 0, deadline) < 0)
+		return arca_error_set(err, EBUSY, ARCA_ERR_INTERNAL,
+				      "cgroup %s: processes still in it after SIGKILL", path);
 	for (char **m = mounts; *m; m++) {
 		_cleanup_free_ char *dir = xasprintf("%s%s", *m, path);
 		/* An emptied cgroup may still be busy for a moment (its last exits being reaped).

@@ -20,6 +20,8 @@ int rt_cgroup_path(const char *spec_path, const char *id, char **ret, struct arc
 int rt_cgroup_join(const char *path, pid_t pid, struct arca_error **err);
 /* memory.max (v2) or memory.limit_in_bytes (v1). */
 int rt_cgroup_set_memory(const char *path, uint64_t bytes, struct arca_error **err);
+/* SIGKILLs everything in it but the caller, until nothing else is left (up to `wait`). */
+void rt_cgroup_kill_others(const char *path, usec_t wait);
 /* SIGKILLs everything in it, waits up to `wait` for it to empty, removes it. */
 int rt_cgroup_destroy(const char *path, usec_t wait, struct arca_error **err);
 /* The PIDs in it (the first hierarchy's view), NULL-terminated count in *ret_n. */

@@ -155,9 +155,10 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv)
 		       strerror(errno));
 		goto out_spec;
 	}
-	if (spec.capabilities_given)
-		rt_log(&ctx->log, RT_LOG_DEBUG,
-		       "process.capabilities: not applied; the VM is the boundary");
+	if (spec.not_applied) /* as runc warns of what it cannot apply, and goes on */
+		rt_log(&ctx->log, RT_LOG_WARN,
+		       "not applied in the VM, which is the container's boundary: %s",
+		       spec.not_applied);
 	rootfs = resolve(bundle, spec.root_path, true, "root.path", &err);
 	if (!rootfs)
 		goto out;

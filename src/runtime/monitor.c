@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,7 +90,9 @@ void monitor_finish(struct monitor *m, int code)
 	m->exit_code = code;
 	if (m->relay)
 		stdio_relay_stop_input(m->relay);
+	/* Closed, not only unwatched: a late `exec` is refused at once, not left waiting. */
 	m->listen_src = event_source_free(m->listen_src);
+	m->listen_fd = safe_close(m->listen_fd);
 	vm_stop(m->vm, 3 * USEC_PER_SEC);
 }
 
@@ -343,6 +346,46 @@ static int boot(struct monitor *m, struct arca_error **err)
 	return r;
 }
 
+/*
+ * The VM's guardian: a child that waits for the monitor's end (EOF on a pipe whose
+ * write end only the monitor holds) and then kills what is left in the container's
+ * cgroup: QEMU and virtiofsd. They die with the monitor by PR_SET_PDEATHSIG too, but
+ * QEMU's -runas changes its user, and the kernel then forgets that setting. Returns
+ * the pipe's write end, which the monitor keeps (close-on-exec: no VMM holds it).
+ */
+static int start_guardian(const char *cgroup, struct arca_error **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return arca_error_errno(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return arca_error_errno(err, errno, "fork the VM's guardian");
+	}
+	if (pid == 0) {
+		/* Not a holder of the container's stdio (its reader waits for EOF), nor of
+		 * anything else of the monitor's. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3; fd++)
+			(void)dup2(null, fd);
+		if (dup2(p[0], 3) < 0)
+			_exit(1);
+		p[0] = 3;
+		(void)close_range(4, ~0U, 0);
+		char c;
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		rt_cgroup_kill_others(cgroup, 10 * USEC_PER_SEC);
+		_exit(0);
+	}
+	close(p[0]);
+	/* Never closed by hand: the kernel closes it as the monitor exits, so the guardian
+	 * wakes only once the monitor's exit status is settled. */
+	return p[1];
+}
+
 int monitor_run(const struct monitor_args *a)
 {
 	struct monitor m = { .a = a,
@@ -370,6 +413,8 @@ int monitor_run(const struct monitor_args *a)
 		.annotations = json_incref(a->spec->annotations),
 	};
 	r = rt_cgroup_join(a->cgroup, getpid(), &err);
+	if (r >= 0)
+		r = start_guardian(a->cgroup, &err);
 	if (r >= 0 && a->console_socket) {
 		/* Before `create` returns, as the caller expects; we are a new session's
 		 * leader, and the slave becomes our controlling terminal (for SIGWINCH). */

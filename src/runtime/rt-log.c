@@ -66,8 +66,9 @@ void rt_log(const struct rt_log *l, enum rt_log_level level, const char *fmt, ..
 		}
 		(void)loop_write(l->fd, line, strlen(line));
 	}
-	if (!l->quiet_stderr && (l->fd < 0 || level == RT_LOG_ERROR))
-		fprintf(stderr, "arca-runtime: %s%s\n", level == RT_LOG_WARN ? "warning: " : "",
-			msg);
+	/* Errors only: `create`'s stderr is the container's (conmon's pipe), where a warning
+	 * would read as the container's own output. */
+	if (!l->quiet_stderr && level == RT_LOG_ERROR)
+		fprintf(stderr, "arca-runtime: %s\n", msg);
 	free(msg);
 }

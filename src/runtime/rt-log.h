@@ -2,8 +2,9 @@
 /*
  * arca-runtime's log: `--log FILE` (appended; `--log-format json` writes
  * {"level":…,"msg":…,"time":…} lines, the form containerd's shim reads its
- * errors from), otherwise stderr. An error is also written to stderr when
- * the log is a file, for callers that read that instead (conmon).
+ * errors from) gets every line of its level. stderr gets errors only, for
+ * callers that read that (conmon): `create`'s stderr is the container's,
+ * where a warning would read as the container's own output.
  */
 #pragma once
 

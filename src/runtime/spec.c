@@ -122,6 +122,14 @@ static int parse_rlimits(json_t *process, struct rt_spec *s, struct arca_error *
 	return 0;
 }
 
+static void note_unapplied(struct rt_spec *s, const char *where, const char *field)
+{
+	char *n = xasprintf("%s%s%s%s", s->not_applied ? s->not_applied : "",
+			    s->not_applied ? ", " : "", where, field);
+	free(s->not_applied);
+	s->not_applied = n;
+}
+
 static int parse_process(json_t *process, struct rt_spec *s, struct arca_error **err)
 {
 	json_t *user = json_object_get(process, "user"), *size;
@@ -174,7 +182,11 @@ static int parse_process(json_t *process, struct rt_spec *s, struct arca_error *
 		s->rows = h > 65535 ? 65535 : h;
 		s->cols = w > 65535 ? 65535 : w;
 	}
-	s->capabilities_given = json_object_get(process, "capabilities") != NULL;
+	static const char *const unapplied[] = { "capabilities", "apparmorProfile", "selinuxLabel",
+						 "noNewPrivileges", "oomScoreAdj" };
+	for (size_t k = 0; k < ELEMENTSOF(unapplied); k++)
+		if (json_object_get(process, unapplied[k]))
+			note_unapplied(s, "process.", unapplied[k]);
 	return parse_rlimits(process, s, err);
 }
 
@@ -382,6 +394,11 @@ static int parse_linux(json_t *root, struct rt_spec *s, struct arca_error **err)
 			       "linux.uidMappings");
 	if (parse_namespaces(linux_, s, err) < 0)
 		return -EINVAL;
+	static const char *const unapplied[] = { "seccomp", "sysctl", "mountLabel", "intelRdt",
+						 "personality" };
+	for (size_t i = 0; i < ELEMENTSOF(unapplied); i++)
+		if (json_object_get(linux_, unapplied[i]))
+			note_unapplied(s, "linux.", unapplied[i]);
 	return parse_resources(linux_, s, err);
 }
 
@@ -447,6 +464,7 @@ void rt_spec_done(struct rt_spec *s)
 	strv_free(s->args);
 	strv_free(s->env);
 	free(s->cwd);
+	free(s->not_applied);
 	strv_free(s->additional_gids);
 	free(s->root_path);
 	free(s->hostname);

@@ -41,7 +41,10 @@ struct rt_spec {
 	unsigned rows, cols; /* consoleSize, 0 when not given */
 	struct guest_rlimit rlimits[RT_MAX_RLIMITS];
 	size_t n_rlimits;
-	bool capabilities_given; /* the guest process keeps the VM's full set: logged */
+	/* What the spec asks for that a VM does not apply (the guest process keeps the VM's
+	 * capabilities, no seccomp filter, no LSM label), comma-joined, for a warning; NULL
+	 * when nothing. */
+	char *not_applied;
 
 	char *root_path; /* as given: relative means relative to the bundle */
 	bool root_readonly;

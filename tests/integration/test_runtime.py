@@ -319,7 +319,7 @@ class Containerd:
         self.sock = os.path.join(d, "ctd.sock")
         # The shim keeps its runtime's state in /run/containerd/runc/<namespace>: a
         # namespace of the test's own, removed with it.
-        self.ns = "arca-test-" + os.path.basename(d)
+        self.ns = "arcatest" + "".join(ch for ch in os.path.basename(d) if ch.isalnum())
         config = os.path.join(d, "containerd.toml")
         with open(config, "w") as f:
             f.write(f'version = 2\nroot = "{d}/ctd-root"\nstate = "{d}/ctd-state"\n'
@@ -497,6 +497,25 @@ def test_runtime_errors_go_to_the_json_log(arca_rt, rootfs, tmp_path):
                      mounts=[{"destination": "/x", "type": "nfs", "source": "h:/x"}])
     r = arca_rt.run("create", "--bundle", bundle, "c3")
     assert r.returncode == 1 and "nfs" in r.stderr
+
+
+def test_runtime_a_killed_monitor_takes_its_vm(arca_rt, rootfs, tmp_path):
+    """kill -9 of the process the caller waits on ends the VM with it (QEMU and virtiofsd
+    die with their parent), and delete leaves nothing under --root."""
+    bundle = _bundle(tmp_path, rootfs, ["sleep", "1000"])
+    pid_file = str(tmp_path / "pid")
+    r = arca_rt.create(bundle, "c5", "--pid-file", pid_file)
+    assert r.returncode == 0, r.stderr
+    assert arca_rt.run("start", "c5").returncode == 0
+    assert qemu_pids_under(arca_rt.vm_dir)
+    os.kill(int(open(pid_file).read()), signal.SIGKILL)
+    deadline = time.time() + 30
+    while qemu_pids_under(arca_rt.vm_dir) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not qemu_pids_under(arca_rt.vm_dir)
+    assert json.loads(arca_rt.run("state", "c5").stdout)["status"] == "stopped"
+    assert arca_rt.run("delete", "c5").returncode == 0
+    assert os.listdir(arca_rt.root) == []
 
 
 def test_runtime_killed_exec_proxy_kills_its_process(arca_rt, rootfs, tmp_path):

@@ -167,6 +167,9 @@ def test_units_under_systemd(build_dir, kernel):
         assert st == ["root:arca", "660"], st
         assert box.run("systemctl", "is-active", "arcad.service", check=False).stdout.strip() \
             == "inactive"
+        # So may the machine's context `arca` (tools/setup.sh makes it): made afresh here, in
+        # the box's overlay, which the machine never sees.
+        box.run("docker", "context", "rm", "-f", "arca", check=False)
         box.run("docker", "context", "create", "arca", "--docker",
                 "host=unix:///run/arca/arca.sock")
         # The first connection starts arcad.service (Type=notify: ready once it serves).

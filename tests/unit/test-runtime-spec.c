@@ -57,7 +57,8 @@ static void test_podman_spec(void)
 	ok(s.n_rlimits == 1 && s.rlimits[0].resource == RLIMIT_NOFILE &&
 	       s.rlimits[0].soft == 1024 && s.rlimits[0].hard == 1048576,
 	   "rlimits");
-	ok(s.rows == 40 && s.cols == 120 && s.capabilities_given, "console size, capabilities");
+	ok(s.rows == 40 && s.cols == 120, "console size");
+	is_str(s.not_applied, "process.capabilities", "capabilities: not applied, and said so");
 	ok(s.root_readonly && !strcmp(s.root_path, "rootfs") && !strcmp(s.hostname, "box"),
 	   "root and hostname");
 	is_int(s.n_mounts, 3, "three mounts");
