@@ -8,12 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -23,6 +21,7 @@
 #include "fd-util.h"
 #include "net.h"
 #include "parse-util.h"
+#include "pidfd.h"
 #include "runtime.h"
 #include "state.h"
 #include "vm.h"
@@ -209,6 +208,16 @@ static int parse_signal(const char *s)
 	return -EINVAL;
 }
 
+/* A descriptor of the container's monitor while it is still that process (its start
+ * time as state.json has it, not a later process with its PID); < 0 otherwise. */
+static int monitor_pidfd(const struct rt_state *st)
+{
+	int pidfd = pidfd_open_(st->pid);
+	if (pidfd >= 0 && rt_proc_start_time(st->pid, NULL) != st->pid_start)
+		pidfd = safe_close(pidfd);
+	return pidfd;
+}
+
 int rt_cmd_kill(struct rt_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
@@ -229,22 +238,14 @@ int rt_cmd_kill(struct rt_ctx *ctx, int argc, char **argv)
 	}
 	if (load(ctx, id, &st) < 0)
 		return 1;
-	if (strcmp(rt_state_status(&st), "stopped") == 0) {
-		rt_log(&ctx->log, RT_LOG_ERROR, "container not running");
-		goto out;
-	}
 	/* The monitor relays it to the guest process; SIGKILL and SIGSTOP, which it
 	 * cannot catch, end (or freeze) the monitor and with it the VM. */
-	int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
-	if (pidfd < 0 || rt_proc_start_time(st.pid, NULL) != st.pid_start ||
-	    syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+	_cleanup_close_ int pidfd =
+	    strcmp(rt_state_status(&st), "stopped") == 0 ? -EBADF : monitor_pidfd(&st);
+	if (pidfd < 0 || pidfd_send_signal_(pidfd, sig) < 0)
 		rt_log(&ctx->log, RT_LOG_ERROR, "container not running");
-		safe_close(pidfd);
-		goto out;
-	}
-	close(pidfd);
-	code = 0;
-out:
+	else
+		code = 0;
 	rt_state_done(&st);
 	return code;
 }
@@ -253,13 +254,9 @@ out:
 static int destroy(struct rt_ctx *ctx, const char *id, struct rt_state *st)
 {
 	_cleanup_error_ struct arca_error *err = NULL;
-	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
-	if (pidfd >= 0 && rt_proc_start_time(st->pid, NULL) == st->pid_start) {
-		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		(void)poll(&p, 1, 10 * 1000);
-	}
-	safe_close(pidfd);
+	_cleanup_close_ int pidfd = monitor_pidfd(st);
+	if (pidfd >= 0)
+		(void)pidfd_kill_wait(pidfd, 10 * USEC_PER_SEC);
 	if (st->cgroup && rt_cgroup_destroy(st->cgroup, 10 * USEC_PER_SEC, &err) < 0) {
 		rt_log(&ctx->log, RT_LOG_ERROR, "%s", err->msg);
 		return -EBUSY;

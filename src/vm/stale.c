@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +83,6 @@ static pid_t read_vmm_pid(const char *dir)
 	return vmm_is_ours(pid, dir) ? pid : 0;
 }
 
-int vmm_kill_wait(int pidfd, usec_t wait)
-{
-	if (pidfd_send_signal_(pidfd, SIGKILL) < 0 && errno != ESRCH)
-		return -errno;
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int r;
-	while ((r = poll(&p, 1, (int)(wait / 1000))) < 0 && errno == EINTR)
-		;
-	return r > 0 ? 0 : -EBUSY;
-}
-
 /* A listener is there: connected, or its backlog full (it does not accept: never block). */
 static bool socket_answers(const char *path)
 {
@@ -145,7 +133,7 @@ int vm_clear_stale(const char *runtime_dir, const char *id, usec_t wait)
 	pid_t pid = read_vmm_pid(dir);
 	if (pid > 0) {
 		_cleanup_close_ int pidfd = pidfd_open_(pid);
-		int r = pidfd < 0 ? (errno == ESRCH ? 0 : -errno) : vmm_kill_wait(pidfd, wait);
+		int r = pidfd < 0 ? (errno == ESRCH ? 0 : -errno) : pidfd_kill_wait(pidfd, wait);
 		return r < 0 ? r : rm_rf(dir);
 	}
 	_cleanup_free_ char *qmp = xasprintf("%s/qmp.sock", dir);

@@ -17,17 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pidfd.h"
 #include "vm.h"
-
-static inline int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static inline int pidfd_send_signal_(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
 
 struct vm_driver_ops {
 	const char *name;
@@ -117,9 +108,6 @@ struct vm {
 /* stale.c: a VMM found again by its run directory, without its owner. */
 /* Writes getpid() to path; for the forked child before its exec (async-signal-safe). */
 void vmm_pid_write(const char *path);
-/* SIGKILL to a VMM that is not our child, then waits up to `wait` for its exit (its
- * TAP and disks closed): 0 once gone, -EBUSY if not yet. */
-int vmm_kill_wait(int pidfd, usec_t wait);
 /* Whether pid is still the VMM of dir (its command line names dir, or its -name the
  * VM's id): not a reused PID. */
 bool vmm_is_ours(pid_t pid, const char *dir);

@@ -785,7 +785,7 @@ static struct vm *vm_free_struct(struct vm *vm, bool kill_it)
 		vm->dir = NULL;
 	}
 	if (vm->pidfd >= 0 && vm->attached) {
-		(void)vmm_kill_wait(vm->pidfd, 5 * USEC_PER_SEC); /* not our child: no wait() */
+		(void)pidfd_kill_wait(vm->pidfd, 5 * USEC_PER_SEC); /* not our child: no wait() */
 	} else if (vm->pidfd >= 0) {
 		siginfo_t si;
 		(void)pidfd_send_signal_(vm->pidfd, SIGKILL);
