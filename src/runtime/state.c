@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "cleanup.h"
 #include "fd-util.h"
+#include "hashmap.h"
 #include "parse-util.h"
 #include "state.h"
 #include "strv.h"
@@ -32,12 +33,9 @@ char *rt_container_dir(const char *root, const char *id)
 
 char *rt_vm_id(const char *root, const char *id)
 {
-	/* FNV-1a over "<root>/<id>": 64 bits name a run directory among a host's containers. */
-	uint64_t h = 14695981039346656037ull;
+	/* 64 bits of "<root>/<id>" name a run directory among a host's containers. */
 	_cleanup_free_ char *key = rt_container_dir(root, id);
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return xasprintf("%016llx", (unsigned long long)h);
+	return xasprintf("%016llx", (unsigned long long)hashmap_hash(key));
 }
 
 static void set_str(json_t *o, const char *key, const char *v)
@@ -61,6 +59,20 @@ json_t *rt_state_json(const struct rt_state *st)
 	json_object_set_new(o, "annotations",
 			    st->annotations ? json_incref(st->annotations) : json_object());
 	return o;
+}
+
+/* A temporary file beside path, renamed over it: a reader sees all of text or the old file. */
+static int write_atomic(const char *path, const char *text, int mode, struct arca_error **err)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.arca-tmp", path);
+	int r = write_file_at(AT_FDCWD, tmp, text, strlen(text), mode);
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp);
+		return arca_error_errno(err, -r, "write %s", path);
+	}
+	return 0;
 }
 
 int rt_state_write(const char *dir, const struct rt_state *st, struct arca_error **err)
@@ -87,14 +99,8 @@ int rt_state_write(const char *dir, const struct rt_state *st, struct arca_error
 		json_object_set(o, "annotations", st->annotations);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	_cleanup_free_ char *tmp = xasprintf("%s/.state.json.tmp", dir);
 	_cleanup_free_ char *path = xasprintf("%s/state.json", dir);
-	int r = write_file_at(AT_FDCWD, tmp, text, strlen(text), 0600);
-	if (r < 0)
-		return arca_error_errno(err, -r, "write %s", tmp);
-	if (rename(tmp, path) < 0)
-		return arca_error_errno(err, errno, "rename %s", tmp);
-	return 0;
+	return write_atomic(path, text, 0600, err);
 }
 
 static char *dup_field(json_t *o, const char *key)
@@ -200,15 +206,6 @@ const char *rt_state_status(const struct rt_state *st)
 
 int rt_write_pid_file(const char *path, pid_t pid, struct arca_error **err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.arca-tmp", path);
 	_cleanup_free_ char *text = xasprintf("%d", (int)pid);
-	int r = write_file_at(AT_FDCWD, tmp, text, strlen(text), 0644);
-	if (r < 0)
-		return arca_error_errno(err, -r, "write %s", tmp);
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		(void)unlink(tmp);
-		return arca_error_errno(err, -r, "write %s", path);
-	}
-	return 0;
+	return write_atomic(path, text, 0644, err);
 }
