@@ -23,7 +23,7 @@ struct hashmap {
 	size_t fill; /* live keys + tombstones */
 };
 
-static uint64_t hash(const char *s)
+uint64_t hashmap_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 	for (; *s; s++)
@@ -54,7 +54,7 @@ struct hashmap *hashmap_free(struct hashmap *m)
 static struct slot *find(const struct hashmap *m, const char *key)
 {
 	size_t mask = m->cap - 1;
-	for (size_t i = hash(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = hashmap_hash(key) & mask;; i = (i + 1) & mask) {
 		struct slot *s = &m->slots[i];
 		if (!s->key)
 			return NULL;
@@ -76,7 +76,7 @@ static void grow(struct hashmap *m)
 		if (!old[i].key || old[i].key == TOMBSTONE)
 			continue;
 		size_t mask = m->cap - 1;
-		size_t j = hash(old[i].key) & mask;
+		size_t j = hashmap_hash(old[i].key) & mask;
 		while (m->slots[j].key)
 			j = (j + 1) & mask;
 		m->slots[j] = old[i];
@@ -95,7 +95,7 @@ void *hashmap_put(struct hashmap *m, const char *key, void *value)
 	if ((m->fill + 1) * 2 > m->cap)
 		grow(m);
 	size_t mask = m->cap - 1;
-	size_t i = hash(key) & mask;
+	size_t i = hashmap_hash(key) & mask;
 	while (m->slots[i].key && m->slots[i].key != TOMBSTONE)
 		i = (i + 1) & mask;
 	if (!m->slots[i].key)

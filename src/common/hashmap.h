@@ -8,8 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hashmap;
+
+/* The map's hash of a string (FNV-1a, 64 bits; its offset basis is the one this map has
+ * always used): also for a name that must stay the same for the same string. */
+uint64_t hashmap_hash(const char *s);
 
 struct hashmap *hashmap_new(void);
 struct hashmap *hashmap_free(struct hashmap *m);

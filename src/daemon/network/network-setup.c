@@ -173,9 +173,7 @@ static void host_reserved(struct daemon *d, struct taken *t)
 /* The host's ULA /48 for IPv6 networks without a subnet (dockerd derives it per host). */
 static void ula_base(struct daemon *d, struct host_prefix *ret)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a of the data root: stable per daemon */
-	for (const char *p = d->cfg.root; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	uint64_t h = hashmap_hash(d->cfg.root); /* of the data root: stable per daemon */
 	*ret = (struct host_prefix){ .family = AF_INET6, .len = 48 };
 	ret->addr[0] = 0xfd;
 	for (int i = 1; i < 6; i++)
