@@ -25,7 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 from benchlib import find_kernel, p90  # noqa: E402
-from images import build_busybox_layout, busybox_rootfs_tar  # noqa: E402
+from daemon import busybox_oci_tar  # noqa: E402
+from images import busybox_rootfs_tar  # noqa: E402
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 # runc cannot raise RLIMIT_NOFILE to podman's default where CAP_SYS_RESOURCE is missing;
@@ -73,12 +74,8 @@ def start_containerd(work):
         if time.time() > deadline:
             sys.exit("containerd did not start")
         time.sleep(0.2)
-    layout = os.path.join(work, "layout")
-    build_busybox_layout(layout)
     archive = os.path.join(work, "busybox.tar")
-    with tarfile.open(archive, "w") as t:
-        for name in os.listdir(layout):
-            t.add(os.path.join(layout, name), arcname=name)
+    busybox_oci_tar(archive)
     subprocess.run(ctr + ["images", "import", "--index-name",
                           "docker.io/library/busybox:latest", archive],
                    check=True, capture_output=True)

@@ -23,7 +23,8 @@ import time
 import pytest
 
 from conftest import qemu_pids_under
-from images import build_busybox_layout, busybox_rootfs_tar
+from daemon import busybox_oci_tar
+from images import busybox_rootfs_tar
 from terminal import Terminal
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
@@ -361,12 +362,8 @@ def ctr(request, build_dir, kernel, short_dir):
         pytest.fail("containerd is missing: tools/install-deps.sh installs it (docker.io)")
     rt = Runtime(request.param, build_dir, kernel, short_dir)
     c = Containerd(short_dir, rt)
-    layout = os.path.join(short_dir, "layout")
-    build_busybox_layout(layout)
     archive = os.path.join(short_dir, "busybox.tar")
-    with tarfile.open(archive, "w") as t:
-        for name in os.listdir(layout):
-            t.add(os.path.join(layout, name), arcname=name)
+    busybox_oci_tar(archive)
     r = c("images", "import", "--index-name", "docker.io/library/busybox:latest", archive)
     assert r.returncode == 0, r.stderr
     yield c
